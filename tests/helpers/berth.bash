@@ -1,0 +1,121 @@
+# Shared helpers for berth's end-to-end tests (bats) and scripts.
+# Source it; every function works on throwaway directories and ends only
+# the processes it started, by PID.
+
+BERTH_SRC=${BERTH_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+BERTH_BIN=${BERTH_BIN:-$BERTH_SRC/build/bin}
+BERTH_FIXTURES=${BERTH_FIXTURES:-$BERTH_SRC/fixtures-cache}
+
+# Wait until a Docker API answers /_ping on unix socket $1 (max ~10 s).
+wait_for_ping() {
+  local sock=$1 i
+  for ((i = 0; i < 200; i++)); do
+    curl -sf --max-time 1 --unix-socket "$sock" http://d/_ping >/dev/null 2>&1 && return 0
+    sleep 0.05
+  done
+  echo "no API answer on $sock" >&2
+  return 1
+}
+
+# start_berthd [extra berthd flags...]
+# Starts berthd with a throwaway data root, exec root and socket; exports
+# BERTHD_DIR, BERTHD_PID, BERTHD_SOCK, DOCKER_HOST and BERTH_HOST.
+start_berthd() {
+  BERTHD_DIR=$(mktemp -d /tmp/berth-e2e.XXXXXX)
+  BERTHD_SOCK=$BERTHD_DIR/berth.sock
+  echo '{}' > "$BERTHD_DIR/daemon.json"
+  "$BERTH_BIN/berthd" -H "unix://$BERTHD_SOCK" --data-root "$BERTHD_DIR/data" \
+    --exec-root "$BERTHD_DIR/exec" --pidfile "$BERTHD_DIR/berthd.pid" \
+    --config-file "$BERTHD_DIR/daemon.json" "$@" >"$BERTHD_DIR/berthd.log" 2>&1 &
+  BERTHD_PID=$!
+  export BERTHD_DIR BERTHD_PID BERTHD_SOCK
+  export DOCKER_HOST=unix://$BERTHD_SOCK BERTH_HOST=unix://$BERTHD_SOCK
+  wait_for_ping "$BERTHD_SOCK" || { cat "$BERTHD_DIR/berthd.log" >&2; return 1; }
+}
+
+# restart_berthd: start berthd again on the same roots (after a crash).
+restart_berthd() {
+  "$BERTH_BIN/berthd" -H "unix://$BERTHD_SOCK" --data-root "$BERTHD_DIR/data" \
+    --exec-root "$BERTHD_DIR/exec" --pidfile "$BERTHD_DIR/berthd.pid" \
+    --config-file "$BERTHD_DIR/daemon.json" "$@" >>"$BERTHD_DIR/berthd.log" 2>&1 &
+  BERTHD_PID=$!
+  export BERTHD_PID
+  wait_for_ping "$BERTHD_SOCK" || { cat "$BERTHD_DIR/berthd.log" >&2; return 1; }
+}
+
+# stop_berthd: remove every container, stop the daemon, and delete its roots.
+stop_berthd() {
+  [[ -n ${BERTHD_DIR:-} ]] || return 0
+  if [[ -n ${BERTHD_PID:-} ]] && kill -0 "$BERTHD_PID" 2>/dev/null; then
+    local ids
+    ids=$(docker ps -aq 2>/dev/null || true)
+    [[ -z $ids ]] || docker rm -f $ids >/dev/null 2>&1 || true
+    kill "$BERTHD_PID" 2>/dev/null || true
+    local i
+    for ((i = 0; i < 100; i++)); do kill -0 "$BERTHD_PID" 2>/dev/null || break; sleep 0.05; done
+    kill -9 "$BERTHD_PID" 2>/dev/null || true
+  fi
+  # Shims started by this daemon (their pid files live under our exec root).
+  local pf
+  for pf in "$BERTHD_DIR"/exec/shims/*/shim.pid; do
+    [[ -f $pf ]] && kill -9 "$(cat "$pf")" 2>/dev/null || true
+  done
+  grep -o " $BERTHD_DIR[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do
+    umount -l "$m" 2>/dev/null || true
+  done
+  rm -rf "$BERTHD_DIR"
+  unset BERTHD_DIR BERTHD_PID
+}
+
+# busybox_tar: path of a cached busybox rootfs tarball.
+busybox_tar() {
+  mkdir -p "$BERTH_FIXTURES"
+  local t=$BERTH_FIXTURES/busybox.tar
+  [[ -s $t ]] || "$BERTH_SRC/tests/fixtures/make-busybox-tar.sh" "$t" >&2
+  echo "$t"
+}
+
+# import_busybox [REF]: import the busybox fixture into the running daemon.
+import_busybox() {
+  local ref=${1:-busybox:latest}
+  "$BERTH_BIN/berth" import -c 'CMD ["sh"]' "$(busybox_tar)" "$ref" >/dev/null
+}
+
+# start_registry: Debian's docker-registry (the reference distribution
+# server) on 127.0.0.1 with a throwaway storage dir; exports REGISTRY_ADDR,
+# REGISTRY_PID and REGISTRY_DIR.
+start_registry() {
+  REGISTRY_DIR=$(mktemp -d /tmp/berth-registry.XXXXXX)
+  local port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null \
+         || echo $((20000 + RANDOM % 20000)))
+  cat > "$REGISTRY_DIR/config.yml" <<CFG
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $REGISTRY_DIR/data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$port
+CFG
+  docker-registry serve "$REGISTRY_DIR/config.yml" >"$REGISTRY_DIR/registry.log" 2>&1 &
+  REGISTRY_PID=$!
+  REGISTRY_ADDR=127.0.0.1:$port
+  export REGISTRY_DIR REGISTRY_PID REGISTRY_ADDR
+  local i
+  for ((i = 0; i < 200; i++)); do
+    curl -sf --max-time 1 "http://$REGISTRY_ADDR/v2/" >/dev/null && return 0
+    sleep 0.05
+  done
+  cat "$REGISTRY_DIR/registry.log" >&2
+  return 1
+}
+
+stop_registry() {
+  [[ -n ${REGISTRY_PID:-} ]] && kill "$REGISTRY_PID" 2>/dev/null && wait "$REGISTRY_PID" 2>/dev/null
+  [[ -n ${REGISTRY_DIR:-} ]] && rm -rf "$REGISTRY_DIR"
+  unset REGISTRY_PID REGISTRY_DIR REGISTRY_ADDR
+}
