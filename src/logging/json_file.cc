@@ -1,0 +1,804 @@
+#include "logging/json_file.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <ctime>
+#include <vector>
+
+#include "common/fs.h"
+
+namespace berth::logging {
+
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+
+// 1 for bytes that need no escaping (ASCII >= 0x20 except \ " < > &).
+struct SafeTable {
+  bool safe[256];
+  constexpr SafeTable() : safe() {
+    for (int i = 0; i < 256; ++i)
+      safe[i] = i >= 0x20 && i < 0x80 && i != '\\' && i != '"' && i != '<' && i != '>' && i != '&';
+  }
+};
+constexpr SafeTable kSafe;
+
+// Length of the valid UTF-8 sequence at p (Go's utf8.DecodeRune rules), or 0.
+inline size_t utf8_len(const unsigned char* p, size_t avail, uint32_t* cp) {
+  unsigned char c = p[0];
+  auto cont = [&](size_t i) { return i < avail && (p[i] & 0xC0) == 0x80; };
+  if (c >= 0xC2 && c <= 0xDF) {
+    if (!cont(1)) return 0;
+    *cp = ((c & 0x1Fu) << 6) | (p[1] & 0x3Fu);
+    return 2;
+  }
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (avail < 2) return 0;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+    if (p[1] < lo || p[1] > hi || !cont(2)) return 0;
+    *cp = ((c & 0x0Fu) << 12) | ((p[1] & 0x3Fu) << 6) | (p[2] & 0x3Fu);
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (avail < 2) return 0;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+    if (p[1] < lo || p[1] > hi || !cont(2) || !cont(3)) return 0;
+    *cp = ((c & 0x07u) << 18) | ((p[1] & 0x3Fu) << 12) | ((p[2] & 0x3Fu) << 6) | (p[3] & 0x3Fu);
+    return 4;
+  }
+  return 0;
+}
+
+// days since 1970-01-01 for a civil date (Howard Hinnant's algorithm).
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+void civil_from_days(int64_t z, int* y, unsigned* m, unsigned* d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t yy = static_cast<int64_t>(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp < 10 ? mp + 3 : mp - 9;
+  *y = static_cast<int>(yy + (*m <= 2));
+}
+
+// Formats unix_nano as RFC3339; `fixed` keeps 9 fraction digits, else Go's
+// RFC3339Nano trimming. Returns the length written into buf (>= 40 bytes).
+size_t format_time(char* buf, int64_t unix_nano, bool fixed) {
+  int64_t secs = unix_nano / 1000000000LL;
+  int64_t ns = unix_nano % 1000000000LL;
+  if (ns < 0) {
+    ns += 1000000000LL;
+    secs -= 1;
+  }
+  int64_t days = secs / 86400;
+  int64_t rem = secs % 86400;
+  if (rem < 0) {
+    rem += 86400;
+    days -= 1;
+  }
+  int y;
+  unsigned mo, d;
+  civil_from_days(days, &y, &mo, &d);
+  auto put2 = [](char* p, unsigned v) {
+    p[0] = static_cast<char>('0' + v / 10);
+    p[1] = static_cast<char>('0' + v % 10);
+  };
+  if (y < 0) y = 0;
+  if (y > 9999) y = 9999;
+  buf[0] = static_cast<char>('0' + y / 1000);
+  buf[1] = static_cast<char>('0' + y / 100 % 10);
+  buf[2] = static_cast<char>('0' + y / 10 % 10);
+  buf[3] = static_cast<char>('0' + y % 10);
+  buf[4] = '-';
+  put2(buf + 5, mo);
+  buf[7] = '-';
+  put2(buf + 8, d);
+  buf[10] = 'T';
+  put2(buf + 11, static_cast<unsigned>(rem / 3600));
+  buf[13] = ':';
+  put2(buf + 14, static_cast<unsigned>(rem / 60 % 60));
+  buf[16] = ':';
+  put2(buf + 17, static_cast<unsigned>(rem % 60));
+  size_t n = 19;
+  if (fixed || ns != 0) {
+    buf[n++] = '.';
+    char frac[9];
+    int64_t v = ns;
+    for (int i = 8; i >= 0; --i) {
+      frac[i] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    }
+    int len = 9;
+    if (!fixed)
+      while (len > 0 && frac[len - 1] == '0') --len;
+    std::memcpy(buf + n, frac, static_cast<size_t>(len));
+    n += static_cast<size_t>(len);
+  }
+  buf[n++] = 'Z';
+  return n;
+}
+
+int digit(char c) { return c >= '0' && c <= '9' ? c - '0' : -1; }
+
+// Fast RFC 3339 parser for the json-file time field ("...Z" or "+hh:mm").
+bool parse_time(std::string_view s, int64_t* out) {
+  if (s.size() < 20) return false;
+  auto num = [&](size_t pos, size_t len, int* v) {
+    int r = 0;
+    for (size_t i = pos; i < pos + len; ++i) {
+      int dd = digit(s[i]);
+      if (dd < 0) return false;
+      r = r * 10 + dd;
+    }
+    *v = r;
+    return true;
+  };
+  int y, mo, d, h, mi, se;
+  if (!num(0, 4, &y) || s[4] != '-' || !num(5, 2, &mo) || s[7] != '-' || !num(8, 2, &d) ||
+      (s[10] != 'T' && s[10] != 't') || !num(11, 2, &h) || s[13] != ':' || !num(14, 2, &mi) ||
+      s[16] != ':' || !num(17, 2, &se))
+    return false;
+  if (mo < 1 || mo > 12 || d < 1 || d > 31) return false;
+  size_t i = 19;
+  int64_t ns = 0;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    int64_t scale = 100000000;
+    while (i < s.size() && digit(s[i]) >= 0) {
+      ns += digit(s[i]) * scale;
+      scale /= 10;
+      ++i;
+    }
+  }
+  int64_t off = 0;
+  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
+    ++i;
+  } else if (i + 6 <= s.size() && (s[i] == '+' || s[i] == '-')) {
+    int oh, om;
+    if (!num(i + 1, 2, &oh) || s[i + 3] != ':' || !num(i + 4, 2, &om)) return false;
+    off = (oh * 3600 + om * 60) * (s[i] == '+' ? 1 : -1);
+    i += 6;
+  } else {
+    return false;
+  }
+  if (i != s.size()) return false;
+  int64_t secs = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
+                 h * 3600 + mi * 60 + se - off;
+  *out = secs * 1000000000LL + ns;
+  return true;
+}
+
+void append_utf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+// Minimal JSON scanner for one json-file line.
+class LineParser {
+ public:
+  explicit LineParser(std::string_view s) : s_(s) {}
+
+  bool parse(LogEntry* e) {
+    bool have_stream = false, have_time = false;
+    ws();
+    if (!eat('{')) return false;
+    ws();
+    if (eat('}')) return false;
+    for (;;) {
+      ws();
+      std::string_view key;
+      if (!raw_string(&key)) return false;
+      ws();
+      if (!eat(':')) return false;
+      ws();
+      if (key == "log") {
+        e->payload.clear();
+        if (!string_value(&e->payload)) return false;
+      } else if (key == "stream") {
+        std::string v;
+        if (!string_value(&v)) return false;
+        if (v == "stdout") {
+          e->stream = Stream::out;
+        } else if (v == "stderr") {
+          e->stream = Stream::err;
+        } else if (v == "stdin") {
+          e->stream = Stream::in;
+        } else {
+          return false;
+        }
+        have_stream = true;
+      } else if (key == "time") {
+        std::string v;
+        if (!string_value(&v) || !parse_time(v, &e->time_ns)) return false;
+        have_time = true;
+      } else {
+        if (!skip_value(0)) return false;
+      }
+      ws();
+      if (eat(',')) continue;
+      if (eat('}')) break;
+      return false;
+    }
+    (void)have_stream;
+    return have_time;
+  }
+
+ private:
+  void ws() {
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r'))
+      ++i_;
+  }
+  bool eat(char c) {
+    if (i_ < s_.size() && s_[i_] == c) {
+      ++i_;
+      return true;
+    }
+    return false;
+  }
+  // A key without escapes (json-file keys never have any).
+  bool raw_string(std::string_view* out) {
+    if (!eat('"')) return false;
+    size_t start = i_;
+    while (i_ < s_.size() && s_[i_] != '"') {
+      if (s_[i_] == '\\') return false;
+      ++i_;
+    }
+    if (i_ >= s_.size()) return false;
+    *out = s_.substr(start, i_ - start);
+    ++i_;
+    return true;
+  }
+  bool hex4(uint32_t* v) {
+    if (i_ + 4 > s_.size()) return false;
+    uint32_t r = 0;
+    for (int k = 0; k < 4; ++k) {
+      char c = s_[i_ + static_cast<size_t>(k)];
+      r <<= 4;
+      if (c >= '0' && c <= '9') r |= static_cast<uint32_t>(c - '0');
+      else if (c >= 'a' && c <= 'f') r |= static_cast<uint32_t>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F') r |= static_cast<uint32_t>(c - 'A' + 10);
+      else return false;
+    }
+    i_ += 4;
+    *v = r;
+    return true;
+  }
+  bool string_value(std::string* out) {
+    if (!eat('"')) return false;
+    for (;;) {
+      size_t start = i_;
+      while (i_ < s_.size() && s_[i_] != '"' && s_[i_] != '\\') ++i_;
+      out->append(s_.data() + start, i_ - start);
+      if (i_ >= s_.size()) return false;
+      if (s_[i_] == '"') {
+        ++i_;
+        return true;
+      }
+      ++i_;  // backslash
+      if (i_ >= s_.size()) return false;
+      char c = s_[i_++];
+      switch (c) {
+        case '"': out->push_back('"'); break;
+        case '\\': out->push_back('\\'); break;
+        case '/': out->push_back('/'); break;
+        case 'b': out->push_back('\b'); break;
+        case 'f': out->push_back('\f'); break;
+        case 'n': out->push_back('\n'); break;
+        case 'r': out->push_back('\r'); break;
+        case 't': out->push_back('\t'); break;
+        case 'u': {
+          uint32_t cp;
+          if (!hex4(&cp)) return false;
+          if (cp >= 0xD800 && cp < 0xDC00) {
+            uint32_t lo;
+            size_t save = i_;
+            if (i_ + 1 < s_.size() && s_[i_] == '\\' && s_[i_ + 1] == 'u') {
+              i_ += 2;
+              if (hex4(&lo) && lo >= 0xDC00 && lo < 0xE000) {
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+              } else {
+                i_ = save;
+                cp = 0xFFFD;
+              }
+            } else {
+              cp = 0xFFFD;
+            }
+          } else if (cp >= 0xDC00 && cp < 0xE000) {
+            cp = 0xFFFD;
+          }
+          append_utf8(*out, cp);
+          break;
+        }
+        default:
+          return false;
+      }
+    }
+  }
+  bool skip_value(int depth) {
+    if (depth > 64 || i_ >= s_.size()) return false;
+    char c = s_[i_];
+    if (c == '"') {
+      std::string tmp;
+      return string_value(&tmp);
+    }
+    if (c == '{' || c == '[') {
+      char close = c == '{' ? '}' : ']';
+      ++i_;
+      ws();
+      if (eat(close)) return true;
+      for (;;) {
+        ws();
+        if (c == '{') {
+          std::string k;
+          if (!string_value(&k)) return false;
+          ws();
+          if (!eat(':')) return false;
+          ws();
+        }
+        if (!skip_value(depth + 1)) return false;
+        ws();
+        if (eat(',')) continue;
+        return eat(close);
+      }
+    }
+    // number, true, false, null
+    size_t start = i_;
+    while (i_ < s_.size() && s_[i_] != ',' && s_[i_] != '}' && s_[i_] != ']' && s_[i_] != ' ')
+      ++i_;
+    return i_ > start;
+  }
+
+  std::string_view s_;
+  size_t i_ = 0;
+};
+
+Result<int64_t> file_size(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return sys_error("fstat");
+  return static_cast<int64_t>(st.st_size);
+}
+
+}  // namespace
+
+std::string_view stream_name(Stream s) {
+  switch (s) {
+    case Stream::in: return "stdin";
+    case Stream::out: return "stdout";
+    case Stream::err: return "stderr";
+  }
+  return "stdout";
+}
+
+// Escapes sv into dst (room for 6 * sv.size() + 2 bytes); returns the end.
+static char* encode_json_string(char* dst, std::string_view sv) {
+  const auto* s = reinterpret_cast<const unsigned char*>(sv.data());
+  const size_t n = sv.size();
+  *dst++ = '"';
+  size_t i = 0;
+  while (i < n) {
+    unsigned char b = s[i];
+    if (kSafe.safe[b]) {
+      // Copy a run of safe bytes.
+      size_t j = i + 1;
+      while (j < n && kSafe.safe[s[j]]) ++j;
+      std::memcpy(dst, s + i, j - i);
+      dst += j - i;
+      i = j;
+      continue;
+    }
+    if (b < 0x80) {
+      *dst++ = '\\';
+      switch (b) {
+        case '\\': *dst++ = '\\'; break;
+        case '"': *dst++ = '"'; break;
+        case '\n': *dst++ = 'n'; break;
+        case '\r': *dst++ = 'r'; break;
+        default:
+          *dst++ = 'u';
+          *dst++ = '0';
+          *dst++ = '0';
+          *dst++ = kHex[b >> 4];
+          *dst++ = kHex[b & 0xF];
+      }
+      ++i;
+      continue;
+    }
+    uint32_t cp = 0;
+    size_t len = utf8_len(s + i, n - i, &cp);
+    if (len == 0) {
+      std::memcpy(dst, "\\ufffd", 6);
+      dst += 6;
+      ++i;
+      continue;
+    }
+    if (cp == 0x2028 || cp == 0x2029) {
+      std::memcpy(dst, cp == 0x2028 ? "\\u2028" : "\\u2029", 6);
+      dst += 6;
+      i += len;
+      continue;
+    }
+    std::memcpy(dst, s + i, len);
+    dst += len;
+    i += len;
+  }
+  *dst++ = '"';
+  return dst;
+}
+
+void append_json_string(std::string& out, std::string_view sv) {
+  std::string tmp(6 * sv.size() + 2, '\0');
+  char* end = encode_json_string(tmp.data(), sv);
+  out.append(tmp.data(), static_cast<size_t>(end - tmp.data()));
+}
+
+std::string rfc3339_nano_fixed(int64_t unix_nano) {
+  char buf[48];
+  return std::string(buf, format_time(buf, unix_nano, true));
+}
+
+void append_json_log_line(std::string& out, Stream s, std::string_view payload, int64_t time_ns) {
+  out.append("{\"log\":");
+  append_json_string(out, payload);
+  out.append(",\"stream\":\"");
+  out.append(stream_name(s));
+  out.append("\",\"time\":\"");
+  char buf[48];
+  out.append(buf, format_time(buf, time_ns, false));
+  out.append("\"}\n");
+}
+
+// ------------------------------------------------------------- writer
+
+Result<std::unique_ptr<JsonFileWriter>> JsonFileWriter::open(const std::string& path,
+                                                             Options opts) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, opts.mode));
+  if (!fd) return sys_error("open log file " + path);
+  return std::unique_ptr<JsonFileWriter>(new JsonFileWriter(std::move(fd), opts));
+}
+
+void JsonFileWriter::append_line(Stream s, std::string_view payload, int64_t time_ns) {
+  if (time_ns != cached_time_ns_ || cached_time_len_ == 0) {
+    cached_time_len_ = format_time(cached_time_, time_ns, false);
+    cached_time_ns_ = time_ns;
+  }
+  size_t need = 6 * payload.size() + 96;
+  if (out_len_ + need > out_.size()) out_.resize(std::max(out_.size() * 2, out_len_ + need));
+  char* d = out_.data() + out_len_;
+  std::memcpy(d, "{\"log\":", 7);
+  d = encode_json_string(d + 7, payload);
+  std::string_view mid = s == Stream::err  ? std::string_view(",\"stream\":\"stderr\",\"time\":\"")
+                         : s == Stream::in ? std::string_view(",\"stream\":\"stdin\",\"time\":\"")
+                                           : std::string_view(",\"stream\":\"stdout\",\"time\":\"");
+  std::memcpy(d, mid.data(), mid.size());
+  d += mid.size();
+  std::memcpy(d, cached_time_, cached_time_len_);
+  d += cached_time_len_;
+  std::memcpy(d, "\"}\n", 3);
+  d += 3;
+  out_len_ = static_cast<size_t>(d - out_.data());
+}
+
+Status JsonFileWriter::write(Stream s, std::string_view data, int64_t now_ns) {
+  std::string& p = partial_[static_cast<int>(s) % 3];
+  while (!data.empty()) {
+    const void* nlp = std::memchr(data.data(), '\n', data.size());
+    size_t seg = nlp ? static_cast<size_t>(static_cast<const char*>(nlp) - data.data())
+                     : data.size();
+    // Bytes before the newline (or all of data): cut every kMaxLineBytes.
+    while (p.size() + seg >= kMaxLineBytes) {
+      size_t take = kMaxLineBytes - p.size();
+      if (p.empty()) {
+        append_line(s, data.substr(0, take), now_ns);
+      } else {
+        p.append(data.data(), take);
+        append_line(s, p, now_ns);
+        p.clear();
+      }
+      data.remove_prefix(take);
+      seg -= take;
+    }
+    if (!nlp) {
+      p.append(data.data(), data.size());
+      break;
+    }
+    // Complete line: p + data[0..seg] + '\n'.
+    if (p.empty()) {
+      append_line(s, data.substr(0, seg + 1), now_ns);
+    } else {
+      p.append(data.data(), seg + 1);
+      append_line(s, p, now_ns);
+      p.clear();
+    }
+    data.remove_prefix(seg + 1);
+  }
+  return maybe_flush();
+}
+
+Status JsonFileWriter::maybe_flush() {
+  if (out_len_ >= opts_.flush_threshold) return flush();
+  return ok();
+}
+
+Status JsonFileWriter::flush() {
+  if (out_len_ == 0) return ok();
+  Status st = fs::write_all(fd_.get(), std::string_view(out_.data(), out_len_));
+  out_len_ = 0;
+  // Keep the buffer between flushes (re-allocating a large buffer costs
+  // page faults on every chunk); only give back an outsized one.
+  if (out_.size() > 8 * opts_.flush_threshold) {
+    out_.clear();
+    out_.shrink_to_fit();
+  }
+  if (!st) return std::move(st).error().wrap("write log");
+  return ok();
+}
+
+Status JsonFileWriter::close(int64_t now_ns) {
+  for (int i = 0; i < 3; ++i) {
+    if (!partial_[i].empty()) {
+      append_line(static_cast<Stream>(i), partial_[i], now_ns);
+      partial_[i].clear();
+      partial_[i].shrink_to_fit();
+    }
+  }
+  return flush();
+}
+
+// ------------------------------------------------------------- reader
+
+Result<LogEntry> parse_json_log_line(std::string_view line) {
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+  LogEntry e;
+  LineParser p(line);
+  if (!p.parse(&e)) return make_error(Errc::invalid, "malformed json-file log line");
+  return e;
+}
+
+Result<JsonFileReader> JsonFileReader::open(const std::string& path) {
+  JsonFileReader r;
+  r.path_ = path;
+  int in = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (in >= 0) r.inotify_.reset(in);
+  BERTH_TRY_VOID(r.ensure_open());
+  return r;
+}
+
+Status JsonFileReader::ensure_open() {
+  if (fd_) return ok();
+  int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return ok();  // not yet created
+    return sys_error("open log file " + path_);
+  }
+  fd_.reset(fd);
+  if (inotify_ &&
+      ::inotify_add_watch(inotify_.get(), path_.c_str(), IN_MODIFY | IN_CLOSE_WRITE) < 0) {
+    inotify_.reset();
+  }
+  return ok();
+}
+
+void JsonFileReader::drain_inotify() {
+  if (!inotify_) return;
+  char buf[4096];
+  while (::read(inotify_.get(), buf, sizeof buf) > 0) {
+  }
+}
+
+Result<bool> JsonFileReader::emit_from(int64_t start, const ReadOptions& opts,
+                                       const EntrySink& sink, size_t* emitted) {
+  int64_t end = BERTH_TRY(file_size(fd_.get()));
+  if (end < start) start = 0;  // truncated
+  std::vector<char> buf(256 * 1024);
+  std::string carry;
+  int64_t pos = start;
+  offset_ = start;
+  LogEntry e;
+  while (pos < end) {
+    size_t want = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(buf.size()), end - pos));
+    ssize_t n = ::pread(fd_.get(), buf.data(), want, pos);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return sys_error("read log file " + path_);
+    }
+    if (n == 0) break;
+    pos += n;
+    std::string_view chunk(buf.data(), static_cast<size_t>(n));
+    while (!chunk.empty()) {
+      const void* nlp = std::memchr(chunk.data(), '\n', chunk.size());
+      if (!nlp) {
+        carry.append(chunk);
+        break;
+      }
+      size_t len = static_cast<size_t>(static_cast<const char*>(nlp) - chunk.data());
+      std::string_view line;
+      if (carry.empty()) {
+        line = chunk.substr(0, len);
+      } else {
+        carry.append(chunk.substr(0, len));
+        line = carry;
+      }
+      chunk.remove_prefix(len + 1);
+      offset_ += static_cast<int64_t>(line.size()) + 1;
+      bool keep = true;
+      if (!line.empty()) {
+        e.payload.clear();
+        LineParser p(line);
+        if (p.parse(&e)) {
+          if (opts.until_ns != 0 && e.time_ns > opts.until_ns) return true;
+          bool wanted = (e.stream == Stream::err) ? opts.want_stderr : opts.want_stdout;
+          if (wanted && (opts.since_ns == 0 || e.time_ns >= opts.since_ns)) {
+            ++*emitted;
+            keep = sink(e);
+          }
+        }
+      }
+      carry.clear();
+      if (!keep) return true;
+    }
+  }
+  return false;
+}
+
+Status JsonFileReader::read_existing(const ReadOptions& opts, const EntrySink& sink) {
+  BERTH_TRY_VOID(ensure_open());
+  if (!fd_) return ok();
+  int64_t start = 0;
+  if (opts.tail == 0) {
+    // Nothing to print; position at the end of the last complete line.
+    int64_t size = BERTH_TRY(file_size(fd_.get()));
+    start = size;
+    char c;
+    while (start > 0 && ::pread(fd_.get(), &c, 1, start - 1) == 1 && c != '\n') --start;
+    offset_ = start;
+    return ok();
+  }
+  if (opts.tail > 0) {
+    int64_t size = BERTH_TRY(file_size(fd_.get()));
+    // Find the end of the last complete line, then walk back `tail` lines.
+    std::vector<char> buf(64 * 1024);
+    int64_t pos = size;
+    int64_t end = -1;
+    int64_t need = opts.tail;
+    start = 0;
+    bool found = false;
+    while (pos > 0 && !found) {
+      size_t want = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(buf.size()), pos));
+      pos -= static_cast<int64_t>(want);
+      ssize_t n = ::pread(fd_.get(), buf.data(), want, pos);
+      if (n != static_cast<ssize_t>(want)) return sys_error("read log file " + path_);
+      for (int64_t i = static_cast<int64_t>(want) - 1; i >= 0; --i) {
+        if (buf[static_cast<size_t>(i)] != '\n') continue;
+        int64_t at = pos + i;
+        if (end < 0) {
+          end = at + 1;
+          continue;
+        }
+        if (--need == 0) {
+          start = at + 1;
+          found = true;
+          break;
+        }
+      }
+    }
+  }
+  size_t emitted = 0;
+  BERTH_TRY(emit_from(start, opts, sink, &emitted));
+  return ok();
+}
+
+Result<size_t> JsonFileReader::read_new(const ReadOptions& opts, const EntrySink& sink,
+                                        bool* stopped) {
+  *stopped = false;
+  BERTH_TRY_VOID(ensure_open());
+  if (!fd_) return size_t{0};
+  size_t emitted = 0;
+  *stopped = BERTH_TRY(emit_from(offset_, opts, sink, &emitted));
+  return emitted;
+}
+
+// ------------------------------------------------------------- follower
+
+JsonFileFollower::JsonFileFollower(JsonFileReader reader, ReadOptions opts)
+    : reader_(std::move(reader)), opts_(opts), wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+
+void JsonFileFollower::notify_exited() {
+  exited_ = true;
+  uint64_t one = 1;
+  if (wake_) (void)!::write(wake_.get(), &one, sizeof one);
+}
+
+void JsonFileFollower::cancel() {
+  cancelled_ = true;
+  uint64_t one = 1;
+  if (wake_) (void)!::write(wake_.get(), &one, sizeof one);
+}
+
+Status JsonFileFollower::run(const EntrySink& sink) {
+  for (;;) {
+    if (cancelled_) return ok();
+    bool exited = exited_.load();
+    bool stopped = false;
+    BERTH_TRY(reader_.read_new(opts_, sink, &stopped));
+    if (stopped || cancelled_) return ok();
+    if (exited) return ok();  // drained after the exit was signalled
+    pollfd pfd[2] = {{wake_.get(), POLLIN, 0}, {reader_.watch_fd(), POLLIN, 0}};
+    int nfds = reader_.watch_fd() >= 0 ? 2 : 1;
+    // With inotify, wake at least every second anyway (covers a file that
+    // did not exist when the watch was set up); without, poll every 100 ms.
+    int timeout = reader_.watch_fd() >= 0 ? 1000 : 100;
+    int r = ::poll(pfd, static_cast<nfds_t>(nfds), timeout);
+    if (r < 0 && errno != EINTR) return sys_error("poll");
+    if (nfds == 2 && (pfd[1].revents & POLLIN)) reader_.drain_inotify();
+    if (pfd[0].revents & POLLIN) {
+      uint64_t v;
+      (void)!::read(wake_.get(), &v, sizeof v);
+    }
+  }
+}
+
+// ------------------------------------------------------------ formatting
+
+void append_stdcopy_frame(std::string& out, Stream s, std::string_view payload) {
+  uint32_t n = static_cast<uint32_t>(payload.size());
+  char hdr[8] = {static_cast<char>(s), 0, 0, 0, static_cast<char>(n >> 24),
+                 static_cast<char>(n >> 16), static_cast<char>(n >> 8), static_cast<char>(n)};
+  out.append(hdr, 8);
+  out.append(payload);
+}
+
+void append_log_entry(std::string& out, const LogEntry& e, bool raw, bool timestamps) {
+  char ts[48];
+  size_t tn = 0;
+  if (timestamps) {
+    tn = format_time(ts, e.time_ns, true);
+    ts[tn++] = ' ';
+  }
+  if (raw) {
+    out.append(ts, tn);
+    out.append(e.payload);
+    return;
+  }
+  uint32_t n = static_cast<uint32_t>(tn + e.payload.size());
+  char hdr[8] = {static_cast<char>(e.stream), 0, 0, 0, static_cast<char>(n >> 24),
+                 static_cast<char>(n >> 16), static_cast<char>(n >> 8), static_cast<char>(n)};
+  out.append(hdr, 8);
+  out.append(ts, tn);
+  out.append(e.payload);
+}
+
+}  // namespace berth::logging
