@@ -1,0 +1,31 @@
+// berth-shim command line (docs/shim-protocol.md, "Starting a shim").
+#pragma once
+
+#include <string>
+
+#include "common/result.h"
+
+namespace berth::shim {
+
+enum class LogDriverKind { json_file, none };
+
+struct Options {
+  std::string id;
+  std::string bundle;
+  std::string runtime;
+  std::string runtime_root;
+  std::string socket;
+  std::string state_dir;
+  LogDriverKind log_driver = LogDriverKind::json_file;
+  std::string log_path;
+  bool tty = false;
+  bool stdin_open = false;  // --stdin
+  bool stdin_once = false;  // --stdin-once
+};
+
+// Parses argv (argv[0] is skipped). Accepts "--flag value" and "--flag=value".
+// Paths are made absolute (the shim chdirs to / when it daemonizes).
+Result<Options> parse_options(int argc, const char* const* argv);
+const char* usage();
+
+}  // namespace berth::shim

@@ -1,0 +1,179 @@
+#include "shim/runtime_cli.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/json.h"
+#include "common/unique_fd.h"
+#include "common/strings.h"
+
+namespace berth::shim {
+
+namespace {
+
+int64_t file_size(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : 0;
+}
+
+std::string read_from(const std::string& path, int64_t off) {
+  std::string out;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return out;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::pread(fd, buf, sizeof buf, off);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    off += n;
+    if (out.size() > (4u << 20)) break;
+  }
+  ::close(fd);
+  return out;
+}
+
+std::string first_line(std::string_view s) {
+  s = str::trim(s);
+  // Keep the last non-empty line: runtimes print the error last.
+  size_t end = s.size();
+  while (end > 0) {
+    size_t start = s.rfind('\n', end - 1);
+    start = start == std::string_view::npos ? 0 : start + 1;
+    auto line = str::trim(s.substr(start, end - start));
+    if (!line.empty()) return std::string(line);
+    if (start == 0) break;
+    end = start - 1;
+  }
+  return std::string(s);
+}
+
+}  // namespace
+
+std::string last_runtime_error(std::string_view log_text) {
+  std::string last;
+  size_t p = 0;
+  while (p < log_text.size()) {
+    size_t nl = log_text.find('\n', p);
+    if (nl == std::string_view::npos) nl = log_text.size();
+    auto line = log_text.substr(p, nl - p);
+    p = nl + 1;
+    if (line.find("\"error\"") == std::string_view::npos) continue;
+    auto j = parse_json(line);
+    if (!j || !j->is_object()) continue;
+    auto lv = j->find("level");
+    auto msg = j->find("msg");
+    if (lv != j->end() && lv->is_string() && lv->get<std::string>() == "error" && msg != j->end() &&
+        msg->is_string())
+      last = msg->get<std::string>();
+  }
+  return last;
+}
+
+bool RuntimeCli::Outcome::success() const {
+  return WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
+}
+
+std::string RuntimeCli::Outcome::message(std::string_view fallback_output) const {
+  if (!error.empty()) return error;
+  auto c = first_line(captured);
+  if (!c.empty()) return c;
+  auto f = first_line(fallback_output);
+  if (!f.empty()) return f;
+  if (WIFSIGNALED(wait_status))
+    return "runtime killed by signal " + std::to_string(WTERMSIG(wait_status));
+  return "runtime exited with status " + std::to_string(WEXITSTATUS(wait_status));
+}
+
+Result<RuntimeCli::Outcome> RuntimeCli::run(const std::vector<std::string>& args,
+                                            Stdio stdio) const {
+  std::vector<std::string> argv_s = {runtime_, "--root", root_, "--log", log_path_, "--log-format",
+                                     "json"};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (devnull < 0) return sys_error("open /dev/null");
+  UniqueFd devnull_fd(devnull);
+  UniqueFd cap_r, cap_w;
+  if (stdio.out < 0 || stdio.err < 0) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) return sys_error("pipe");
+    cap_r.reset(p[0]);
+    cap_w.reset(p[1]);
+  }
+  int fd_in = stdio.in >= 0 ? stdio.in : devnull;
+  int fd_out = stdio.out >= 0 ? stdio.out : cap_w.get();
+  int fd_err = stdio.err >= 0 ? stdio.err : cap_w.get();
+  const char* path = runtime_.c_str();
+
+  int64_t log_off = file_size(log_path_);
+  sigset_t empty;
+  sigemptyset(&empty);
+  pid_t pid = ::fork();
+  if (pid < 0) return sys_error("fork");
+  if (pid == 0) {
+    // Child: no allocation. Move the three fds out of the way first so
+    // that dup2 onto 0..2 cannot clobber one we still need.
+    int a = ::fcntl(fd_in, F_DUPFD_CLOEXEC, 10);
+    int b = ::fcntl(fd_out, F_DUPFD_CLOEXEC, 10);
+    int c = ::fcntl(fd_err, F_DUPFD_CLOEXEC, 10);
+    if (a < 0 || b < 0 || c < 0 || ::dup2(a, 0) < 0 || ::dup2(b, 1) < 0 || ::dup2(c, 2) < 0)
+      ::_exit(127);
+    ::sigprocmask(SIG_SETMASK, &empty, nullptr);
+    ::signal(SIGPIPE, SIG_DFL);
+    ::execvp(path, argv.data());
+    static const char msg[] = "exec of the OCI runtime failed\n";
+    (void)!::write(2, msg, sizeof msg - 1);
+    ::_exit(127);
+  }
+  cap_w.reset();
+  Outcome out;
+  int st = 0;
+  bool reaped = false;
+  if (cap_r) {
+    // Read the capture pipe until EOF, but stop once the runtime has exited:
+    // a process it leaves behind (the container on `create`) may keep the
+    // pipe open.
+    ::fcntl(cap_r.get(), F_SETFL, O_NONBLOCK);
+    char buf[4096];
+    for (;;) {
+      pollfd pfd{cap_r.get(), POLLIN, 0};
+      ::poll(&pfd, 1, reaped ? 0 : 20);
+      bool eof = false;
+      for (;;) {
+        ssize_t n = ::read(cap_r.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n == 0) eof = true;
+        if (n <= 0) break;
+        if (out.captured.size() < 65536) out.captured.append(buf, static_cast<size_t>(n));
+      }
+      if (eof || reaped) break;
+      pid_t r = ::waitpid(pid, &st, WNOHANG);
+      if (r == pid) reaped = true;
+    }
+  }
+  while (!reaped && ::waitpid(pid, &st, 0) < 0) {
+    if (errno != EINTR) return sys_error("waitpid runtime");
+  }
+  out.wait_status = st;
+  if (!out.success()) out.error = last_runtime_error(read_from(log_path_, log_off));
+  return out;
+}
+
+Result<RuntimeCli::Outcome> RuntimeCli::run(const std::vector<std::string>& args) const {
+  return run(args, Stdio{});
+}
+
+Status RuntimeCli::run_checked(const std::vector<std::string>& args) const {
+  auto o = BERTH_TRY(run(args));
+  if (o.success()) return ok();
+  return make_error(Errc::internal, o.message());
+}
+
+}  // namespace berth::shim
