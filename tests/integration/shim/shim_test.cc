@@ -1,0 +1,405 @@
+// berth-shim driven with Debian's runc on a busybox bundle (needs root).
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/fs.h"
+#include "common/id.h"
+#include "common/json.h"
+#include "common/strings.h"
+#include "logging/json_file.h"
+
+namespace berth::shim {
+namespace {
+
+const char* kRunc = "/usr/sbin/runc";
+
+std::string shim_bin() { return std::string(BERTH_BIN_DIR) + "/berth-shim"; }
+
+struct RunResult {
+  int status = -1;
+  std::string err;
+};
+
+// Runs argv, capturing stderr; returns once the process exited.
+RunResult run(const std::vector<std::string>& argv) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return {};
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(p[1], 2);
+    std::vector<char*> a;
+    for (auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+    a.push_back(nullptr);
+    ::execv(a[0], a.data());
+    ::_exit(127);
+  }
+  ::close(p[1]);
+  RunResult r;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(p[0], buf, sizeof buf)) > 0) r.err.append(buf, static_cast<size_t>(n));
+  ::close(p[0]);
+  ::waitpid(pid, &r.status, 0);
+  return r;
+}
+
+UniqueFd connect_to(const std::string& path) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return UniqueFd();
+  return fd;
+}
+
+// Reads one '\n'-terminated line byte by byte (so nothing after it is eaten).
+std::string read_line(int fd, int timeout_ms = 10000) {
+  std::string s;
+  char c;
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, timeout_ms) <= 0) return s;
+    if (::read(fd, &c, 1) != 1) return s;
+    s.push_back(c);
+    if (c == '\n') return s;
+  }
+}
+
+std::string read_all(int fd, int timeout_ms = 10000) {
+  std::string s;
+  char buf[65536];
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, timeout_ms) <= 0) return s;
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) return s;
+    s.append(buf, static_cast<size_t>(n));
+  }
+}
+
+// The tiny control-protocol client.
+Json request(const std::string& sock, const std::string& line) {
+  UniqueFd fd = connect_to(sock);
+  if (!fd) return Json{{"ok", false}, {"error", "connect failed"}};
+  std::string l = line + "\n";
+  if (!fs::write_all(fd.get(), l)) return Json{{"ok", false}, {"error", "write failed"}};
+  auto r = parse_json(read_line(fd.get()));
+  return r ? *r : Json{{"ok", false}, {"error", "bad reply"}};
+}
+
+UniqueFd attach(const std::string& sock, bool in, bool out, bool err) {
+  UniqueFd fd = connect_to(sock);
+  Json j{{"op", "attach"}, {"stdin", in}, {"stdout", out}, {"stderr", err}};
+  std::string l = j.dump() + "\n";
+  if (!fd || !fs::write_all(fd.get(), l)) return UniqueFd();
+  auto r = parse_json(read_line(fd.get()));
+  if (!r || !(*r)["ok"].get<bool>()) return UniqueFd();
+  return fd;
+}
+
+// Splits a stdcopy stream into (stream id, payload) frames.
+std::vector<std::pair<int, std::string>> demux(const std::string& s) {
+  std::vector<std::pair<int, std::string>> out;
+  size_t p = 0;
+  while (p + 8 <= s.size()) {
+    uint32_t n = (static_cast<uint8_t>(s[p + 4]) << 24) | (static_cast<uint8_t>(s[p + 5]) << 16) |
+                 (static_cast<uint8_t>(s[p + 6]) << 8) | static_cast<uint8_t>(s[p + 7]);
+    out.emplace_back(s[p], s.substr(p + 8, n));
+    p += 8 + n;
+  }
+  EXPECT_EQ(p, s.size()) << "trailing bytes in stdcopy stream";
+  return out;
+}
+
+bool timeutil_ok(const std::string& t) { return t.size() >= 20 && t.back() == 'Z' && t[4] == '-'; }
+
+bool wait_gone(const std::string& path, int ms = 5000) {
+  for (int i = 0; i < ms / 10; ++i) {
+    if (!fs::exists(path)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+class ShimTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::getuid() != 0) GTEST_SKIP() << "needs root";
+    if (::access(kRunc, X_OK) != 0) GTEST_SKIP() << "needs " << kRunc;
+    char tmpl[] = "/tmp/shim-integ-XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    bundle_ = dir_ + "/bundle";
+    ASSERT_TRUE(fs::mkdir_p(bundle_ + "/rootfs/bin"));
+    ASSERT_EQ(run({"/bin/cp", "/bin/busybox", bundle_ + "/rootfs/bin/busybox"}).status, 0);
+    for (const char* a : {"sh", "cat", "echo", "sleep", "true", "head", "stty"})
+      ASSERT_EQ(::symlink("busybox", (bundle_ + "/rootfs/bin/" + a).c_str()), 0);
+    // `runc spec` writes a config.json template into the current directory.
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      if (::chdir(bundle_.c_str()) != 0) ::_exit(1);
+      ::execl(kRunc, kRunc, "spec", nullptr);
+      ::_exit(127);
+    }
+    int st = 0;
+    ::waitpid(pid, &st, 0);
+    ASSERT_EQ(st, 0);
+    id_ = random_hex_id();
+    sock_ = dir_ + "/shim.sock";
+    state_ = dir_ + "/state";
+    log_ = dir_ + "/ctr-json.log";
+    root_ = dir_ + "/runc-root";
+  }
+  void TearDown() override {
+    if (dir_.empty()) return;
+    // Never leave a container behind.
+    if (fs::exists(sock_)) request(sock_, R"({"op":"kill","signal":9})");
+    wait_gone(sock_, 3000);
+    run({kRunc, "--root", root_, "delete", "--force", id_});
+    (void)fs::remove_all(dir_);
+  }
+  void configure(const std::vector<std::string>& args, bool terminal) {
+    auto text = fs::read_file(bundle_ + "/config.json");
+    ASSERT_TRUE(text);
+    auto j = parse_json(*text);
+    ASSERT_TRUE(j);
+    (*j)["process"]["args"] = args;
+    (*j)["process"]["terminal"] = terminal;
+    (*j)["root"]["readonly"] = false;
+    ASSERT_TRUE(fs::write_file_atomic(bundle_ + "/config.json", j->dump(2)));
+  }
+  std::vector<std::string> shim_argv(std::vector<std::string> extra = {}) {
+    std::vector<std::string> a = {shim_bin(),   "--id",       id_,     "--bundle",
+                                  bundle_,      "--runtime",  kRunc,   "--runtime-root",
+                                  root_,        "--socket",   sock_,   "--state-dir",
+                                  state_,       "--log-path", log_};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+  RunResult start_shim(std::vector<std::string> extra = {}) { return run(shim_argv(extra)); }
+  std::vector<logging::LogEntry> log_entries() {
+    std::vector<logging::LogEntry> out;
+    auto r = logging::JsonFileReader::open(log_);
+    EXPECT_TRUE(r);
+    EXPECT_TRUE(r->read_existing({}, [&](const logging::LogEntry& e) {
+      out.push_back(e);
+      return true;
+    }));
+    return out;
+  }
+
+  std::string dir_, bundle_, id_, sock_, state_, log_, root_;
+};
+
+TEST_F(ShimTest, AttachStartWaitAndLog) {
+  configure({"sh", "-c", "echo hello; echo oops >&2; exit 3"}, false);
+  auto r = start_shim();
+  ASSERT_EQ(WEXITSTATUS(r.status), 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_TRUE(fs::exists(state_ + "/shim.pid"));
+  struct stat st {};
+  ASSERT_EQ(::stat(sock_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  auto s = request(sock_, R"({"op":"state"})");
+  EXPECT_EQ(s["status"], "created");
+  int pid = s["pid"].get<int>();
+  EXPECT_GT(pid, 0);
+  EXPECT_FALSE(request(sock_, R"({"op":"resize","height":10,"width":10})")["ok"].get<bool>());
+  EXPECT_FALSE(request(sock_, R"({"op":"bogus"})")["ok"].get<bool>());
+
+  UniqueFd out_only = attach(sock_, false, true, false);
+  UniqueFd both = attach(sock_, false, true, true);
+  ASSERT_TRUE(out_only && both);
+  UniqueFd waiter = connect_to(sock_);
+  ASSERT_TRUE(fs::write_all(waiter.get(), "{\"op\":\"wait\"}\n"));
+
+  auto started = request(sock_, R"({"op":"start"})");
+  ASSERT_TRUE(started["ok"].get<bool>()) << started.dump();
+  EXPECT_EQ(started["pid"], pid);
+
+  auto frames = demux(read_all(both.get()));
+  std::string out, err;
+  for (auto& [sid, payload] : frames) (sid == 1 ? out : err) += payload;
+  EXPECT_EQ(out, "hello\n");
+  EXPECT_EQ(err, "oops\n");
+  auto only = demux(read_all(out_only.get()));
+  ASSERT_EQ(only.size(), 1u);
+  EXPECT_EQ(only[0].first, 1);
+  EXPECT_EQ(only[0].second, "hello\n");
+
+  auto w = parse_json(read_line(waiter.get()));
+  ASSERT_TRUE(w);
+  EXPECT_TRUE((*w)["ok"].get<bool>());
+  EXPECT_EQ((*w)["exit_code"], 3);
+  EXPECT_EQ((*w)["oom_killed"], false);
+  EXPECT_TRUE(timeutil_ok((*w)["exited_at"].get<std::string>()));
+
+  // The log is complete by the time wait is answered.
+  auto entries = log_entries();
+  ASSERT_EQ(entries.size(), 2u);
+  std::string raw = *fs::read_file(log_);
+  EXPECT_NE(raw.find("{\"log\":\"hello\\n\",\"stream\":\"stdout\",\"time\":\""), std::string::npos) << raw;
+  EXPECT_NE(raw.find("{\"log\":\"oops\\n\",\"stream\":\"stderr\",\"time\":\""), std::string::npos) << raw;
+
+  auto ex = parse_json(*fs::read_file(state_ + "/exit.json"));
+  ASSERT_TRUE(ex);
+  EXPECT_EQ((*ex)["exit_code"], 3);
+  EXPECT_EQ((*ex)["pid"], pid);
+  EXPECT_EQ((*ex)["exited_at"], (*w)["exited_at"]);
+  EXPECT_TRUE(wait_gone(sock_));
+  EXPECT_TRUE(wait_gone(state_ + "/shim.pid"));
+  // The runtime's state was deleted.
+  auto rs = run({kRunc, "--root", root_, "state", id_});
+  EXPECT_NE(rs.status, 0);
+}
+
+TEST_F(ShimTest, StdinRoundTripWithStdinOnce) {
+  configure({"cat"}, false);
+  auto r = start_shim({"--stdin", "--stdin-once"});
+  ASSERT_EQ(WEXITSTATUS(r.status), 0) << r.err;
+  UniqueFd a = attach(sock_, true, true, true);
+  ASSERT_TRUE(a);
+  ASSERT_TRUE(request(sock_, R"({"op":"start"})")["ok"].get<bool>());
+  ASSERT_TRUE(fs::write_all(a.get(), "ping\n"));
+  auto first = read_line(a.get());  // header + "ping\n"
+  EXPECT_EQ(first, std::string("\x01\0\0\0\0\0\0\x05ping\n", 13));
+  ASSERT_TRUE(fs::write_all(a.get(), "pong"));
+  ::shutdown(a.get(), SHUT_WR);  // stdin EOF → cat sees EOF and exits 0
+  auto rest = demux(read_all(a.get()));
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].second, "pong");
+  EXPECT_TRUE(wait_gone(sock_));
+  auto ex = parse_json(*fs::read_file(state_ + "/exit.json"));
+  EXPECT_EQ((*ex)["exit_code"], 0);
+  auto entries = log_entries();
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0].payload, "ping\n");
+  EXPECT_EQ(entries[1].payload, "pong");  // partial line written at exit
+}
+
+TEST_F(ShimTest, TtyRawOutputAndResize) {
+  configure({"sh", "-c", "read line; stty size; echo got-$line; exit 7"}, true);
+  auto r = start_shim({"--tty", "--stdin"});
+  ASSERT_EQ(WEXITSTATUS(r.status), 0) << r.err;
+  UniqueFd a = attach(sock_, true, true, true);
+  ASSERT_TRUE(a);
+  auto rs = request(sock_, R"({"op":"resize","height":33,"width":101})");
+  EXPECT_TRUE(rs["ok"].get<bool>()) << rs.dump();
+  ASSERT_TRUE(request(sock_, R"({"op":"start"})")["ok"].get<bool>());
+  ASSERT_TRUE(fs::write_all(a.get(), "abc\n"));
+  std::string out = read_all(a.get());
+  // Raw bytes (no stdcopy header), with the pty's echo and \r\n.
+  EXPECT_EQ(out.find('\x01'), std::string::npos);
+  EXPECT_NE(out.find("33 101\r\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("got-abc\r\n"), std::string::npos) << out;
+  EXPECT_TRUE(wait_gone(sock_));
+  auto ex = parse_json(*fs::read_file(state_ + "/exit.json"));
+  EXPECT_EQ((*ex)["exit_code"], 7);
+  for (auto& e : log_entries()) EXPECT_EQ(e.stream, logging::Stream::out);
+}
+
+TEST_F(ShimTest, CreateFailureReportsRuntimeErrorAndLeavesNothing) {
+  configure({"nope-not-here"}, false);
+  auto r = start_shim();
+  EXPECT_EQ(WEXITSTATUS(r.status), 1);
+  EXPECT_NE(r.err.find("executable file not found"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_FALSE(fs::exists(sock_));
+  EXPECT_FALSE(fs::exists(state_));  // the shim created it, and removed it
+  auto rs = run({kRunc, "--root", root_, "state", id_});
+  EXPECT_NE(rs.status, 0);
+}
+
+TEST_F(ShimTest, BadFlagsFailClearly) {
+  auto r = run({shim_bin(), "--id", id_});
+  EXPECT_EQ(WEXITSTATUS(r.status), 2);
+  EXPECT_NE(r.err.find("missing required flag --bundle"), std::string::npos) << r.err;
+  r = run(shim_argv({"--log-driver", "syslog"}));
+  EXPECT_EQ(WEXITSTATUS(r.status), 2);
+  EXPECT_NE(r.err.find("unsupported log driver"), std::string::npos) << r.err;
+}
+
+TEST_F(ShimTest, SurvivesItsSpawnerAndReportsRss) {
+  configure({"sleep", "1000"}, false);
+  // A spawner in its own process group runs the shim and lingers, like berthd.
+  std::string cmd;
+  for (auto& a : shim_argv({"--log-driver", "none"})) cmd += "'" + a + "' ";
+  cmd += "&& touch " + dir_ + "/spawned && exec sleep 1000";
+  pid_t spawner = ::fork();
+  if (spawner == 0) {
+    ::setpgid(0, 0);
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), nullptr);
+    ::_exit(127);
+  }
+  for (int i = 0; i < 500 && !fs::exists(dir_ + "/spawned"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(fs::exists(dir_ + "/spawned"));
+  ASSERT_TRUE(request(sock_, R"({"op":"start"})")["ok"].get<bool>());
+  ::kill(-spawner, SIGKILL);
+  int st;
+  ::waitpid(spawner, &st, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto s = request(sock_, R"({"op":"state"})");
+  EXPECT_EQ(s["status"], "running") << s.dump();
+
+  auto shim_pid = str::trim(*fs::read_file(state_ + "/shim.pid"));
+  auto status = fs::read_file("/proc/" + std::string(shim_pid) + "/status");
+  ASSERT_TRUE(status);
+  auto pos = status->find("VmRSS:");
+  ASSERT_NE(pos, std::string::npos);
+  long rss_kb = std::strtol(status->c_str() + pos + 6, nullptr, 10);
+  std::printf("berth-shim RSS with a running container: %ld KiB\n", rss_kb);
+  EXPECT_LE(rss_kb, 1024) << "DESIGN.md budget: <= 1 MiB per running container";
+
+  // kill(2) fast path; PID 1 ignores SIGTERM without a handler, SIGKILL works.
+  UniqueFd waiter = connect_to(sock_);
+  ASSERT_TRUE(fs::write_all(waiter.get(), "{\"op\":\"wait\"}\n"));
+  EXPECT_TRUE(request(sock_, R"({"op":"kill","signal":9})")["ok"].get<bool>());
+  auto w = parse_json(read_line(waiter.get()));
+  ASSERT_TRUE(w);
+  EXPECT_EQ((*w)["exit_code"], 137);
+  EXPECT_TRUE(wait_gone(sock_));
+}
+
+TEST_F(ShimTest, SlowClientIsDroppedButLogIsComplete) {
+  // ~3 MB of output; one attach client never reads.
+  configure({"sh", "-c",
+             "i=0; while [ $i -lt 3000 ]; do echo "
+             "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx-$i; "
+             "i=$((i+1)); done"},
+            false);
+  auto r = start_shim();
+  ASSERT_EQ(WEXITSTATUS(r.status), 0) << r.err;
+  UniqueFd slow = attach(sock_, false, true, true);
+  int small = 4096;
+  ::setsockopt(slow.get(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  UniqueFd waiter = connect_to(sock_);
+  ASSERT_TRUE(fs::write_all(waiter.get(), "{\"op\":\"wait\"}\n"));
+  ASSERT_TRUE(request(sock_, R"({"op":"start"})")["ok"].get<bool>());
+  auto w = parse_json(read_line(waiter.get(), 30000));
+  ASSERT_TRUE(w);
+  EXPECT_EQ((*w)["exit_code"], 0);
+  auto entries = log_entries();
+  ASSERT_EQ(entries.size(), 3000u);
+  EXPECT_EQ(entries.back().payload.substr(entries.back().payload.size() - 6), "-2999\n");
+  // The slow client got a prefix of the stream and was then disconnected.
+  std::string got = read_all(slow.get(), 2000);
+  EXPECT_LT(got.size(), 3000u * 1000u);
+}
+
+}  // namespace
+}  // namespace berth::shim

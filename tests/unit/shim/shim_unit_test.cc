@@ -1,0 +1,200 @@
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "common/fs.h"
+#include "shim/console_socket.h"
+#include "shim/options.h"
+#include "shim/protocol.h"
+#include "shim/runtime_cli.h"
+
+namespace berth::shim {
+namespace {
+
+Result<Options> parse(std::vector<const char*> args) {
+  args.insert(args.begin(), "berth-shim");
+  return parse_options(static_cast<int>(args.size()), args.data());
+}
+
+const std::vector<const char*> kBase = {"--id", "abc123", "--bundle", "/b", "--runtime", "/usr/sbin/runc",
+                                        "--runtime-root", "/r", "--socket", "/s.sock", "--state-dir", "/st",
+                                        "--log-path", "/l.json"};
+
+TEST(Options, ParsesAllFlags) {
+  auto a = kBase;
+  a.insert(a.end(), {"--tty", "--stdin", "--stdin-once", "--log-driver=json-file"});
+  auto o = parse(a);
+  ASSERT_TRUE(o) << o.error().msg;
+  EXPECT_EQ(o->id, "abc123");
+  EXPECT_EQ(o->bundle, "/b");
+  EXPECT_EQ(o->runtime, "/usr/sbin/runc");
+  EXPECT_EQ(o->log_path, "/l.json");
+  EXPECT_TRUE(o->tty && o->stdin_open && o->stdin_once);
+  EXPECT_EQ(o->log_driver, LogDriverKind::json_file);
+}
+
+TEST(Options, RelativePathsBecomeAbsolute) {
+  auto o = parse({"--id", "x", "--bundle", "bundle", "--runtime", "runc", "--runtime-root", "r",
+                  "--socket", "s", "--state-dir", "st", "--log-driver", "none"});
+  ASSERT_TRUE(o) << o.error().msg;
+  EXPECT_EQ(o->bundle[0], '/');
+  EXPECT_EQ(o->runtime, "runc");  // looked up on PATH
+  EXPECT_EQ(o->log_driver, LogDriverKind::none);
+}
+
+TEST(Options, Errors) {
+  EXPECT_FALSE(parse({"--id", "x"}));
+  auto a = kBase;
+  a.push_back("--frobnicate");
+  EXPECT_FALSE(parse(a));
+  a = kBase;
+  a.insert(a.end(), {"--log-driver", "syslog"});
+  EXPECT_FALSE(parse(a));
+  a = kBase;
+  a.push_back("--stdin-once");
+  auto r = parse(a);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().msg.find("--stdin-once requires --stdin"), std::string::npos);
+  a = {"--id", "../x", "--bundle", "/b", "--runtime", "/r", "--runtime-root", "/r", "--socket", "/s",
+       "--state-dir", "/st", "--log-driver", "none"};
+  EXPECT_FALSE(parse(a));
+  // json-file needs a path
+  a = {"--id", "x", "--bundle", "/b", "--runtime", "/r", "--runtime-root", "/r", "--socket", "/s",
+       "--state-dir", "/st"};
+  EXPECT_FALSE(parse(a));
+  std::string longsock = "/" + std::string(120, 's');
+  a = kBase;
+  a.insert(a.end(), {"--socket", longsock.c_str()});
+  EXPECT_FALSE(parse(a));
+  a = kBase;
+  a.push_back("--tty=yes");
+  EXPECT_FALSE(parse(a));
+}
+
+TEST(Protocol, ParsesRequests) {
+  auto r = parse_request(R"({"op":"kill","signal":15,"all":true})");
+  ASSERT_TRUE(r) << r.error().msg;
+  EXPECT_EQ(r->op, Op::kill);
+  EXPECT_EQ(r->signal, 15);
+  EXPECT_TRUE(r->all);
+  r = parse_request(R"({"op":"attach","stdin":true,"stdout":true,"stderr":false})" "\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->op, Op::attach);
+  EXPECT_TRUE(r->attach_stdin && r->attach_stdout);
+  EXPECT_FALSE(r->attach_stderr);
+  r = parse_request(R"({"op":"resize","height":24,"width":80})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->height, 24);
+  EXPECT_EQ(r->width, 80);
+  for (const char* op : {"start", "state", "wait", "shutdown"}) {
+    auto q = parse_request(std::string("{\"op\":\"") + op + "\"}");
+    EXPECT_TRUE(q) << op;
+  }
+}
+
+TEST(Protocol, RejectsBadRequests) {
+  EXPECT_FALSE(parse_request("not json"));
+  EXPECT_FALSE(parse_request("[1]"));
+  EXPECT_FALSE(parse_request(R"({"op":"dance"})"));
+  EXPECT_FALSE(parse_request(R"({"signal":9})"));
+  EXPECT_FALSE(parse_request(R"({"op":"kill"})"));
+  EXPECT_FALSE(parse_request(R"({"op":"kill","signal":"KILL"})"));
+  EXPECT_FALSE(parse_request(R"({"op":"kill","signal":0})"));
+  EXPECT_FALSE(parse_request(R"({"op":"resize","height":24})"));
+  EXPECT_FALSE(parse_request(R"({"op":"attach","stdin":"yes"})"));
+}
+
+TEST(Protocol, Replies) {
+  EXPECT_EQ(reply_ok(), "{\"ok\":true}\n");
+  auto j = parse_json(reply_ok({{"pid", 42}}));
+  ASSERT_TRUE(j);
+  EXPECT_EQ((*j)["pid"], 42);
+  EXPECT_EQ((*j)["ok"], true);
+  j = parse_json(reply_error("container x is not running"));
+  ASSERT_TRUE(j);
+  EXPECT_EQ((*j)["ok"], false);
+  EXPECT_EQ((*j)["error"], "container x is not running");
+  EXPECT_EQ(reply_error("a\nb").find('\n'), reply_error("a\nb").size() - 1);
+}
+
+TEST(RuntimeCli, LastErrorFromJsonLog) {
+  std::string log =
+      "{\"level\":\"warning\",\"msg\":\"w\",\"time\":\"t\"}\n"
+      "{\"level\":\"error\",\"msg\":\"first\",\"time\":\"t\"}\n"
+      "garbage line with \"error\"\n"
+      "{\"level\":\"error\",\"msg\":\"runc create failed: exec: \\\"nope\\\": executable file not found in $PATH\",\"time\":\"t\"}\n"
+      "{\"level\":\"info\",\"msg\":\"later\"}\n";
+  EXPECT_EQ(last_runtime_error(log),
+            "runc create failed: exec: \"nope\": executable file not found in $PATH");
+  EXPECT_EQ(last_runtime_error("{\"level\":\"info\",\"msg\":\"x\"}\n"), "");
+  EXPECT_EQ(last_runtime_error(""), "");
+}
+
+TEST(RuntimeCli, RunsABinaryAndCapturesItsFailure) {
+  char tmpl[] = "/tmp/shim-unit-XXXXXX";
+  std::string dir = ::mkdtemp(tmpl);
+  std::string script = dir + "/fake-runtime";
+  // A runc-compatible stand-in: logs an error for "start", succeeds otherwise.
+  ASSERT_TRUE(fs::write_file_atomic(
+      script,
+      "#!/bin/sh\n"
+      "log=$4\n"
+      "case \"$7\" in\n"
+      "  start) echo '{\"level\":\"error\",\"msg\":\"cannot start: boom\"}' >> $log; exit 1;;\n"
+      "  kill) echo 'plain stderr failure' >&2; exit 1;;\n"
+      "  *) exit 0;;\n"
+      "esac\n",
+      fs::Durability::none, 0755));
+  RuntimeCli rt(script, dir + "/root", dir + "/runtime.log");
+  EXPECT_TRUE(rt.run_checked({"delete", "x"}));
+  auto st = rt.run_checked({"start", "x"});
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().msg, "cannot start: boom");
+  st = rt.run_checked({"kill", "x", "9"});
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().msg, "plain stderr failure");
+  RuntimeCli missing(dir + "/does-not-exist", dir, dir + "/runtime.log");
+  st = missing.run_checked({"state", "x"});
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().msg.find("exec of the OCI runtime failed"), std::string::npos);
+  (void)fs::remove_all(dir);
+}
+
+TEST(ConsoleSocket, ReceivesAFileDescriptor) {
+  char tmpl[] = "/tmp/shim-unit-XXXXXX";
+  std::string dir = ::mkdtemp(tmpl);
+  auto cs = make_console_socket(dir);
+  ASSERT_TRUE(cs) << cs.error().msg;
+  EXPECT_EQ(cs->path(), dir + "/console.sock");
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  UniqueFd client(::socket(AF_UNIX, SOCK_STREAM, 0));
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strcpy(a.sun_path, cs->path().c_str());
+  ASSERT_EQ(::connect(client.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_TRUE(send_fd(client.get(), p[1], "/dev/pts/7"));
+  auto fd = cs->receive_master(1000);
+  ASSERT_TRUE(fd) << fd.error().msg;
+  ASSERT_EQ(::write(fd->get(), "x", 1), 1);  // the received fd is the pipe's write end
+  char c = 0;
+  ASSERT_EQ(::read(p[0], &c, 1), 1);
+  EXPECT_EQ(c, 'x');
+  ::close(p[0]);
+  ::close(p[1]);
+  (void)fs::remove_all(dir);
+}
+
+TEST(ConsoleSocket, LongStateDirFallsBackToTmp) {
+  std::string longdir = "/tmp/" + std::string(110, 'd');
+  auto cs = make_console_socket(longdir);
+  ASSERT_TRUE(cs) << cs.error().msg;
+  EXPECT_LT(cs->path().size(), 108u);
+  EXPECT_EQ(cs->path().rfind("/tmp/berth-shim-", 0), 0u);
+}
+
+}  // namespace
+}  // namespace berth::shim
