@@ -132,8 +132,12 @@ class Extractor {
   int64_t size() const { return size_; }
 
  private:
-  Result<UniqueFd> ensure_dir(const std::vector<std::string>& comps, size_t n, std::string_view name);
+  using FdPtr = std::shared_ptr<UniqueFd>;
+  Result<FdPtr> ensure_dir(const std::vector<std::string>& comps, size_t n, std::string_view name);
   Status remove_existing(int pfd, const std::string& leaf, bool keep_dir, std::string_view name);
+  // Create a leaf with make(); if the name is taken, replace what is there.
+  template <class F>
+  Status create_leaf(int pfd, const std::string& leaf, std::string_view name, const char* what, F make);
   Status set_meta(int pfd, const std::string& leaf, int fd, struct archive_entry* e,
                   std::string_view name, bool is_dir, const std::string& rel);
   Status write_data(struct archive* a, int fd, struct archive_entry* e, std::string_view name);
@@ -143,15 +147,24 @@ class Extractor {
   bool is_root_;
   int64_t size_ = 0;
   std::vector<DirTimes> dir_times_;
+  // The last parent directory resolved (entries come grouped by directory).
+  // Any removal may change what a path resolves to, so it drops the cache.
+  std::string cache_path_;
+  FdPtr cache_fd_;
 };
 
 // Open (creating as needed, mode 0755) the directory made of the first n
 // components, resolved inside the root. Returns an O_PATH fd.
-Result<UniqueFd> Extractor::ensure_dir(const std::vector<std::string>& comps, size_t n,
-                                       std::string_view name) {
+Result<Extractor::FdPtr> Extractor::ensure_dir(const std::vector<std::string>& comps, size_t n,
+                                               std::string_view name) {
   std::string full = join_comps(comps, n);
+  if (cache_fd_ && cache_path_ == full) return cache_fd_;
   int fd = sys_openat2(root_, full.c_str(), O_PATH | O_DIRECTORY, kResolve);
-  if (fd >= 0) return UniqueFd(fd);
+  if (fd >= 0) {
+    cache_path_ = full;
+    cache_fd_ = std::make_shared<UniqueFd>(fd);
+    return cache_fd_;
+  }
   if (errno != ENOENT) return sys_error("open parent of \"" + std::string(name) + "\"").wrap("extract");
   UniqueFd cur(sys_openat2(root_, ".", O_PATH | O_DIRECTORY, kResolve));
   if (!cur) return sys_error("open layer root");
@@ -171,7 +184,9 @@ Result<UniqueFd> Extractor::ensure_dir(const std::vector<std::string>& comps, si
     }
     cur.reset(next);
   }
-  return cur;
+  cache_path_ = full;
+  cache_fd_ = std::make_shared<UniqueFd>(cur.release());
+  return cache_fd_;
 }
 
 Status Extractor::remove_existing(int pfd, const std::string& leaf, bool keep_dir,
@@ -182,8 +197,20 @@ Status Extractor::remove_existing(int pfd, const std::string& leaf, bool keep_di
     return sys_error("stat").wrap("extract \"" + std::string(name) + "\"");
   }
   if (keep_dir && S_ISDIR(st.st_mode)) return ok();
+  cache_fd_.reset();
+  cache_path_.clear();
   return remove_tree_at(pfd, leaf).transform_error(
       [&](Error e) { return std::move(e).wrap("extract \"" + std::string(name) + "\": replace"); });
+}
+
+template <class F>
+Status Extractor::create_leaf(int pfd, const std::string& leaf, std::string_view name, const char* what,
+                              F make) {
+  if (make() == 0) return ok();
+  if (errno != EEXIST) return sys_error(what).wrap("extract \"" + std::string(name) + "\"");
+  BERTH_TRY_VOID(remove_existing(pfd, leaf, false, name));
+  if (make() == 0) return ok();
+  return sys_error(what).wrap("extract \"" + std::string(name) + "\"");
 }
 
 Status Extractor::write_data(struct archive* a, int fd, struct archive_entry* e,
@@ -295,12 +322,11 @@ Status Extractor::whiteout(const std::vector<std::string>& comps, struct archive
   std::string target = leaf.substr(4);
   if (target.empty() || target == "." || target == "..") return bad_entry(name, "invalid whiteout");
   auto pfd = BERTH_TRY(ensure_dir(comps, comps.size() - 1, name));
-  BERTH_TRY_VOID(remove_existing(pfd.get(), target, false, name));
-  if (::mknodat(pfd.get(), target.c_str(), S_IFCHR, makedev(0, 0)) != 0)
-    return sys_error("create whiteout \"" + target + "\" (needs CAP_MKNOD)")
-        .wrap("extract \"" + std::string(name) + "\"");
+  BERTH_TRY_VOID(create_leaf(pfd->get(), target, name, "create whiteout (needs CAP_MKNOD)", [&] {
+    return ::mknodat(pfd->get(), target.c_str(), S_IFCHR, makedev(0, 0));
+  }));
   if (is_root_ &&
-      ::fchownat(pfd.get(), target.c_str(), static_cast<uid_t>(archive_entry_uid(e)),
+      ::fchownat(pfd->get(), target.c_str(), static_cast<uid_t>(archive_entry_uid(e)),
                  static_cast<gid_t>(archive_entry_gid(e)), AT_SYMLINK_NOFOLLOW) != 0)
     return sys_error("chown whiteout").wrap("extract \"" + std::string(name) + "\"");
   return ok();
@@ -326,7 +352,7 @@ Status Extractor::entry(struct archive* a, struct archive_entry* e) {
   if (leaf.rfind(".wh.", 0) == 0) return whiteout(comps, e, name);
 
   auto pfd = BERTH_TRY(ensure_dir(comps, comps.size() - 1, name));
-  const int p = pfd.get();
+  const int p = pfd->get();
   const std::string rel = join_comps(comps, comps.size());
 
   if (hardlink) {
@@ -339,26 +365,29 @@ Status Extractor::entry(struct archive* a, struct archive_entry* e) {
       return bad_entry(name, "hard link target \"" + std::string(hardlink) + "\" is not in the layer");
     if (S_ISDIR(st.st_mode)) return bad_entry(name, "hard link to a directory");
     if (tcomps == comps) return ok();  // a link to itself: already there
-    BERTH_TRY_VOID(remove_existing(p, leaf, false, name));
     // flags 0: a symlink target is linked itself, never followed.
-    if (::linkat(tfd.get(), tcomps.back().c_str(), p, leaf.c_str(), 0) != 0)
-      return sys_error("link to \"" + std::string(hardlink) + "\"").wrap("extract \"" + std::string(name) + "\"");
-    return ok();
+    return create_leaf(p, leaf, name, "hard link", [&] {
+      return ::linkat(tfd.get(), tcomps.back().c_str(), p, leaf.c_str(), 0);
+    });
   }
 
   switch (type) {
     case AE_IFREG: {
-      BERTH_TRY_VOID(remove_existing(p, leaf, false, name));
-      UniqueFd fd(::openat(p, leaf.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-      if (!fd) return sys_error("create").wrap("extract \"" + std::string(name) + "\"");
+      UniqueFd fd;
+      BERTH_TRY_VOID(create_leaf(p, leaf, name, "create", [&] {
+        fd.reset(::openat(p, leaf.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+        return fd ? 0 : -1;
+      }));
       BERTH_TRY_VOID(write_data(a, fd.get(), e, name));
       size_ += archive_entry_size(e);
       return set_meta(p, leaf, fd.get(), e, name, false, rel);
     }
     case AE_IFDIR: {
-      BERTH_TRY_VOID(remove_existing(p, leaf, true, name));
-      if (::mkdirat(p, leaf.c_str(), 0700) != 0 && errno != EEXIST)
-        return sys_error("mkdir").wrap("extract \"" + std::string(name) + "\"");
+      if (::mkdirat(p, leaf.c_str(), 0700) != 0) {
+        if (errno != EEXIST) return sys_error("mkdir").wrap("extract \"" + std::string(name) + "\"");
+        BERTH_TRY_VOID(remove_existing(p, leaf, true, name));  // keeps a directory
+        if (::mkdirat(p, leaf.c_str(), 0700) != 0 && errno != EEXIST) return sys_error("mkdir").wrap("extract \"" + std::string(name) + "\"");
+      }
       UniqueFd fd(::openat(p, leaf.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (!fd) return sys_error("open directory").wrap("extract \"" + std::string(name) + "\"");
       return set_meta(p, leaf, fd.get(), e, name, true, rel);
@@ -367,20 +396,16 @@ Status Extractor::entry(struct archive* a, struct archive_entry* e) {
       const char* target = archive_entry_symlink(e);
       if (!target) target = archive_entry_symlink_utf8(e);
       if (!target) return bad_entry(name, "symlink without a target");
-      BERTH_TRY_VOID(remove_existing(p, leaf, false, name));
-      if (::symlinkat(target, p, leaf.c_str()) != 0)
-        return sys_error("symlink").wrap("extract \"" + std::string(name) + "\"");
+      BERTH_TRY_VOID(create_leaf(p, leaf, name, "symlink", [&] { return ::symlinkat(target, p, leaf.c_str()); }));
       size_ += static_cast<int64_t>(std::strlen(target));
       return set_meta(p, leaf, -1, e, name, false, rel);
     }
     case AE_IFCHR:
     case AE_IFBLK:
     case AE_IFIFO: {
-      BERTH_TRY_VOID(remove_existing(p, leaf, false, name));
       mode_t m = (type == AE_IFCHR ? S_IFCHR : type == AE_IFBLK ? S_IFBLK : S_IFIFO) | 0600;
       dev_t dev = type == AE_IFIFO ? 0 : archive_entry_rdev(e);
-      if (::mknodat(p, leaf.c_str(), m, dev) != 0)
-        return sys_error("mknod").wrap("extract \"" + std::string(name) + "\"");
+      BERTH_TRY_VOID(create_leaf(p, leaf, name, "mknod", [&] { return ::mknodat(p, leaf.c_str(), m, dev); }));
       return set_meta(p, leaf, -1, e, name, false, rel);
     }
     case AE_IFSOCK:
