@@ -1,0 +1,132 @@
+// The root command: global flags, command dispatch and docker's top-level
+// error shapes.
+#include <algorithm>
+
+#include "cli/commands.h"
+#include "client/conn.h"
+
+namespace berth::cli {
+
+namespace {
+
+struct Entry {
+  std::string_view name;
+  int (*fn)(Context&, const Args&);
+  std::string_view help;
+};
+
+// Top-level commands and the management-command spellings docker also
+// accepts for them ("container ls" is "ps").
+constexpr Entry kCommands[] = {
+    {"run", cmd_run, "Create and run a new container from an image"},
+    {"ps", cmd_ps, "List containers"},
+    {"logs", cmd_logs, "Fetch the logs of a container"},
+    {"rm", cmd_rm, "Remove one or more containers"},
+    {"images", cmd_images, "List images"},
+    {"import", cmd_import, "Import the contents from a tarball to create a filesystem image"},
+    {"inspect", cmd_inspect, "Return low-level information on Docker objects"},
+    {"version", cmd_version, "Show the Docker version information"},
+    {"info", cmd_info, "Display system-wide information"},
+};
+
+struct Alias {
+  std::string_view group, sub, target;
+};
+constexpr Alias kAliases[] = {
+    {"container", "run", "run"},     {"container", "ls", "ps"},      {"container", "list", "ps"},
+    {"container", "ps", "ps"},       {"container", "logs", "logs"},  {"container", "rm", "rm"},
+    {"container", "remove", "rm"},   {"image", "ls", "images"},      {"image", "list", "images"},
+    {"image", "import", "import"},   {"system", "info", "info"},
+};
+
+const Entry* find_command(std::string_view name) {
+  for (const auto& e : kCommands)
+    if (e.name == name) return &e;
+  return nullptr;
+}
+
+constexpr CommandSpec kRoot{"", "[OPTIONS] COMMAND [ARG...]", "A self-sufficient runtime for containers"};
+
+int root_help(Context& ctx, const FlagSet& flags) {
+  ctx.out << "\nUsage:  " << ctx.prog << " [OPTIONS] COMMAND [ARG...]\n\n"
+          << "A self-sufficient runtime for containers\n\nCommands:\n";
+  for (const auto& e : kCommands) {
+    std::string n(e.name);
+    ctx.out << "  " << n << std::string(n.size() < 12 ? 12 - n.size() : 1, ' ') << e.help << "\n";
+  }
+  ctx.out << "\nGlobal Options:\n" << flags.usages() << "\nRun '" << ctx.prog
+          << " COMMAND --help' for more information on a command.\n";
+  ctx.out.flush();
+  return 0;
+}
+
+}  // namespace
+
+int run_main(Context& ctx, const Args& argv) {
+  FlagSet flags(/*interspersed=*/false);
+  flags.add_list("host", 'H', "Daemon socket to connect to (env BERTH_HOST; default " +
+                                  std::string(client::kDefaultHost) + ")");
+  flags.add_bool("debug", 'D', "Enable debug mode");
+  flags.add_bool("version", 'v', "Print version information and quit");
+  flags.add_bool("help", 'h', "Print usage");
+  if (auto st = flags.parse(argv); !st) {
+    ctx.out.flush();
+    ctx.err << st.error().msg << "\n\nUsage:  " << ctx.prog << " " << kRoot.usage << "\n\nRun '" << ctx.prog
+            << " --help' for more information\n";
+    ctx.err.flush();
+    return 125;
+  }
+  if (flags.get_bool("version")) {
+    ctx.out << ctx.prog << " version " BERTH_VERSION ", build " BERTH_GIT_COMMIT "\n";
+    return 0;
+  }
+  ctx.debug = flags.get_bool("debug");
+  const auto& hosts = flags.get_list("host");
+  if (hosts.size() > 1) return ctx.fail("specify only one -H");
+  if (!hosts.empty()) {
+    ctx.host = hosts.front();
+  } else if (auto h = ctx.env("BERTH_HOST"); h && !h->empty()) {
+    ctx.host = *h;
+  } else {
+    ctx.host = std::string(client::kDefaultHost);
+  }
+  Args args = flags.args();
+  if (flags.get_bool("help") || args.empty()) return root_help(ctx, flags);
+  if (args.front() == "help") {
+    if (args.size() == 1) return root_help(ctx, flags);
+    args = {args[1], "--help"};
+  }
+
+  std::string name = args.front();
+  Args rest(args.begin() + 1, args.end());
+  for (const auto& a : kAliases) {
+    if (a.group == name && !rest.empty() && a.sub == rest.front()) {
+      name = std::string(a.target);
+      rest.erase(rest.begin());
+      break;
+    }
+  }
+  if (name == "container" || name == "image" || name == "system") {
+    rest.insert(rest.begin(), "inspect");
+    if (rest.size() >= 2 && rest[1] == "inspect") {
+      // "container inspect X" / "image inspect X": inspect with --type.
+      Args a = {"--type", name == "image" ? "image" : "container"};
+      a.insert(a.end(), rest.begin() + 2, rest.end());
+      return cmd_inspect(ctx, a);
+    }
+    return ctx.fail(ctx.prog + ": unknown command: " + ctx.prog + " " + name + " " +
+                        (rest.size() >= 2 ? rest[1] : std::string()) + "\n\nRun '" + ctx.prog + " " + name +
+                        " --help' for more information");
+  }
+  const Entry* e = find_command(name);
+  if (!e) {
+    return ctx.fail(ctx.prog + ": unknown command: " + ctx.prog + " " + name + "\n\nRun '" + ctx.prog +
+                    " --help' for more information");
+  }
+  int rc = e->fn(ctx, rest);
+  ctx.out.flush();
+  ctx.err.flush();
+  return rc;
+}
+
+}  // namespace berth::cli

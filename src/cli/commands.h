@@ -1,0 +1,33 @@
+// The berth command tree: one function per command, each parsing its own
+// flags with docker's syntax and returning the process exit code.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/context.h"
+
+namespace berth::cli {
+
+using Args = std::vector<std::string>;
+
+int cmd_run(Context& ctx, const Args& args);
+int cmd_ps(Context& ctx, const Args& args);
+int cmd_logs(Context& ctx, const Args& args);
+int cmd_rm(Context& ctx, const Args& args);
+int cmd_images(Context& ctx, const Args& args);
+int cmd_import(Context& ctx, const Args& args);
+int cmd_inspect(Context& ctx, const Args& args);
+int cmd_version(Context& ctx, const Args& args);
+int cmd_info(Context& ctx, const Args& args);
+
+// Prints a JSON progress stream (pull, import, load) the way the docker CLI
+// does when the output is not a terminal; returns the in-stream error
+// message, if any.
+Result<std::optional<std::string>> display_json_stream(Context& ctx, client::Stream& s, Output& out);
+
+// Entry point: global flags (-H, -D, -v, --help), then the command.
+int run_main(Context& ctx, const Args& argv);
+
+}  // namespace berth::cli

@@ -1,0 +1,514 @@
+// `berth run`: the docker CLI's call sequence (create → attach → wait →
+// start), pull on a missing image, stdio over the hijacked connection,
+// signal proxying and the exit code mapping.
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "cli/commands.h"
+#include "cli/reference.h"
+#include "common/strings.h"
+#include "common/unique_fd.h"
+
+namespace berth::cli {
+
+namespace {
+
+constexpr CommandSpec kRun{"run", "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
+                           "Create and run a new container from an image"};
+
+// Puts a terminal in raw mode for the lifetime of the object.
+class RawTerminal {
+ public:
+  explicit RawTerminal(int fd) : fd_(fd) {
+    if (::tcgetattr(fd, &saved_) != 0) return;
+    termios raw = saved_;
+    ::cfmakeraw(&raw);
+    if (::tcsetattr(fd, TCSANOW, &raw) == 0) active_ = true;
+  }
+  RawTerminal(const RawTerminal&) = delete;
+  RawTerminal& operator=(const RawTerminal&) = delete;
+  ~RawTerminal() {
+    if (active_) ::tcsetattr(fd_, TCSANOW, &saved_);
+  }
+
+ private:
+  int fd_;
+  termios saved_{};
+  bool active_ = false;
+};
+
+// Blocks the proxied signals and reads them from a signalfd; restores the
+// mask on destruction.
+class SignalWatch {
+ public:
+  explicit SignalWatch(const std::vector<int>& sigs) {
+    sigemptyset(&set_);
+    for (int s : sigs) sigaddset(&set_, s);
+    if (sigs.empty()) return;
+    if (::sigprocmask(SIG_BLOCK, &set_, &old_) != 0) return;
+    blocked_ = true;
+    fd_.reset(::signalfd(-1, &set_, SFD_CLOEXEC | SFD_NONBLOCK));
+  }
+  SignalWatch(const SignalWatch&) = delete;
+  SignalWatch& operator=(const SignalWatch&) = delete;
+  ~SignalWatch() {
+    fd_.reset();
+    if (blocked_) ::sigprocmask(SIG_SETMASK, &old_, nullptr);
+  }
+  int fd() const { return fd_.get(); }
+  // Next pending signal, 0 when none.
+  int next() {
+    signalfd_siginfo si{};
+    ssize_t n = ::read(fd_.get(), &si, sizeof si);
+    return n == sizeof si ? static_cast<int>(si.ssi_signo) : 0;
+  }
+
+ private:
+  sigset_t set_{}, old_{};
+  bool blocked_ = false;
+  UniqueFd fd_;
+};
+
+const char* signal_name(int s) {
+  switch (s) {
+    case SIGHUP: return "HUP";
+    case SIGINT: return "INT";
+    case SIGQUIT: return "QUIT";
+    case SIGTERM: return "TERM";
+    case SIGUSR1: return "USR1";
+    case SIGUSR2: return "USR2";
+    case SIGALRM: return "ALRM";
+    default: return nullptr;
+  }
+}
+
+Status write_all_fd(int fd, std::string_view d) {
+  while (!d.empty()) {
+    ssize_t n = ::write(fd, d.data(), d.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return sys_error("write");
+    }
+    d.remove_prefix(static_cast<size_t>(n));
+  }
+  return ok();
+}
+
+// docker's exit code for a failed start, from the daemon's message.
+int start_error_code(std::string_view msg) {
+  if (msg.find("executable file not found") != std::string_view::npos ||
+      msg.find("no such file or directory") != std::string_view::npos)
+    return 127;
+  if (msg.find("permission denied") != std::string_view::npos) return 126;
+  return 125;
+}
+
+struct RunOptions {
+  bool detach = false, rm = false, interactive = false, tty = false, sig_proxy = true;
+  std::string name;
+  Json config;
+};
+
+Result<std::vector<std::string>> read_env_file(const Context& ctx, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return make_error(Errc::not_found, "open " + path + ": " + std::strerror(errno));
+  std::vector<std::string> out;
+  std::string line;
+  int lineno = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    std::string_view l = line;
+    while (!l.empty() && (l.front() == ' ' || l.front() == '\t')) l.remove_prefix(1);
+    if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+    if (l.empty() || l.front() == '#') continue;
+    size_t eq = l.find('=');
+    std::string_view key = l.substr(0, eq);
+    if (key.find_first_of(" \t") != std::string_view::npos)
+      return make_error(Errc::invalid, "variable '" + std::string(key) + "' contains whitespaces");
+    if (key.empty()) return make_error(Errc::invalid, path + ": no variable name on line '" + std::string(l) + "'");
+    if (eq != std::string_view::npos) {
+      out.emplace_back(l);
+    } else if (auto v = ctx.env(std::string(key))) {
+      out.push_back(std::string(key) + "=" + *v);
+    }
+  }
+  (void)lineno;
+  return out;
+}
+
+// "8080:80", "127.0.0.1:8080:80/udp", "80" → (container port, host ip, host port)
+struct PortSpec {
+  std::string port;  // "80/tcp"
+  std::string host_ip, host_port;
+};
+Result<PortSpec> parse_publish(const std::string& s) {
+  PortSpec p;
+  std::string spec = s, proto = "tcp";
+  if (size_t slash = spec.rfind('/'); slash != std::string::npos) {
+    proto = spec.substr(slash + 1);
+    spec = spec.substr(0, slash);
+  }
+  if (proto != "tcp" && proto != "udp" && proto != "sctp")
+    return make_error(Errc::invalid, "invalid proto: " + proto);
+  std::vector<std::string> parts;
+  if (!spec.empty() && spec.front() == '[') {  // [::1]:8080:80
+    size_t close = spec.find(']');
+    if (close == std::string::npos) return make_error(Errc::invalid, "invalid IP address: " + spec);
+    parts.push_back(spec.substr(1, close - 1));
+    for (auto& x : str::split(spec.substr(close + 2), ':')) parts.push_back(x);
+  } else {
+    parts = str::split(spec, ':');
+  }
+  std::string cport;
+  if (parts.size() == 1) {
+    cport = parts[0];
+  } else if (parts.size() == 2) {
+    p.host_port = parts[0];
+    cport = parts[1];
+  } else if (parts.size() == 3) {
+    p.host_ip = parts[0];
+    p.host_port = parts[1];
+    cport = parts[2];
+  } else {
+    return make_error(Errc::invalid, "invalid port format for --publish: " + s);
+  }
+  auto num = [](const std::string& x) { auto n = str::parse_int(x); return n && *n > 0 && *n <= 65535; };
+  if (!num(cport)) return make_error(Errc::invalid, "invalid containerPort: " + cport + " (port ranges are not supported by berth yet)");
+  if (!p.host_port.empty() && !num(p.host_port))
+    return make_error(Errc::invalid, "invalid hostPort: " + p.host_port + " (port ranges are not supported by berth yet)");
+  p.port = cport + "/" + proto;
+  return p;
+}
+
+// Builds the create body from the flags, as the docker CLI fills it.
+Result<RunOptions> build_config(Context& ctx, const FlagSet& f) {
+  RunOptions o;
+  o.detach = f.get_bool("detach");
+  o.rm = f.get_bool("rm");
+  o.interactive = f.get_bool("interactive");
+  o.tty = f.get_bool("tty");
+  o.sig_proxy = f.get_bool("sig-proxy") && !o.tty;  // docker disables it with a TTY
+  o.name = f.get_string("name");
+  const auto& pos = f.args();
+  std::string image = pos.front();
+
+  Json env = Json::array();
+  for (const auto& file : f.get_list("env-file")) {
+    auto lines = BERTH_TRY(read_env_file(ctx, file));
+    for (auto& l : lines) env.push_back(l);
+  }
+  for (const auto& e : f.get_list("env")) {
+    if (e.empty() || e.front() == '=') return make_error(Errc::invalid, "invalid environment variable: " + e);
+    if (e.find('=') == std::string::npos) {
+      if (auto v = ctx.env(e)) {
+        env.push_back(e + "=" + *v);
+        continue;
+      }
+    }
+    env.push_back(e);
+  }
+  Json labels = Json::object();
+  for (const auto& l : f.get_list("label")) {
+    size_t eq = l.find('=');
+    if (l.empty() || eq == 0) return make_error(Errc::invalid, "invalid label: " + l);
+    labels[l.substr(0, eq)] = eq == std::string::npos ? "" : l.substr(eq + 1);
+  }
+  Json cmd = Json();
+  if (pos.size() > 1) cmd = Json(std::vector<std::string>(pos.begin() + 1, pos.end()));
+  Json entrypoint = Json();
+  if (f.changed("entrypoint")) entrypoint = Json::array({f.get_string("entrypoint")});
+
+  Json volumes = Json::object();
+  Json binds = Json::array();
+  for (const auto& v : f.get_list("volume")) {
+    if (v.empty()) return make_error(Errc::invalid, "invalid empty volume spec");
+    if (v.find(':') == std::string::npos)
+      volumes[v] = Json::object();
+    else
+      binds.push_back(v);
+  }
+  Json exposed = Json::object();
+  Json bindings = Json::object();
+  for (const auto& p : f.get_list("publish")) {
+    auto spec = BERTH_TRY(parse_publish(p));
+    exposed[spec.port] = Json::object();
+    bindings[spec.port].push_back({{"HostIp", spec.host_ip}, {"HostPort", spec.host_port}});
+  }
+  Json restart = {{"Name", "no"}, {"MaximumRetryCount", 0}};
+  if (f.changed("restart")) {
+    std::string r = f.get_string("restart");
+    std::string name = r.substr(0, r.find(':'));
+    int64_t max = 0;
+    if (r.find(':') != std::string::npos) {
+      auto n = str::parse_int(r.substr(r.find(':') + 1));
+      if (!n || name != "on-failure") return make_error(Errc::invalid, "invalid restart policy format: " + r);
+      max = *n;
+    }
+    if (name != "no" && name != "always" && name != "unless-stopped" && name != "on-failure")
+      return make_error(Errc::invalid, "invalid restart policy format: " + r);
+    if (name != "no" && o.rm) return make_error(Errc::invalid, "Conflicting options: --restart and --rm");
+    restart = {{"Name", name == "no" ? "" : name}, {"MaximumRetryCount", max}};
+  }
+
+  bool attach = !o.detach;
+  Json host_config = {
+      {"Binds", binds.empty() ? Json() : binds},
+      {"NetworkMode", f.get_string("network")},
+      {"PortBindings", bindings},
+      {"RestartPolicy", restart},
+      {"AutoRemove", o.rm},
+      {"Privileged", f.get_bool("privileged")},
+      {"ReadonlyRootfs", f.get_bool("read-only")},
+  };
+  if (f.changed("init")) host_config["Init"] = f.get_bool("init");
+  o.config = {
+      {"Hostname", f.get_string("hostname")},
+      {"Domainname", ""},
+      {"User", f.get_string("user")},
+      {"AttachStdin", attach && o.interactive},
+      {"AttachStdout", attach},
+      {"AttachStderr", attach},
+      {"ExposedPorts", exposed},
+      {"Tty", o.tty},
+      {"OpenStdin", o.interactive},
+      {"StdinOnce", attach && o.interactive},
+      {"Env", env.empty() ? Json() : env},
+      {"Cmd", cmd},
+      {"Image", image},
+      {"Volumes", volumes},
+      {"WorkingDir", f.get_string("workdir")},
+      {"Entrypoint", entrypoint},
+      {"OnBuild", Json()},
+      {"Labels", labels},
+      {"HostConfig", host_config},
+      {"NetworkingConfig", {{"EndpointsConfig", Json::object()}}},
+  };
+  if (f.changed("stop-signal")) o.config["StopSignal"] = f.get_string("stop-signal");
+  return o;
+}
+
+// "berth: <msg>\n\nRun 'berth run --help' for more information"
+int run_error(Context& ctx, std::string_view msg, int code) {
+  return ctx.fail(ctx.prog + ": " + std::string(msg) + "\n\nRun '" + ctx.prog + " run --help' for more information",
+                  code);
+}
+
+Result<std::string> create_container(Context& ctx, client::Client& c, const RunOptions& o) {
+  api::Query q;
+  if (!o.name.empty()) q.emplace_back("name", o.name);
+  client::Request req = client::Request::post("/containers/create", q, o.config.dump());
+  auto r = c.request(req);
+  if (!r && r.error().kind == Errc::not_found && r.error().msg.find("No such image") != std::string::npos) {
+    std::string image = o.config["Image"].get<std::string>();
+    auto ref = parse_image_ref(image);
+    if (!ref) return std::move(ref).error();
+    ImageRef full = with_default_tag(*ref);
+    ctx.err << "Unable to find image '" << full.familiar_string() << "' locally\n";
+    ctx.err.flush();
+    api::Query pq = {{"fromImage", full.name()}, {"tag", full.digest.empty() ? full.tag : full.digest}};
+    client::Request pull = client::Request::post("/images/create", pq);
+    pull.headers.push_back({"X-Registry-Auth", "e30="});  // base64("{}"): no credentials
+    auto s = c.stream(pull);
+    if (!s) return std::move(s).error();
+    auto res = BERTH_TRY(display_json_stream(ctx, *s, ctx.err));
+    ctx.err.flush();
+    if (res) return make_error(Errc::internal, *res);
+    r = c.request(req);
+  }
+  if (!r) return std::move(r).error();
+  auto j = BERTH_TRY(r->json());
+  if (j.contains("Warnings") && j["Warnings"].is_array())
+    for (const auto& w : j["Warnings"])
+      if (w.is_string() && !w.get<std::string>().empty()) ctx.err << "WARNING: " << w.get<std::string>() << "\n";
+  ctx.err.flush();
+  if (!j.contains("Id") || !j["Id"].is_string()) return make_error(Errc::internal, "create returned no Id");
+  return j["Id"].get<std::string>();
+}
+
+void resize(client::Client& c, const std::string& id, int fd) {
+  winsize ws{};
+  if (::ioctl(fd, TIOCGWINSZ, &ws) != 0 || ws.ws_row == 0) return;
+  (void)c.request(client::Request::post("/containers/" + id + "/resize",
+                                        {{"h", std::to_string(ws.ws_row)}, {"w", std::to_string(ws.ws_col)}}));
+}
+
+// Reads the wait stream's single JSON body: {"StatusCode":N,"Error":...}.
+Result<int> wait_status(client::Stream& s) {
+  std::string body = BERTH_TRY(s.read_all());
+  auto j = parse_json(body);
+  if (!j || !j->is_object()) return make_error(Errc::internal, "invalid wait response from the daemon");
+  if (j->contains("Error") && (*j)["Error"].is_object()) {
+    std::string m = (*j)["Error"].value("Message", "");
+    if (!m.empty()) return make_error(Errc::internal, m);
+  }
+  return static_cast<int>(j->value("StatusCode", int64_t{125}));
+}
+
+}  // namespace
+
+int cmd_run(Context& ctx, const Args& args) {
+  FlagSet f(/*interspersed=*/false);
+  f.add_bool("detach", 'd', "Run container in background and print container ID");
+  f.add_list("env", 'e', "Set environment variables");
+  f.add_list("env-file", 0, "Read in a file of environment variables");
+  f.add_string("entrypoint", 0, "", "Overwrite the default ENTRYPOINT of the image");
+  f.add_string("hostname", 'h', "", "Container host name");
+  f.add_bool("init", 0, "Run an init inside the container that forwards signals and reaps processes");
+  f.add_bool("interactive", 'i', "Keep STDIN open even if not attached");
+  f.add_list("label", 'l', "Set meta data on a container");
+  f.add_string("name", 0, "", "Assign a name to the container");
+  f.add_string("network", 0, "default", "Connect a container to a network", "network");
+  f.add_bool("privileged", 0, "Give extended privileges to this container");
+  f.add_list("publish", 'p', "Publish a container's port(s) to the host");
+  f.add_bool("read-only", 0, "Mount the container's root filesystem as read only");
+  f.add_string("restart", 0, "no", "Restart policy to apply when a container exits");
+  f.add_bool("rm", 0, "Automatically remove the container and its associated anonymous volumes when it exits");
+  f.add_bool("sig-proxy", 0, "Proxy received signals to the process", true);
+  f.add_string("stop-signal", 0, "", "Signal to stop the container");
+  f.add_bool("tty", 't', "Allocate a pseudo-TTY");
+  f.add_string("user", 'u', "", "Username or UID (format: \"<name|uid>[:<group|gid>]\")");
+  f.add_list("volume", 'v', "Bind mount a volume");
+  f.add_string("workdir", 'w', "", "Working directory inside the container");
+  if (auto rc = parse_flags(ctx, kRun, f, args)) return *rc;
+  if (f.args().empty()) return ctx.args_error(kRun, "at least", 1);
+
+  auto opts = build_config(ctx, f);
+  if (!opts) return run_error(ctx, opts.error().msg, 125);
+  RunOptions& o = *opts;
+  if (o.tty && o.interactive && !::isatty(ctx.in_fd))
+    return run_error(ctx, "the input device is not a TTY", 1);
+
+  auto api = ctx.api();
+  if (!api) return ctx.fail(api.error().msg);
+  client::Client& c = **api;
+  auto id = create_container(ctx, c, o);
+  if (!id) {
+    if (id.error().kind == Errc::unavailable && id.error().msg.rfind("Cannot connect", 0) == 0)
+      return ctx.fail(id.error().msg);
+    return run_error(ctx, id.error().msg, 125);
+  }
+  std::string path = "/containers/" + *id;
+
+  if (o.detach) {
+    auto st = c.request(client::Request::post(path + "/start"));
+    if (!st) return run_error(ctx, st.error().msg, start_error_code(st.error().msg));
+    ctx.out << *id << "\n";
+    return 0;
+  }
+
+  // attach (before start) and wait, both in flight before either answer is read.
+  api::Query aq = {{"stream", "1"}};
+  if (o.interactive) aq.emplace_back("stdin", "1");
+  aq.emplace_back("stdout", "1");
+  aq.emplace_back("stderr", "1");
+  auto pending_attach = c.send_hijack(client::Request::post(path + "/attach", aq));
+  if (!pending_attach) return run_error(ctx, pending_attach.error().msg, 125);
+  auto pending_wait = c.send_stream(
+      client::Request::post(path + "/wait", {{"condition", o.rm ? "removed" : "next-exit"}}));
+  if (!pending_wait) return run_error(ctx, pending_wait.error().msg, 125);
+  auto hj = pending_attach->finish();
+  if (!hj) return run_error(ctx, hj.error().msg, 125);
+  auto wait = pending_wait->finish();
+  if (!wait) return run_error(ctx, wait.error().msg, 125);
+
+  std::vector<int> sigs;
+  if (o.sig_proxy) sigs = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM};
+  bool out_tty = o.tty && ::isatty(ctx.out.fd());
+  if (out_tty) sigs.push_back(SIGWINCH);
+  SignalWatch signals(sigs);
+
+  auto started = c.request(client::Request::post(path + "/start"));
+  if (!started) {
+    if (o.rm) (void)wait_status(*wait);  // let the daemon finish removing it
+    return run_error(ctx, started.error().msg, start_error_code(started.error().msg));
+  }
+  std::optional<RawTerminal> raw;
+  if (o.tty && o.interactive && ::isatty(ctx.in_fd)) raw.emplace(ctx.in_fd);
+  if (out_tty) resize(c, *id, ctx.out.fd());
+
+  ctx.out.flush();
+  ctx.err.flush();
+  api::StdcopyDecoder demux;
+  bool stdin_open = o.interactive;
+  bool output_open = true;
+  std::string failure;
+  std::vector<char> buf(64 * 1024);
+  while (output_open) {
+    pollfd fds[3];
+    nfds_t n = 0;
+    fds[n++] = {hj->fd(), POLLIN, 0};
+    int stdin_idx = -1, sig_idx = -1;
+    if (stdin_open) {
+      stdin_idx = static_cast<int>(n);
+      fds[n++] = {ctx.in_fd, POLLIN, 0};
+    }
+    if (signals.fd() >= 0) {
+      sig_idx = static_cast<int>(n);
+      fds[n++] = {signals.fd(), POLLIN, 0};
+    }
+    if (!hj->has_buffered()) {
+      int pr = ::poll(fds, n, -1);
+      if (pr < 0) {
+        if (errno == EINTR) continue;
+        failure = std::string("poll: ") + std::strerror(errno);
+        break;
+      }
+    } else {
+      fds[0].revents = POLLIN;
+    }
+    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      auto r = hj->read(buf.data(), buf.size());
+      if (!r || *r == 0) {
+        output_open = false;
+      } else {
+        std::string_view data(buf.data(), *r);
+        if (o.tty) {
+          (void)write_all_fd(ctx.out.fd(), data);
+        } else {
+          auto st = demux.feed(data, [&](api::StdStream s, std::string_view p) {
+            (void)write_all_fd(s == api::StdStream::stderr_ ? ctx.err.fd() : ctx.out.fd(), p);
+          });
+          if (!st) {
+            failure = st.error().msg;
+            break;
+          }
+        }
+      }
+    }
+    if (stdin_idx >= 0 && (fds[stdin_idx].revents & (POLLIN | POLLHUP | POLLERR))) {
+      ssize_t r = ::read(ctx.in_fd, buf.data(), buf.size());
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) {
+        stdin_open = false;
+        (void)hj->close_write();
+      } else if (!hj->write_all(std::string_view(buf.data(), static_cast<size_t>(r)))) {
+        stdin_open = false;
+      }
+    }
+    if (sig_idx >= 0 && (fds[sig_idx].revents & POLLIN)) {
+      while (int s = signals.next()) {
+        if (s == SIGWINCH) {
+          resize(c, *id, ctx.out.fd());
+          continue;
+        }
+        if (const char* name = signal_name(s))
+          (void)c.request(client::Request::post(path + "/kill", {{"signal", name}}));
+      }
+    }
+  }
+  raw.reset();
+  if (!failure.empty()) return run_error(ctx, failure, 125);
+  auto code = wait_status(*wait);
+  if (!code) return run_error(ctx, code.error().msg, 125);
+  return *code;
+}
+
+}  // namespace berth::cli
