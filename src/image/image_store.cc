@@ -82,6 +82,12 @@ std::string str_field(const Json& j, const char* key) {
   return "";
 }
 
+Status check_tag_name(const Reference& ref) {
+  if (ref.full_name() == "docker.io/library/sha256")
+    return make_error(Errc::invalid, "refusing to create an ambiguous tag using digest algorithm as name");
+  return ok();
+}
+
 // Resolve the import target before reading any input: repo may carry a
 // tag ("name:tag"); a separate tag overrides it.
 Result<std::string> import_target(const ImportOptions& o) {
@@ -95,6 +101,7 @@ Result<std::string> import_target(const ImportOptions& o) {
     if (!is_valid_tag(o.tag)) return make_error(Errc::invalid, "invalid tag format");
     ref.tag = o.tag;
   }
+  BERTH_TRY_VOID(check_tag_name(ref));
   return ref.familiar_string();
 }
 
@@ -158,12 +165,15 @@ Status ImageStore::load() {
     }
   }
   {
-    auto q = BERTH_TRY(db_.prepare("SELECT image_id, chain_id FROM image_layers ORDER BY image_id, idx"));
+    auto q = BERTH_TRY(db_.prepare(
+        "SELECT il.image_id, il.chain_id, l.size FROM image_layers il JOIN layers l ON l.chain_id = il.chain_id"
+        " ORDER BY il.image_id, il.idx"));
     while (BERTH_TRY(q.step())) {
       auto it = images_.find(q.text(0));
       if (it == images_.end()) continue;
       std::string chain = q.text(1);
       it->second.layer_dirs.push_back(layer_dir(std::string_view(chain).substr(7)) + "/diff");
+      it->second.layer_sizes.push_back(q.int64(2));
       ++layer_refs_[chain];
     }
   }
@@ -360,6 +370,7 @@ Result<Image> ImageStore::import(int fd, const ImportOptions& opts) {
     img.created_unix_nano = now;
     img.size = applied.size;
     img.layer_dirs.push_back(layer_dir(chain.hex()) + "/diff");
+    img.layer_sizes.push_back(applied.size);
     images_[img.id] = std::move(img);
     ++layer_refs_[chain.str()];
   }
@@ -371,6 +382,7 @@ Status ImageStore::tag(const Image& img, std::string_view ref) {
   auto parsed = BERTH_TRY(parse_reference(ref));
   if (!parsed.digest.empty())
     return make_error(Errc::invalid, "refusing to create a tag with a digest reference");
+  BERTH_TRY_VOID(check_tag_name(parsed));
   const std::string norm = parsed.familiar_string();
   const int64_t now = timeutil::now_unix_nano();
   std::lock_guard g(mu_);
@@ -385,6 +397,17 @@ Status ImageStore::tag(const Image& img, std::string_view ref) {
   }));
   set_tag_locked(norm, img.id, now);
   return ok();
+}
+
+Status ImageStore::tag(const Image& img, std::string_view repo, std::string_view tag_name) {
+  auto parsed = BERTH_TRY(parse_reference(repo));
+  if (!parsed.digest.empty() || (!parsed.tag.empty() && !tag_name.empty()))
+    return make_error(Errc::invalid, "invalid reference format");
+  if (!tag_name.empty()) {
+    if (!is_valid_tag(tag_name)) return make_error(Errc::invalid, "invalid tag format");
+    parsed.tag = tag_name;
+  }
+  return tag(img, parsed.familiar_string());
 }
 
 Result<std::string> ImageStore::untag(std::string_view ref) {
@@ -465,6 +488,40 @@ Result<Json> ImageStore::remove(std::string_view ref, bool force) {
     std::string name = c.substr(7);
     if (::renameat(odfd.get(), name.c_str(), odfd.get(), t.c_str()) == 0)
       (void)snapshot::remove_tree_at(odfd.get(), t);
+  }
+  return out;
+}
+
+Json ImageStore::to_history_json(const Image& img) const {
+  Json out = Json::array();
+  const Json empty = Json::array();
+  const Json& hist = img.config.is_object() && img.config.contains("history") && img.config["history"].is_array()
+                         ? img.config["history"]
+                         : empty;
+  size_t layer = 0;
+  for (const auto& h : hist) {
+    Json e = Json::object();
+    int64_t created = 0;
+    if (h.contains("created") && h["created"].is_string())
+      created = timeutil::parse_rfc3339(h["created"].get<std::string>()).value_or(0);
+    e["Comment"] = str_field(h, "comment");
+    e["Created"] = created / 1000000000;
+    e["CreatedBy"] = str_field(h, "created_by");
+    e["Id"] = "<missing>";
+    int64_t size = 0;
+    bool empty_layer = h.contains("empty_layer") && h["empty_layer"].is_boolean() && h["empty_layer"].get<bool>();
+    if (!empty_layer) {
+      if (layer < img.layer_sizes.size()) size = img.layer_sizes[layer];
+      ++layer;
+    }
+    e["Size"] = size;
+    e["Tags"] = nullptr;
+    out.push_back(std::move(e));
+  }
+  std::reverse(out.begin(), out.end());
+  if (!out.empty()) {
+    out[0]["Id"] = img.id;
+    out[0]["Tags"] = img.repo_tags.empty() ? Json(nullptr) : Json(img.repo_tags);
   }
   return out;
 }

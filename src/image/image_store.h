@@ -43,6 +43,7 @@ struct Image {
   // Additions:
   std::vector<std::string> repo_digests;  // "name@sha256:..." (none for imported images)
   int64_t last_tag_unix_nano = 0;         // Metadata.LastTagTime; 0 = never tagged
+  std::vector<int64_t> layer_sizes;       // per layer, same order as layer_dirs
 };
 
 struct ImportOptions {
@@ -69,6 +70,8 @@ class ImageStore {
   // Point `ref` (normalised; a tag, not a digest) at img; moves it from any
   // other image.
   Status tag(const Image& img, std::string_view ref);
+  // POST /images/{name}/tag?repo=&tag= (tag may be empty → "latest").
+  Status tag(const Image& img, std::string_view repo, std::string_view tag);
   // Remove one tag (ref as given; normalised). Returns the familiar ref.
   // Removing the last tag leaves the image dangling (use remove() to delete).
   Result<std::string> untag(std::string_view ref);
@@ -80,6 +83,8 @@ class ImageStore {
 
   Json to_list_json(const Image& img) const;
   Json to_inspect_json(const Image& img) const;
+  // GET /images/{name}/history: newest first, Docker's shape.
+  Json to_history_json(const Image& img) const;
 
   const std::string& data_root() const { return root_; }
 

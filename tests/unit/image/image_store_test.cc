@@ -327,6 +327,37 @@ TEST_F(ImageStoreTest, ListAndInspectJsonShapes) {
   EXPECT_TRUE(store_->to_list_json(*untagged)["Labels"].is_null());
 }
 
+TEST_F(ImageStoreTest, HistoryJsonAndTagByRepoAndTag) {
+  ImportOptions o;
+  o.repo = "example/imported:v1";
+  o.message = "my msg";
+  auto img = import(good_tar(), o);
+  ASSERT_TRUE(img);
+  Json h = store_->to_history_json(*img);
+  ASSERT_EQ(h.size(), 1u);
+  EXPECT_EQ(h[0], Json({{"Comment", "my msg"},
+                        {"Created", img->created_unix_nano / 1000000000},
+                        {"CreatedBy", ""},
+                        {"Id", img->id},
+                        {"Size", 6},
+                        {"Tags", {"example/imported:v1"}}}));
+  reopen();
+  auto again = store_->resolve(img->id);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(store_->to_history_json(*again), h);  // layer sizes survive a restart
+
+  ASSERT_TRUE(store_->tag(*again, "docker.io/example/app", "one"));
+  ASSERT_TRUE(store_->tag(*again, "example/app", ""));
+  EXPECT_EQ(store_->resolve("example/app:one")->id, img->id);
+  EXPECT_EQ(store_->resolve("example/app")->id, img->id);
+  auto bad = store_->tag(*again, "foo", "sha256:abc");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().msg, "invalid tag format");
+  bad = store_->tag(*again, "sha256", "abc");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().msg, "refusing to create an ambiguous tag using digest algorithm as name");
+}
+
 TEST_F(ImageStoreTest, OpenSweepsCrashLeftovers) {
   ImportOptions o;
   o.repo = "kept";
