@@ -1,11 +1,14 @@
 #include "image/image_store.h"
 
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
+#include <optional>
 #include <set>
 
 #include "common/fs.h"
@@ -238,6 +241,99 @@ std::vector<Image> ImageStore::list() const {
   std::stable_sort(out.begin(), out.end(), [](const Image& a, const Image& b) {
     return a.created_unix_nano > b.created_unix_nano;
   });
+  return out;
+}
+
+namespace {
+
+Result<std::vector<std::string>> filter_values(const Json& v, const std::string& key) {
+  std::vector<std::string> out;
+  if (v.is_array()) {
+    for (const auto& e : v) {
+      if (!e.is_string()) return make_error(Errc::invalid, "invalid filter '" + key + "'");
+      out.push_back(e.get<std::string>());
+    }
+  } else if (v.is_object()) {
+    for (auto it = v.begin(); it != v.end(); ++it)
+      if (!it.value().is_boolean() || it.value().get<bool>()) out.push_back(it.key());
+  } else {
+    return make_error(Errc::invalid, "invalid filter '" + key + "'");
+  }
+  return out;
+}
+
+bool glob(const std::string& pattern, const std::string& s) {
+  return ::fnmatch(pattern.c_str(), s.c_str(), FNM_PATHNAME) == 0;
+}
+
+}  // namespace
+
+Result<std::vector<Image>> ImageStore::list(const Json& filters) const {
+  if (!filters.is_null() && !filters.is_object()) return make_error(Errc::invalid, "invalid filters");
+  std::optional<bool> dangling;
+  std::vector<std::string> labels, refs;
+  std::optional<int64_t> before, since;
+  if (filters.is_object()) {
+    for (auto it = filters.begin(); it != filters.end(); ++it) {
+      const std::string& key = it.key();
+      auto vals = BERTH_TRY(filter_values(it.value(), key));
+      if (key == "dangling") {
+        for (const auto& v : vals) {
+          std::string l = v;
+          for (auto& c : l) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+          if (l == "true" || l == "1") dangling = true;
+          else if (l == "false" || l == "0") dangling = false;
+          else return make_error(Errc::invalid, "Invalid filter 'dangling=" + v + "'");
+        }
+      } else if (key == "label") {
+        labels.insert(labels.end(), vals.begin(), vals.end());
+      } else if (key == "reference") {
+        refs.insert(refs.end(), vals.begin(), vals.end());
+      } else if (key == "before" || key == "since") {
+        for (const auto& v : vals) {
+          auto img = BERTH_TRY(resolve(v));
+          (key == "before" ? before : since) = img.created_unix_nano;
+        }
+      } else {
+        return make_error(Errc::invalid, "invalid filter '" + key + "'");
+      }
+    }
+  }
+  std::vector<Image> out;
+  for (auto& img : list()) {
+    if (dangling && (*dangling != (img.repo_tags.empty() && img.repo_digests.empty()))) continue;
+    if (before && img.created_unix_nano >= *before) continue;
+    if (since && img.created_unix_nano <= *since) continue;
+    bool ok_labels = true;
+    for (const auto& l : labels) {
+      const Json* lab = nullptr;
+      if (img.config.contains("config") && img.config["config"].is_object() &&
+          img.config["config"].contains("Labels") && img.config["config"]["Labels"].is_object())
+        lab = &img.config["config"]["Labels"];
+      auto eq = l.find('=');
+      std::string k = l.substr(0, eq);
+      if (!lab || !lab->contains(k)) {
+        ok_labels = false;
+        break;
+      }
+      if (eq != std::string::npos && (*lab)[k] != l.substr(eq + 1)) {
+        ok_labels = false;
+        break;
+      }
+    }
+    if (!ok_labels) continue;
+    if (!refs.empty()) {
+      bool any = false;
+      for (const auto& pattern : refs) {
+        for (const auto& t : img.repo_tags) {
+          std::string name = t.substr(0, t.rfind(':'));
+          if (glob(pattern, t) || glob(pattern, name)) any = true;
+        }
+      }
+      if (!any) continue;
+    }
+    out.push_back(std::move(img));
+  }
   return out;
 }
 

@@ -63,6 +63,11 @@ class ImageStore {
   Result<Image> resolve(std::string_view ref) const;
   // Newest first.
   std::vector<Image> list() const;
+  // GET /images/json?filters=: the decoded filters object, either
+  // {"key":["v",..]} or the legacy {"key":{"v":true}}. Keys: dangling,
+  // label (k or k=v, all must match), reference (glob on name:tag or name),
+  // before, since (image references). Unknown keys → Errc::invalid.
+  Result<std::vector<Image>> list(const Json& filters) const;
   // Reads a tar (plain/gzip/bzip2/xz/zstd) from fd until EOF; creates a
   // one-layer image like `docker import`, tagged when opts.repo is set.
   // The daemon answers with {"status":"<img.id>"}.

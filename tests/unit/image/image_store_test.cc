@@ -358,6 +358,49 @@ TEST_F(ImageStoreTest, HistoryJsonAndTagByRepoAndTag) {
   EXPECT_EQ(bad.error().msg, "refusing to create an ambiguous tag using digest algorithm as name");
 }
 
+TEST_F(ImageStoreTest, ListFilters) {
+  ImportOptions o;
+  o.repo = "example/web:v1";
+  o.changes = {"LABEL tier=front team=a"};
+  auto web = import(good_tar("w"), o);
+  ASSERT_TRUE(web);
+  o = {};
+  o.repo = "example/db:v1";
+  o.changes = {"LABEL tier=back"};
+  auto db = import(good_tar("d"), o);
+  ASSERT_TRUE(db);
+  auto dangling = import(good_tar("x"));
+  ASSERT_TRUE(dangling);
+  auto ids = [&](const char* filters) {
+    auto r = store_->list(Json::parse(filters));
+    EXPECT_TRUE(r) << filters << ": " << r.error().msg;
+    std::vector<std::string> out;
+    if (r)
+      for (const auto& i : *r) out.push_back(i.id);
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(ids("{}"), (V{dangling->id, db->id, web->id}));
+  EXPECT_EQ(ids(R"({"dangling":["true"]})"), (V{dangling->id}));
+  EXPECT_EQ(ids(R"({"dangling":{"false":true}})"), (V{db->id, web->id}));
+  EXPECT_EQ(ids(R"({"label":["tier"]})"), (V{db->id, web->id}));
+  EXPECT_EQ(ids(R"({"label":["tier=front"]})"), (V{web->id}));
+  EXPECT_EQ(ids(R"({"label":["tier=front","team=b"]})"), V{});
+  EXPECT_EQ(ids(R"({"reference":["example/*"]})"), (V{db->id, web->id}));
+  EXPECT_EQ(ids(R"({"reference":["example/db"]})"), (V{db->id}));
+  EXPECT_EQ(ids(R"({"reference":["*:v1"]})"), V{});  // '*' does not cross '/'
+  EXPECT_EQ(ids(R"({"reference":["*/*:v1"]})"), (V{db->id, web->id}));
+  EXPECT_EQ(ids(R"({"before":["example/db:v1"]})"), (V{web->id}));
+  EXPECT_EQ(ids(R"({"since":["example/db:v1"]})"), (V{dangling->id}));
+  auto bad = store_->list(Json::parse(R"({"nope":["x"]})"));
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().msg, "invalid filter 'nope'");
+  EXPECT_FALSE(store_->list(Json::parse(R"({"dangling":["maybe"]})")));
+  auto missing = store_->list(Json::parse(R"({"before":["nothere"]})"));
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().kind, Errc::not_found);
+}
+
 TEST_F(ImageStoreTest, OpenSweepsCrashLeftovers) {
   ImportOptions o;
   o.repo = "kept";
