@@ -92,6 +92,9 @@ class ImageStore {
   Json to_history_json(const Image& img) const;
 
   const std::string& data_root() const { return root_; }
+  // The content store this image store opened (DATA_ROOT/content); share it
+  // rather than opening a second one (open() sweeps ingest/).
+  content::BlobStore& blobs() const { return *blobs_; }
 
  private:
   ImageStore(store::Db& db, std::string root) : db_(db), root_(std::move(root)) {}
