@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cli/context.h"
@@ -26,6 +27,11 @@ int cmd_info(Context& ctx, const Args& args);
 // does when the output is not a terminal; returns the in-stream error
 // message, if any.
 Result<std::optional<std::string>> display_json_stream(Context& ctx, client::Stream& s, Output& out);
+
+// docker run's exit code for a failed create/start, derived from the
+// daemon's message: 127 "executable file not found" / "no such file or
+// directory", 126 "permission denied", else 125.
+int start_error_code(std::string_view msg);
 
 // Entry point: global flags (-H, -D, -v, --help), then the command.
 int run_main(Context& ctx, const Args& argv);

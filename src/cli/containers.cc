@@ -288,7 +288,7 @@ int cmd_import(Context& ctx, const Args& args) {
     q.emplace_back("fromSrc", source);
   } else {
     file.reset(::open(source.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!file) return ctx.fail("open " + source + ": " + std::strerror(errno));
+    if (!file) return ctx.fail("open " + source + ": " + go_strerror(errno));
     q.emplace_back("fromSrc", "-");
     body_fd = file.get();
   }

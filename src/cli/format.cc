@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 namespace berth::cli {
 
@@ -72,6 +73,13 @@ std::string bytes_size(double size) {
     ++i;
   }
   return sprintf_g(size, 4, kUnits[i]);
+}
+
+std::string go_strerror(int e) {
+  std::string s = std::strerror(e);
+  if (!s.empty() && s[0] >= 'A' && s[0] <= 'Z' && !(s.size() > 1 && s[1] >= 'A' && s[1] <= 'Z'))
+    s[0] = static_cast<char>(s[0] - 'A' + 'a');
+  return s;
 }
 
 size_t utf8_width(std::string_view s) {

@@ -44,6 +44,9 @@ std::string ellipsis(std::string_view s, size_t max);
 // stringid.TruncateID: drop "sha256:" and keep 12 characters.
 std::string truncate_id(std::string_view id);
 
+// errno text as Go's syscall.Errno prints it ("no such file or directory").
+std::string go_strerror(int e);
+
 // Go's json.Indent(dst, src, "", indent): re-indents raw JSON bytes without
 // re-encoding strings or numbers. Errc::invalid on malformed input.
 Result<std::string> json_indent(std::string_view src, std::string_view indent);

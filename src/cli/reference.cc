@@ -58,9 +58,11 @@ Result<ImageRef> parse_image_ref(std::string_view s) {
   }
   if (remainder.empty()) return make_error(Errc::invalid, "invalid reference format");
   for (char c : remainder) {
-    if (c >= 'A' && c <= 'Z')
-      return make_error(Errc::invalid, "invalid reference format: repository name (" + std::string(remainder) +
-                                           ") must be lowercase");
+    if (c >= 'A' && c <= 'Z') {
+      std::string path(remainder);
+      if (r.domain == "docker.io" && path.find('/') == std::string::npos) path = "library/" + path;
+      return make_error(Errc::invalid, "invalid reference format: repository name (" + path + ") must be lowercase");
+    }
     if (!valid_path_char(c)) return make_error(Errc::invalid, "invalid reference format");
   }
   r.path = std::string(remainder);

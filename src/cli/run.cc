@@ -13,6 +13,7 @@
 #include <fstream>
 
 #include "cli/commands.h"
+#include "cli/format.h"
 #include "cli/reference.h"
 #include "common/strings.h"
 #include "common/unique_fd.h"
@@ -102,7 +103,8 @@ Status write_all_fd(int fd, std::string_view d) {
   return ok();
 }
 
-// docker's exit code for a failed start, from the daemon's message.
+}  // namespace
+
 int start_error_code(std::string_view msg) {
   if (msg.find("executable file not found") != std::string_view::npos ||
       msg.find("no such file or directory") != std::string_view::npos)
@@ -110,6 +112,8 @@ int start_error_code(std::string_view msg) {
   if (msg.find("permission denied") != std::string_view::npos) return 126;
   return 125;
 }
+
+namespace {
 
 struct RunOptions {
   bool detach = false, rm = false, interactive = false, tty = false, sig_proxy = true;
@@ -119,7 +123,7 @@ struct RunOptions {
 
 Result<std::vector<std::string>> read_env_file(const Context& ctx, const std::string& path) {
   std::ifstream in(path);
-  if (!in) return make_error(Errc::not_found, "open " + path + ": " + std::strerror(errno));
+  if (!in) return make_error(Errc::not_found, "open " + path + ": " + go_strerror(errno));
   std::vector<std::string> out;
   std::string line;
   int lineno = 0;
@@ -181,9 +185,12 @@ Result<PortSpec> parse_publish(const std::string& s) {
     return make_error(Errc::invalid, "invalid port format for --publish: " + s);
   }
   auto num = [](const std::string& x) { auto n = str::parse_int(x); return n && *n > 0 && *n <= 65535; };
-  if (!num(cport)) return make_error(Errc::invalid, "invalid containerPort: " + cport + " (port ranges are not supported by berth yet)");
+  auto why = [](const std::string& x) {
+    return x.find('-') != std::string::npos ? std::string(" (port ranges are not supported by berth yet)") : "";
+  };
+  if (!num(cport)) return make_error(Errc::invalid, "invalid containerPort: " + cport + why(cport));
   if (!p.host_port.empty() && !num(p.host_port))
-    return make_error(Errc::invalid, "invalid hostPort: " + p.host_port + " (port ranges are not supported by berth yet)");
+    return make_error(Errc::invalid, "invalid hostPort: " + p.host_port + why(p.host_port));
   p.port = cport + "/" + proto;
   return p;
 }
@@ -199,6 +206,7 @@ Result<RunOptions> build_config(Context& ctx, const FlagSet& f) {
   o.name = f.get_string("name");
   const auto& pos = f.args();
   std::string image = pos.front();
+  BERTH_TRY(parse_image_ref(image));  // docker validates the reference first
 
   Json env = Json::array();
   for (const auto& file : f.get_list("env-file")) {
@@ -254,7 +262,7 @@ Result<RunOptions> build_config(Context& ctx, const FlagSet& f) {
     }
     if (name != "no" && name != "always" && name != "unless-stopped" && name != "on-failure")
       return make_error(Errc::invalid, "invalid restart policy format: " + r);
-    if (name != "no" && o.rm) return make_error(Errc::invalid, "Conflicting options: --restart and --rm");
+    if (name != "no" && o.rm) return make_error(Errc::invalid, "conflicting options: cannot specify both --restart and --rm");
     restart = {{"Name", name == "no" ? "" : name}, {"MaximumRetryCount", max}};
   }
 
@@ -384,7 +392,7 @@ int cmd_run(Context& ctx, const Args& args) {
   if (!opts) return run_error(ctx, opts.error().msg, 125);
   RunOptions& o = *opts;
   if (o.tty && o.interactive && !::isatty(ctx.in_fd))
-    return run_error(ctx, "the input device is not a TTY", 1);
+    return ctx.fail("the input device is not a TTY", 1);
 
   auto api = ctx.api();
   if (!api) return ctx.fail(api.error().msg);

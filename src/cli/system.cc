@@ -3,11 +3,13 @@
 #include <sys/utsname.h>
 
 #include <algorithm>
+#include <ctime>
 
 #include "cli/commands.h"
 #include "cli/format.h"
 #include "cli/template.h"
 #include "common/strings.h"
+#include "common/time.h"
 
 namespace berth::cli {
 
@@ -24,6 +26,27 @@ std::string str_of(const Json& j, const char* key) {
   if (it->is_boolean()) return it->get<bool>() ? "true" : "false";
   if (it->is_number_integer()) return std::to_string(it->get<int64_t>());
   return it->dump();
+}
+
+// The CLI shows RFC 3339 build times in Go's time.ANSIC layout, in the
+// time's own zone: "Thu May  7 21:09:36 2026".
+std::string ansic_date(const std::string& rfc3339) {
+  auto ns = timeutil::parse_rfc3339(rfc3339);
+  if (!ns) return rfc3339;
+  int64_t offset = 0;
+  size_t tpos = rfc3339.find('T');
+  size_t zpos = rfc3339.find_first_of("+-", tpos == std::string::npos ? 0 : tpos);
+  if (zpos != std::string::npos && zpos + 6 <= rfc3339.size()) {
+    auto h = str::parse_int(rfc3339.substr(zpos + 1, 2));
+    auto m = str::parse_int(rfc3339.substr(zpos + 4, 2));
+    if (h && m) offset = (*h * 3600 + *m * 60) * (rfc3339[zpos] == '-' ? -1 : 1);
+  }
+  time_t t = static_cast<time_t>(*ns / 1000000000LL + offset);
+  struct tm tm {};
+  if (!::gmtime_r(&t, &tm)) return rfc3339;
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a %b %e %H:%M:%S %Y", &tm);
+  return buf;
 }
 
 std::string machine_arch() {
@@ -109,7 +132,7 @@ int cmd_version(Context& ctx, const Args& args) {
         tw.row({"  API version:", str_of(d, "ApiVersion") + " (minimum version " + str_of(d, "MinAPIVersion") + ")"});
         tw.row({"  Go version:", str_of(d, "GoVersion")});
         tw.row({"  Git commit:", str_of(d, "GitCommit")});
-        tw.row({"  Built:", str_of(d, "BuildTime")});
+        tw.row({"  Built:", ansic_date(str_of(d, "BuildTime"))});
         tw.row({"  OS/Arch:", str_of(d, "Os") + "/" + str_of(d, "Arch")});
         tw.row({"  Experimental:", str_of(d, "Experimental")});
       } else {
@@ -275,7 +298,12 @@ std::string render_info(const Json& info) {
         if (it->is_object() && !it->value("Secure", true)) names.push_back(str_of(*it, "Name"));
       std::sort(names.begin(), names.end());
       for (const auto& n : names) o += "  " + n + "\n";
-      for (const auto& c : cidrs) o += "  " + str_of(c, "IP") + "/" + std::to_string(mask_bits(str_of(c, "Mask"))) + "\n";
+      for (const auto& c : cidrs) {
+        if (c.is_string())  // registry.NetIPNet marshals as "127.0.0.0/8"
+          o += "  " + c.get<std::string>() + "\n";
+        else
+          o += "  " + str_of(c, "IP") + "/" + std::to_string(mask_bits(str_of(c, "Mask"))) + "\n";
+      }
     }
     if (rc.contains("Mirrors") && rc["Mirrors"].is_array() && !rc["Mirrors"].empty()) {
       o += " Registry Mirrors:\n";
