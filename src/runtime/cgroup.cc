@@ -1,0 +1,269 @@
+#include "runtime/cgroup.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+
+#include "common/fs.h"
+#include "common/strings.h"
+
+namespace berth::runtime {
+
+namespace {
+Error res_error(const std::string& field, const std::string& why) {
+  return make_error(Errc::invalid, "linux.resources." + field + ": " + why);
+}
+std::string trim_copy(const std::string& s) { return std::string(str::trim(s)); }
+}  // namespace
+
+uint64_t cpu_shares_to_weight(uint64_t shares) {
+  if (shares == 0) return 0;
+  if (shares < 2) shares = 2;
+  if (shares > 262144) shares = 262144;
+  return 1 + ((shares - 2) * 9999) / 262142;
+}
+
+Cgroup::Cgroup(CgroupLayout layout, std::string path) : layout_(std::move(layout)), path_(std::move(path)) {}
+
+std::vector<std::string> Cgroup::dirs() const {
+  std::vector<std::string> out;
+  for (const auto& h : layout_.v1) out.push_back(h.mount_point + path_);
+  if (!layout_.unified.empty()) out.push_back(layout_.unified + path_);
+  return out;
+}
+
+std::string Cgroup::dir_for(const std::string& controller) const {
+  if (layout_.mode == CgroupMode::v2) return layout_.unified + path_;
+  if (const auto* h = layout_.find_v1(controller)) return h->mount_point + path_;
+  return {};
+}
+
+Status Cgroup::write(const std::string& dir, const char* file, const std::string& value) {
+  std::string p = dir + "/" + file;
+  UniqueFd fd(::open(p.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd) return sys_error("open " + p);
+  if (::write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
+    return sys_error("write " + value + " to " + p);
+  return ok();
+}
+
+Status Cgroup::check(const oci::Resources& r) const {
+  bool v2 = layout_.mode == CgroupMode::v2;
+  auto need = [&](const char* ctrl, const std::string& field) -> Status {
+    if (v2) {
+      auto ctrls = fs::read_file(layout_.unified + "/cgroup.controllers");
+      if (ctrls && ctrls->find(ctrl) == std::string::npos)
+        return res_error(field, std::string("the ") + ctrl + " controller is not available");
+      return ok();
+    }
+    if (!layout_.find_v1(ctrl))
+      return res_error(field, std::string("the ") + ctrl + " cgroup controller is not mounted");
+    return ok();
+  };
+  if (r.memory) {
+    const auto& m = *r.memory;
+    if (m.limit || m.reservation || m.swap || m.swappiness || m.disable_oom_killer)
+      BERTH_TRY_VOID(need("memory", "memory"));
+    if (v2 && m.swappiness) return res_error("memory.swappiness", "not supported on cgroup v2");
+    if (v2 && m.disable_oom_killer && *m.disable_oom_killer)
+      return res_error("memory.disableOOMKiller", "not supported on cgroup v2");
+    if (!v2 && m.swap && *m.swap != 0) {
+      const auto* h = layout_.find_v1("memory");
+      if (h && !fs::exists(h->mount_point + "/memory.memsw.limit_in_bytes"))
+        return res_error("memory.swap", "swap accounting is not enabled on this host");
+    }
+  }
+  if (r.cpu) {
+    const auto& c = *r.cpu;
+    if (c.shares || c.quota || c.period) BERTH_TRY_VOID(need("cpu", "cpu"));
+    if (!c.cpus.empty() || !c.mems.empty()) BERTH_TRY_VOID(need("cpuset", "cpu.cpus"));
+  }
+  if (r.pids_limit) BERTH_TRY_VOID(need("pids", "pids.limit"));
+  if (r.blkio_weight) {
+    if (v2) {
+      BERTH_TRY_VOID(need("io", "blockIO.weight"));
+    } else {
+      BERTH_TRY_VOID(need("blkio", "blockIO.weight"));
+      const auto* h = layout_.find_v1("blkio");
+      if (!fs::exists(h->mount_point + "/blkio.weight") &&
+          !fs::exists(h->mount_point + "/blkio.bfq.weight"))
+        return res_error("blockIO.weight", "no blkio weight file on this host (no CFQ/BFQ)");
+    }
+  }
+  if (!r.devices.empty()) {
+    if (v2) return res_error("devices", "device rules on cgroup v2 (eBPF) are not supported");
+    BERTH_TRY_VOID(need("devices", "devices"));
+  }
+  if (!r.unified.empty()) {
+    if (layout_.unified.empty()) return res_error("unified", "requires a cgroup v2 hierarchy");
+    if (!v2) return res_error("unified", "not supported on a hybrid cgroup host");
+    for (const auto& [k, v] : r.unified)
+      if (k.find('/') != std::string::npos || k.find("..") != std::string::npos)
+        return res_error("unified", "invalid key \"" + k + "\"");
+  }
+  return ok();
+}
+
+Status Cgroup::create() {
+  for (const auto& h : layout_.v1) {
+    bool cpuset = false;
+    for (const auto& c : h.controllers) cpuset |= c == "cpuset";
+    // Create level by level so cpuset dirs can inherit their parent's sets.
+    std::string cur = h.mount_point;
+    for (const auto& part : str::split(path_, '/')) {
+      if (part.empty()) continue;
+      std::string parent = cur;
+      cur += "/" + part;
+      if (::mkdir(cur.c_str(), 0755) != 0) {
+        if (errno != EEXIST) return sys_error("mkdir " + cur);
+        continue;
+      }
+      if (cpuset) {
+        for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
+          auto cur_v = fs::read_file(cur + "/" + f);
+          if (cur_v && !trim_copy(*cur_v).empty()) continue;
+          auto pv = BERTH_TRY(fs::read_file(parent + "/" + f));
+          BERTH_TRY_VOID(write(cur, f, trim_copy(pv)));
+        }
+      }
+    }
+  }
+  if (!layout_.unified.empty()) {
+    std::string cur = layout_.unified;
+    auto parts = str::split(path_, '/');
+    for (const auto& part : parts) {
+      if (part.empty()) continue;
+      if (layout_.mode == CgroupMode::v2) {
+        // Enable every available controller for the children of `cur`.
+        auto avail = fs::read_file(cur + "/cgroup.controllers");
+        if (avail) {
+          for (const auto& c : str::split(trim_copy(*avail), ' ')) {
+            if (c.empty()) continue;
+            (void)write(cur, "cgroup.subtree_control", "+" + c);  // best effort per controller
+          }
+        }
+      }
+      cur += "/" + part;
+      if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) return sys_error("mkdir " + cur);
+    }
+  }
+  return ok();
+}
+
+Status Cgroup::apply(const oci::Resources& r) {
+  BERTH_TRY_VOID(check(r));
+  bool v2 = layout_.mode == CgroupMode::v2;
+  if (r.memory) {
+    const auto& m = *r.memory;
+    std::string d = dir_for("memory");
+    if (v2) {
+      if (m.limit) BERTH_TRY_VOID(write(d, "memory.max", *m.limit < 0 ? "max" : std::to_string(*m.limit)));
+      if (m.reservation) BERTH_TRY_VOID(write(d, "memory.low", std::to_string(*m.reservation)));
+      if (m.swap) {
+        std::string v = "max";
+        if (*m.swap >= 0) {
+          int64_t lim = m.limit.value_or(0);
+          if (lim > 0 && *m.swap < lim)
+            return res_error("memory.swap", "must be at least memory.limit");
+          v = std::to_string(lim > 0 ? *m.swap - lim : *m.swap);
+        }
+        BERTH_TRY_VOID(write(d, "memory.swap.max", v));
+      }
+    } else {
+      if (m.limit) BERTH_TRY_VOID(write(d, "memory.limit_in_bytes", std::to_string(*m.limit)));
+      if (m.swap && *m.swap != 0) BERTH_TRY_VOID(write(d, "memory.memsw.limit_in_bytes", std::to_string(*m.swap)));
+      if (m.reservation) BERTH_TRY_VOID(write(d, "memory.soft_limit_in_bytes", std::to_string(*m.reservation)));
+      if (m.swappiness && *m.swappiness <= 100)
+        BERTH_TRY_VOID(write(d, "memory.swappiness", std::to_string(*m.swappiness)));
+      else if (m.swappiness)
+        return res_error("memory.swappiness", "must be between 0 and 100");
+      if (m.disable_oom_killer && *m.disable_oom_killer) BERTH_TRY_VOID(write(d, "memory.oom_control", "1"));
+    }
+  }
+  if (r.cpu) {
+    const auto& c = *r.cpu;
+    std::string d = dir_for("cpu");
+    if (v2) {
+      if (c.shares && *c.shares) BERTH_TRY_VOID(write(d, "cpu.weight", std::to_string(cpu_shares_to_weight(*c.shares))));
+      if (c.quota || c.period) {
+        std::string q = (c.quota && *c.quota > 0) ? std::to_string(*c.quota) : "max";
+        BERTH_TRY_VOID(write(d, "cpu.max", q + " " + std::to_string(c.period && *c.period ? *c.period : 100000)));
+      }
+    } else {
+      if (c.shares && *c.shares) BERTH_TRY_VOID(write(d, "cpu.shares", std::to_string(*c.shares)));
+      if (c.period && *c.period) BERTH_TRY_VOID(write(d, "cpu.cfs_period_us", std::to_string(*c.period)));
+      if (c.quota && *c.quota != 0) BERTH_TRY_VOID(write(d, "cpu.cfs_quota_us", std::to_string(*c.quota)));
+    }
+    std::string cs = dir_for("cpuset");
+    if (!c.cpus.empty()) BERTH_TRY_VOID(write(cs, "cpuset.cpus", c.cpus));
+    if (!c.mems.empty()) BERTH_TRY_VOID(write(cs, "cpuset.mems", c.mems));
+  }
+  if (r.pids_limit) {
+    std::string v = *r.pids_limit > 0 ? std::to_string(*r.pids_limit) : "max";
+    BERTH_TRY_VOID(write(dir_for("pids"), "pids.max", v));
+  }
+  if (r.blkio_weight) {
+    if (v2) {
+      BERTH_TRY_VOID(write(dir_for("io"), "io.weight", "default " + std::to_string(*r.blkio_weight)));
+    } else {
+      std::string d = dir_for("blkio");
+      const char* f = fs::exists(d + "/blkio.weight") ? "blkio.weight" : "blkio.bfq.weight";
+      BERTH_TRY_VOID(write(d, f, std::to_string(*r.blkio_weight)));
+    }
+  }
+  if (!r.devices.empty()) {
+    std::string d = dir_for("devices");
+    for (const auto& rule : r.devices) {
+      std::string type = rule.type.empty() ? "a" : rule.type;
+      std::string line = type;
+      if (type != "a") {
+        line += " " + (rule.major && *rule.major >= 0 ? std::to_string(*rule.major) : std::string("*"));
+        line += ":" + (rule.minor && *rule.minor >= 0 ? std::to_string(*rule.minor) : std::string("*"));
+        line += " " + (rule.access.empty() ? std::string("rwm") : rule.access);
+      }
+      BERTH_TRY_VOID(write(d, rule.allow ? "devices.allow" : "devices.deny", line));
+    }
+  }
+  for (const auto& [k, v] : r.unified) BERTH_TRY_VOID(write(layout_.unified + path_, k.c_str(), v));
+  return ok();
+}
+
+Status Cgroup::add_pid(pid_t pid) {
+  std::string v = std::to_string(pid);
+  for (const auto& d : dirs()) BERTH_TRY_VOID(write(d, "cgroup.procs", v));
+  return ok();
+}
+
+Result<std::vector<pid_t>> Cgroup::pids() const {
+  for (const auto& d : dirs()) {
+    auto text = fs::read_file(d + "/cgroup.procs");
+    if (!text) continue;
+    std::vector<pid_t> out;
+    for (const auto& l : str::split(*text, '\n'))
+      if (auto n = str::parse_int(str::trim(l)); n && *n > 0) out.push_back(static_cast<pid_t>(*n));
+    return out;
+  }
+  return std::vector<pid_t>{};
+}
+
+Status Cgroup::destroy() {
+  Status first;
+  for (const auto& d : dirs()) {
+    for (int attempt = 0;; ++attempt) {
+      if (::rmdir(d.c_str()) == 0 || errno == ENOENT) break;
+      if (errno == EBUSY && attempt < 100) {
+        timespec ts{0, 10 * 1000 * 1000};
+        ::nanosleep(&ts, nullptr);
+        continue;
+      }
+      if (first) first = sys_error("rmdir " + d);
+      break;
+    }
+  }
+  return first;
+}
+
+}  // namespace berth::runtime

@@ -1,0 +1,52 @@
+// A container's cgroup across every hierarchy of the host layout (v1
+// controllers, the hybrid unified hierarchy, or pure v2), written through
+// plain cgroupfs files so it also works on a fake tree in a temp dir.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "oci/spec.h"
+#include "runtime/cgroup_layout.h"
+
+namespace berth::runtime {
+
+class Cgroup {
+ public:
+  // `path` is an absolute cgroup path ("/berth/<id>").
+  Cgroup(CgroupLayout layout, std::string path);
+
+  // Every directory of this cgroup (one per hierarchy), absolute.
+  std::vector<std::string> dirs() const;
+  const std::string& path() const { return path_; }
+  const CgroupLayout& layout() const { return layout_; }
+
+  // Checks that every resource set in `r` can be applied on this layout,
+  // without touching the filesystem. Errors name the field.
+  Status check(const oci::Resources& r) const;
+  // mkdir in every hierarchy (v1 cpuset dirs get their parent's cpus/mems;
+  // on v2 the parents' cgroup.subtree_control enables the controllers).
+  Status create();
+  Status apply(const oci::Resources& r);
+  Status add_pid(pid_t pid);
+  // Pids in the cgroup (from the first hierarchy that has cgroup.procs).
+  Result<std::vector<pid_t>> pids() const;
+  // rmdir every directory (retrying briefly while tasks are exiting).
+  // Missing directories are fine.
+  Status destroy();
+
+ private:
+  std::string dir_for(const std::string& controller) const;  // "" if absent
+  Status write(const std::string& dir, const char* file, const std::string& value);
+
+  CgroupLayout layout_;
+  std::string path_;
+};
+
+// cgroup v1 cpu.shares to the v2 cpu.weight scale (as runc converts).
+uint64_t cpu_shares_to_weight(uint64_t shares);
+
+}  // namespace berth::runtime

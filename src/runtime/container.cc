@@ -1,0 +1,605 @@
+#include "runtime/container.h"
+
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <set>
+
+#include "common/fs.h"
+#include "common/strings.h"
+#include "common/time.h"
+#include "runtime/cgroup.h"
+#include "runtime/hooks.h"
+#include "runtime/init.h"
+#include "runtime/rootfs_plan.h"
+#include "runtime/security.h"
+#include "sys/proc.h"
+#include "sys/unix_socket.h"
+
+namespace berth::runtime {
+
+namespace {
+
+constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+Error invalid(std::string msg) { return make_error(Errc::invalid, std::move(msg)); }
+
+int clone_flag(oci::NsType t) {
+  switch (t) {
+    case oci::NsType::pid: return CLONE_NEWPID;
+    case oci::NsType::network: return CLONE_NEWNET;
+    case oci::NsType::mount: return CLONE_NEWNS;
+    case oci::NsType::ipc: return CLONE_NEWIPC;
+    case oci::NsType::uts: return CLONE_NEWUTS;
+    case oci::NsType::user: return CLONE_NEWUSER;
+    case oci::NsType::cgroup: return CLONE_NEWCGROUP;
+  }
+  return 0;
+}
+
+Result<int> rlimit_resource(const std::string& name) {
+  static const std::pair<const char*, int> table[] = {
+      {"RLIMIT_AS", RLIMIT_AS},           {"RLIMIT_CORE", RLIMIT_CORE},
+      {"RLIMIT_CPU", RLIMIT_CPU},         {"RLIMIT_DATA", RLIMIT_DATA},
+      {"RLIMIT_FSIZE", RLIMIT_FSIZE},     {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+      {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+      {"RLIMIT_NICE", RLIMIT_NICE},       {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+      {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_RSS", RLIMIT_RSS},
+      {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+      {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, {"RLIMIT_STACK", RLIMIT_STACK},
+  };
+  for (const auto& [n, v] : table)
+    if (name == n) return v;
+  return invalid("unknown rlimit type \"" + name + "\"");
+}
+
+// Which namespace a sysctl belongs to; runc refuses host-global ones.
+Status check_sysctl(const oci::Linux& lx, const std::string& key) {
+  auto has_new = [&](oci::NsType t) {
+    const auto* n = lx.find_ns(t);
+    return n != nullptr;
+  };
+  auto e = [&](const std::string& why) { return invalid("linux.sysctl: \"" + key + "\": " + why); };
+  static const std::set<std::string> ipc = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
+                                            "kernel.sem", "kernel.shmall", "kernel.shmmax",
+                                            "kernel.shmmni", "kernel.shm_rmid_forced"};
+  if (ipc.count(key) || str::starts_with(key, "fs.mqueue.")) {
+    if (!has_new(oci::NsType::ipc)) return e("requires an ipc namespace");
+    return ok();
+  }
+  if (str::starts_with(key, "net.")) {
+    if (!has_new(oci::NsType::network)) return e("requires a network namespace");
+    return ok();
+  }
+  if (key == "kernel.hostname" || key == "kernel.domainname") {
+    if (!has_new(oci::NsType::uts)) return e("requires a uts namespace");
+    return ok();
+  }
+  return e("is not namespaced and cannot be set for a container");
+}
+
+Status check_supported(const oci::Spec& s) {
+  if (!s.unsupported.empty()) return invalid(s.unsupported.front() + ": not supported by berth-runtime");
+  if (!s.hooks.create_container.empty())
+    return invalid("hooks.createContainer: not supported by berth-runtime");
+  if (!s.hooks.start_container.empty())
+    return invalid("hooks.startContainer: not supported by berth-runtime");
+  const auto& lx = *s.linux_spec;
+  if (!lx.has_ns(oci::NsType::mount)) return invalid("linux.namespaces: a mount namespace is required");
+  const auto* user = lx.find_ns(oci::NsType::user);
+  const auto* pid = lx.find_ns(oci::NsType::pid);
+  if (user && !user->path.empty() && pid && pid->path.empty())
+    return invalid("linux.namespaces: joining a user namespace together with a new pid namespace is not supported");
+  for (size_t i = 0; i < lx.namespaces.size(); ++i) {
+    const auto& n = lx.namespaces[i];
+    if (!n.path.empty() && n.type == oci::NsType::mount)
+      return invalid("linux.namespaces[" + std::to_string(i) + "].path: joining a mount namespace is not supported");
+  }
+  return ok();
+}
+
+void write_id_map(pid_t pid, const char* file, const std::vector<oci::IdMapping>& maps, Status* st) {
+  std::string text;
+  for (const auto& m : maps)
+    text += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " + std::to_string(m.size) + "\n";
+  std::string path = "/proc/" + std::to_string(pid) + "/" + file;
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+    *st = sys_error(std::string("linux.") + (file[0] == 'u' ? "uidMappings" : "gidMappings") + ": write " + path);
+}
+
+uid_t map_to_host(const std::vector<oci::IdMapping>& maps, uint32_t id) {
+  for (const auto& m : maps)
+    if (id >= m.container_id && id - m.container_id < m.size) return m.host_id + (id - m.container_id);
+  return id;
+}
+
+Result<bool> stat_is_dir(const std::string& p) {
+  struct stat st;
+  if (::stat(p.c_str(), &st) != 0) return sys_error("stat " + p);
+  return S_ISDIR(st.st_mode);
+}
+
+void sleep_ms(long ms) {
+  timespec ts{ms / 1000, (ms % 1000) * 1000000L};
+  ::nanosleep(&ts, nullptr);
+}
+
+// Send SIGKILL to a whole container and wait (bounded) for its init to go.
+void kill_everything(const ContainerState& s, const Cgroup* cg) {
+  if (sys::process_matches(s.pid, s.start_time)) ::kill(s.pid, SIGKILL);
+  if (cg) {
+    if (auto pids = cg->pids())
+      for (pid_t p : *pids) ::kill(p, SIGKILL);
+  }
+  for (int i = 0; i < 500 && sys::process_matches(s.pid, s.start_time); ++i) sleep_ms(10);
+}
+
+// Device rules as runc applies them: the spec's rules, then the devices
+// every container gets (null, zero, full, random, urandom, tty, console,
+// ptmx, pts) and those listed in linux.devices.
+oci::Resources with_default_devices(const oci::Resources& r, const oci::Linux& lx) {
+  oci::Resources out = r;
+  if (r.devices.empty()) return out;
+  auto allow = [&](const char* type, int64_t major, std::optional<int64_t> minor, const char* access) {
+    oci::DeviceCgroupRule d;
+    d.allow = true;
+    d.type = type;
+    d.major = major;
+    d.minor = minor;
+    d.access = access;
+    out.devices.push_back(d);
+  };
+  for (int64_t minor : {3, 5, 7, 8, 9}) allow("c", 1, minor, "rwm");
+  allow("c", 5, 0, "rwm");
+  allow("c", 5, 1, "rwm");
+  allow("c", 5, 2, "rwm");
+  allow("c", 136, std::nullopt, "rwm");
+  for (const auto& d : lx.devices)
+    if (d.type == "c" || d.type == "b") allow(d.type == "c" ? "c" : "b", d.major, d.minor, "rwm");
+  return out;
+}
+
+std::string state_for_hooks(const ContainerState& s, const char* status) {
+  OrderedJson j = oci_state_json(s, ContainerStatus::running);
+  j["status"] = status;
+  return j.dump();
+}
+
+}  // namespace
+
+Result<pid_t> Runtime::create(const CreateOptions& o) { return create_impl(o, nullptr); }
+
+Result<pid_t> Runtime::create_impl(const CreateOptions& o, const sigset_t* child_mask) {
+  BERTH_TRY_VOID(validate_id(o.id));
+  // ---- 1. Everything that can fail on bad input, before touching the host.
+  char absbuf[PATH_MAX];
+  if (!::realpath(o.bundle.c_str(), absbuf)) return sys_error("bundle " + o.bundle);
+  const std::string bundle = absbuf;
+  auto text = fs::read_file(bundle + "/config.json");
+  if (!text) return std::move(text).error().wrap("config.json");
+  auto parsed = oci::parse_spec(*text);
+  if (!parsed) return std::move(parsed).error().wrap("config.json");
+  oci::Spec spec = std::move(*parsed);
+  if (auto v = oci::validate_spec(spec); !v) return std::move(v).error().wrap("config.json");
+  if (auto v = check_supported(spec); !v) return std::move(v).error().wrap("config.json");
+  const auto& lx = *spec.linux_spec;
+  const auto& proc = *spec.process;
+
+  std::string rootfs = spec.root.path[0] == '/' ? spec.root.path : bundle + "/" + spec.root.path;
+  {
+    auto d = stat_is_dir(rootfs);
+    if (!d) return invalid("config.json: root.path: " + d.error().msg);
+    if (!*d) return invalid("config.json: root.path: " + rootfs + " is not a directory");
+    if (!::realpath(rootfs.c_str(), absbuf)) return sys_error("root.path " + rootfs);
+    rootfs = absbuf;
+  }
+  if (proc.terminal && o.console_socket.empty())
+    return invalid("process.terminal is true but no --console-socket was given");
+  if (!proc.terminal && !o.console_socket.empty())
+    return invalid("--console-socket given but process.terminal is false");
+
+  const auto layout = BERTH_TRY(detect_host_cgroup_layout());
+  const std::string cg_path = BERTH_TRY_CTX(resolve_cgroups_path(lx.cgroups_path ? &*lx.cgroups_path : nullptr, o.id), "config.json");
+  Cgroup cgroup(layout, cg_path);
+  if (lx.resources) BERTH_TRY_VOID(cgroup.check(*lx.resources).transform_error([](Error e) { return std::move(e).wrap("config.json"); }));
+
+  InitPlan plan;
+  const auto* user_ns = lx.find_ns(oci::NsType::user);
+  bool new_user = user_ns && user_ns->path.empty();
+  PlanInputs pin;
+  pin.bundle = bundle;
+  pin.rootfs = rootfs;
+  pin.cgroups = &layout;
+  pin.cgroup_path = cg_path;
+  pin.can_mknod = !user_ns;
+  const auto* net_ns = lx.find_ns(oci::NsType::network);
+  pin.new_netns = net_ns && net_ns->path.empty();
+  pin.source_is_dir = stat_is_dir;
+  plan.rootfs = BERTH_TRY_CTX(plan_rootfs(spec, pin), "config.json");
+  plan.no_pivot = o.no_pivot;
+  plan.new_user = new_user;
+  plan.new_net = pin.new_netns;
+  const auto* cg_ns = lx.find_ns(oci::NsType::cgroup);
+  plan.new_cgroup = cg_ns && cg_ns->path.empty();
+  const auto* uts_ns = lx.find_ns(oci::NsType::uts);
+  if (!spec.hostname.empty()) plan.hostname = spec.hostname;
+  if (!spec.domainname.empty()) plan.domainname = spec.domainname;
+  (void)uts_ns;
+  for (const auto& [k, v] : lx.sysctl) {
+    BERTH_TRY_CTX(check_sysctl(lx, k), "config.json");
+    std::string path = "/proc/sys/" + k;
+    for (size_t i = 10; i < path.size(); ++i)
+      if (path[i] == '.') path[i] = '/';
+    plan.sysctls.emplace_back(path, v);
+  }
+  plan.cwd = proc.cwd;
+  plan.args = proc.args;
+  plan.env = proc.env;
+  plan.path_env = kDefaultPath;
+  for (const auto& e : proc.env)
+    if (str::starts_with(e, "PATH=")) plan.path_env = e.substr(5);
+  plan.uid = proc.user.uid;
+  plan.gid = proc.user.gid;
+  plan.groups.assign(proc.user.additional_gids.begin(), proc.user.additional_gids.end());
+  if (proc.user.umask) plan.umask = static_cast<mode_t>(*proc.user.umask & 0777);
+  for (size_t i = 0; i < proc.rlimits.size(); ++i) {
+    const auto& r = proc.rlimits[i];
+    int res = BERTH_TRY_CTX(rlimit_resource(r.type), "config.json: process.rlimits[" + std::to_string(i) + "].type");
+    if (r.soft > r.hard)
+      return invalid("config.json: process.rlimits[" + std::to_string(i) + "]: soft limit exceeds hard limit");
+    plan.rlimits.push_back({res, rlimit{r.soft, r.hard}});
+  }
+  if (proc.capabilities) {
+    plan.has_caps = true;
+    plan.caps = BERTH_TRY_CTX(resolve_capabilities(*proc.capabilities), "config.json");
+  }
+  plan.no_new_privs = proc.no_new_privileges;
+  if (lx.seccomp) {
+    plan.has_seccomp = true;
+    plan.seccomp = BERTH_TRY_CTX(compile_seccomp(*lx.seccomp), "config.json");
+  }
+  plan.terminal = proc.terminal;
+  if (proc.console_size) {
+    plan.rows = static_cast<unsigned short>(proc.console_size->height);
+    plan.cols = static_cast<unsigned short>(proc.console_size->width);
+  }
+  plan.preserve_fds = o.preserve_fds;
+  if (child_mask) {
+    plan.sigmask = *child_mask;
+    plan.restore_sigmask = true;
+  }
+  plan.finalize();
+
+  // Namespaces to join: opened now, entered by the child (pid by us).
+  std::vector<UniqueFd> ns_fds;
+  UniqueFd join_pid;
+  unsigned long clone_flags = 0;
+  for (const auto& n : lx.namespaces) {
+    if (n.path.empty()) {
+      if (n.type != oci::NsType::cgroup) clone_flags |= static_cast<unsigned long>(clone_flag(n.type));
+      continue;
+    }
+    UniqueFd fd(::open(n.path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return sys_error("config.json: linux.namespaces: open " + n.path);
+    if (n.type == oci::NsType::pid) {
+      join_pid = std::move(fd);
+      continue;
+    }
+    NsJoin j{fd.get(), clone_flag(n.type)};
+    if (n.type == oci::NsType::user)
+      plan.joins.insert(plan.joins.begin(), j);
+    else
+      plan.joins.push_back(j);
+    ns_fds.push_back(std::move(fd));
+  }
+  (void)ns_fds;
+
+  // ---- 2. Host state: state dir, fifo, cgroup. Rolled back on failure.
+  BERTH_TRY_VOID(fs::mkdir_p(dir_.root(), 0700));
+  const std::string sdir = dir_.dir(o.id);
+  if (::mkdir(sdir.c_str(), 0711) != 0) {
+    if (errno == EEXIST) return make_error(Errc::conflict, "container with id exists: " + o.id);
+    return sys_error("mkdir " + sdir);
+  }
+  ScopeExit rm_state([&] { (void)fs::remove_all(sdir); });
+  const std::string fifo = dir_.fifo(o.id);
+  mode_t old = ::umask(0);
+  int mk = ::mkfifo(fifo.c_str(), 0622);
+  ::umask(old);
+  if (mk != 0) return sys_error("mkfifo " + fifo);
+  UniqueFd fifo_fd(::open(fifo.c_str(), O_PATH | O_CLOEXEC));
+  if (!fifo_fd) return sys_error("open " + fifo);
+  plan.fifo_fd = fifo_fd.get();
+
+  BERTH_TRY_VOID(cgroup.create());
+  ScopeExit rm_cgroup([&] { (void)cgroup.destroy(); });
+  if (lx.resources) BERTH_TRY_VOID(cgroup.apply(with_default_devices(*lx.resources, lx)));
+
+  UniqueFd console;
+  if (proc.terminal) {
+    console = BERTH_TRY_CTX(sys::connect_unix(o.console_socket), "--console-socket");
+    plan.console_sock = console.get();
+  }
+  int sp[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0) return sys_error("socketpair");
+  UniqueFd parent_sock(sp[0]), child_sock(sp[1]);
+  plan.sync_fd = child_sock.get();
+
+  ContainerState st;
+  st.id = o.id;
+  st.bundle = bundle;
+  st.rootfs = rootfs;
+  st.created = timeutil::rfc3339_nano(timeutil::now_unix_nano());
+  st.annotations = spec.annotations;
+  st.cgroup_path = cg_path;
+  st.cgroup_dirs = cgroup.dirs();
+  st.own_pid_ns = lx.has_ns(oci::NsType::pid);
+  st.poststart = spec.hooks.poststart;
+  st.poststop = spec.hooks.poststop;
+
+  // ---- 3. clone the init.
+  if (join_pid && ::setns(join_pid.get(), CLONE_NEWPID) != 0)
+    return sys_error("config.json: linux.namespaces: setns pid");
+  clone_args ca{};
+  ca.flags = clone_flags;
+  ca.exit_signal = SIGCHLD;
+  long cpid = ::syscall(SYS_clone3, &ca, sizeof ca);
+  if (cpid < 0) return sys_error("clone3");
+  if (cpid == 0) {
+    parent_sock.release();  // leave the fd alone; it is close-on-exec
+    init_main(plan);
+  }
+  const pid_t pid = static_cast<pid_t>(cpid);
+  child_sock.reset();
+  ScopeExit kill_child([&] {
+    ::kill(pid, SIGKILL);
+    int ws;
+    ::waitpid(pid, &ws, 0);
+  });
+
+  Status setup;
+  setup = cgroup.add_pid(pid);
+  if (setup && new_user) {
+    write_id_map(pid, "uid_map", lx.uid_mappings, &setup);
+    if (setup) write_id_map(pid, "gid_map", lx.gid_mappings, &setup);
+  }
+  if (setup && proc.oom_score_adj) {
+    std::string p = "/proc/" + std::to_string(pid) + "/oom_score_adj";
+    UniqueFd fd(::open(p.c_str(), O_WRONLY | O_CLOEXEC));
+    std::string v = std::to_string(*proc.oom_score_adj);
+    if (!fd || ::write(fd.get(), v.data(), v.size()) != static_cast<ssize_t>(v.size()))
+      setup = sys_error("process.oomScoreAdj: write " + p);
+  }
+  if (!setup) return std::move(setup).error();
+  st.pid = pid;
+  if (!spec.hooks.create_runtime.empty() || !spec.hooks.prestart.empty()) {
+    // Hooks run before the init starts its setup; the init is already in
+    // its namespaces (they were created by clone), which is what they need.
+    std::string sj = state_for_hooks(st, "created");
+    BERTH_TRY_VOID(run_hooks(spec.hooks.prestart, "hooks.prestart", sj));
+    BERTH_TRY_VOID(run_hooks(spec.hooks.create_runtime, "hooks.createRuntime", sj));
+  }
+  if (::write(parent_sock.get(), "g", 1) != 1) return sys_error("start init");
+
+  InitReport rep;
+  ssize_t n;
+  do {
+    n = ::read(parent_sock.get(), &rep, sizeof rep);
+  } while (n < 0 && errno == EINTR);
+  if (n != static_cast<ssize_t>(sizeof rep)) {
+    int ws = 0;
+    ::waitpid(pid, &ws, 0);
+    kill_child.dismiss();
+    return make_error(Errc::internal, "container init exited during setup");
+  }
+  if (rep.step != InitStep::ready) return invalid(describe_init_failure(rep, plan));
+
+  auto ps = sys::read_proc_stat(pid);
+  if (!ps) return std::move(ps).error().wrap("read init start time");
+  st.start_time = ps->start_time;
+  BERTH_TRY_VOID(dir_.save(st));
+  if (!o.pid_file.empty())
+    BERTH_TRY_VOID(fs::write_file_atomic(o.pid_file, std::to_string(pid), fs::Durability::none, 0644));
+  kill_child.dismiss();
+  rm_cgroup.dismiss();
+  rm_state.dismiss();
+  (void)map_to_host;
+  return pid;
+}
+
+Status Runtime::start(const std::string& id) {
+  ContainerState s = BERTH_TRY(dir_.load(id));
+  ContainerStatus status = current_status(dir_, s);
+  if (status == ContainerStatus::stopped) return make_error(Errc::conflict, "cannot start a container that has stopped");
+  if (status == ContainerStatus::running) return make_error(Errc::conflict, "cannot start an already running container");
+  const std::string fifo = dir_.fifo(id);
+  UniqueFd fd(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fd) return sys_error("open " + fifo);
+  for (;;) {
+    pollfd pfd{fd.get(), POLLIN, 0};
+    int r = ::poll(&pfd, 1, 100);
+    if (r < 0 && errno != EINTR) return sys_error("poll exec fifo");
+    if (r > 0) {
+      char c;
+      ssize_t n = ::read(fd.get(), &c, 1);
+      if (n == 1) break;
+      if (n == 0) return make_error(Errc::internal, "container init exited before start");
+      if (errno != EAGAIN && errno != EINTR) return sys_error("read exec fifo");
+    }
+    if (!sys::process_matches(s.pid, s.start_time))
+      return make_error(Errc::conflict, "cannot start a container that has stopped");
+  }
+  ::unlink(fifo.c_str());
+  if (!s.poststart.empty()) (void)run_hooks(s.poststart, "hooks.poststart", state_for_hooks(s, "running"));
+  return ok();
+}
+
+Result<OrderedJson> Runtime::state(const std::string& id) const {
+  ContainerState s = BERTH_TRY(dir_.load(id));
+  return oci_state_json(s, current_status(dir_, s));
+}
+
+Status Runtime::kill(const std::string& id, int sig, bool all) {
+  ContainerState s = BERTH_TRY(dir_.load(id));
+  if (current_status(dir_, s) == ContainerStatus::stopped)
+    return make_error(Errc::conflict, "container not running");
+  if (all) {
+    auto layout = BERTH_TRY(detect_host_cgroup_layout());
+    Cgroup cg(layout, s.cgroup_path);
+    auto pids = BERTH_TRY(cg.pids());
+    for (pid_t p : pids) ::kill(p, sig);
+    return ok();
+  }
+  if (::kill(s.pid, sig) != 0) return sys_error("kill");
+  return ok();
+}
+
+Status Runtime::destroy(const ContainerState& s) {
+  auto layout = detect_host_cgroup_layout();
+  std::optional<Cgroup> cg;
+  if (layout) cg.emplace(*layout, s.cgroup_path);
+  kill_everything(s, cg ? &*cg : nullptr);
+  if (cg) {
+    // Stragglers of a container without its own pid namespace.
+    if (auto pids = cg->pids(); pids && !pids->empty()) {
+      for (pid_t p : *pids) ::kill(p, SIGKILL);
+      for (int i = 0; i < 200; ++i) {
+        auto left = cg->pids();
+        if (!left || left->empty()) break;
+        sleep_ms(10);
+      }
+    }
+    BERTH_TRY_VOID(cg->destroy());
+  }
+  if (!s.poststop.empty()) (void)run_hooks(s.poststop, "hooks.poststop", state_for_hooks(s, "stopped"));
+  return dir_.remove(s.id);
+}
+
+Status Runtime::remove(const std::string& id, bool force) {
+  auto s = dir_.load(id);
+  if (!s) {
+    if (force && s.error().kind == Errc::not_found) {
+      (void)dir_.remove(id);  // a half-written state dir
+      return ok();
+    }
+    return std::move(s).error();
+  }
+  ContainerStatus status = current_status(dir_, *s);
+  if (status == ContainerStatus::running && !force)
+    return make_error(Errc::conflict, "cannot delete container " + id + " that is not stopped: running");
+  return destroy(*s);
+}
+
+Result<std::vector<ListEntry>> Runtime::list() const {
+  std::vector<ListEntry> out;
+  for (const auto& id : dir_.ids()) {
+    auto s = dir_.load(id);
+    if (!s) continue;
+    ContainerStatus st = current_status(dir_, *s);
+    out.push_back({std::move(*s), st});
+  }
+  return out;
+}
+
+Result<int> Runtime::run(const CreateOptions& o, bool detach) {
+  if (detach) {
+    BERTH_TRY(create_impl(o, nullptr));
+    if (auto s = start(o.id); !s) {
+      (void)remove(o.id, true);
+      return std::move(s).error();
+    }
+    return 0;
+  }
+  // Foreground: block the signals we forward, let the init restore the mask.
+  sigset_t fwd, old;
+  sigemptyset(&fwd);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD})
+    sigaddset(&fwd, sig);
+  ::sigprocmask(SIG_BLOCK, &fwd, &old);
+  ScopeExit restore([&] { ::sigprocmask(SIG_SETMASK, &old, nullptr); });
+  pid_t pid = BERTH_TRY(create_impl(o, &old));
+  if (auto s = start(o.id); !s) {
+    (void)remove(o.id, true);
+    return std::move(s).error();
+  }
+  UniqueFd sfd(::signalfd(-1, &fwd, SFD_CLOEXEC));
+  if (!sfd) return sys_error("signalfd");
+  int code = 0;
+  for (;;) {
+    int ws = 0;
+    pid_t r = ::waitpid(pid, &ws, WNOHANG);
+    if (r == pid) {
+      code = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+      break;
+    }
+    if (r < 0 && errno != EINTR) return sys_error("waitpid");
+    signalfd_siginfo si;
+    ssize_t n = ::read(sfd.get(), &si, sizeof si);
+    if (n != static_cast<ssize_t>(sizeof si)) continue;
+    if (si.ssi_signo != SIGCHLD) ::kill(pid, static_cast<int>(si.ssi_signo));
+  }
+  // Reap anything else reparented to us, then clean up like runc does.
+  while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+  }
+  BERTH_TRY_VOID(remove(o.id, true));
+  return code;
+}
+
+OrderedJson default_spec(bool terminal) {
+  OrderedJson caps = {"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"};
+  OrderedJson j;
+  j["ociVersion"] = "1.0.2";
+  j["process"] = {{"terminal", terminal},
+                  {"user", {{"uid", 0}, {"gid", 0}}},
+                  {"args", terminal ? OrderedJson{"sh"} : OrderedJson{"sh"}},
+                  {"env", {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"}},
+                  {"cwd", "/"},
+                  {"capabilities",
+                   {{"bounding", caps}, {"effective", caps}, {"permitted", caps}, {"ambient", caps}}},
+                  {"rlimits", {{{"type", "RLIMIT_NOFILE"}, {"hard", 1024}, {"soft", 1024}}}},
+                  {"noNewPrivileges", true}};
+  j["root"] = {{"path", "rootfs"}, {"readonly", true}};
+  j["hostname"] = "berth";
+  j["mounts"] = {
+      {{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
+      {{"destination", "/dev"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+       {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
+      {{"destination", "/dev/pts"}, {"type", "devpts"}, {"source", "devpts"},
+       {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}}},
+      {{"destination", "/dev/shm"}, {"type", "tmpfs"}, {"source", "shm"},
+       {"options", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}}},
+      {{"destination", "/dev/mqueue"}, {"type", "mqueue"}, {"source", "mqueue"},
+       {"options", {"nosuid", "noexec", "nodev"}}},
+      {{"destination", "/sys"}, {"type", "sysfs"}, {"source", "sysfs"},
+       {"options", {"nosuid", "noexec", "nodev", "ro"}}},
+      {{"destination", "/sys/fs/cgroup"}, {"type", "cgroup"}, {"source", "cgroup"},
+       {"options", {"nosuid", "noexec", "nodev", "relatime", "ro"}}},
+  };
+  j["linux"] = {
+      {"resources", {{"devices", {{{"allow", false}, {"access", "rwm"}}}}}},
+      {"namespaces",
+       {{{"type", "pid"}}, {{"type", "network"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}},
+        {{"type", "cgroup"}}}},
+      {"maskedPaths",
+       {"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+        "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"}},
+      {"readonlyPaths",
+       {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}},
+  };
+  return j;
+}
+
+}  // namespace berth::runtime

@@ -1,0 +1,115 @@
+// The container init: what runs in the cloned child between clone() and
+// execve(). Everything it needs is precomputed into an InitPlan by the
+// runtime process; the child only makes syscalls (no allocation, no
+// logging) and reports failures as an InitReport over a CLOEXEC socket.
+#pragma once
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/rootfs_plan.h"
+#include "runtime/security.h"
+
+namespace berth::runtime {
+
+enum class InitStep : int32_t {
+  ready = 0,
+  wait_parent,
+  join_namespace,
+  set_ids_in_userns,
+  unshare_cgroup,
+  hostname,
+  domainname,
+  loopback,
+  sysctl,
+  root_propagation,
+  bind_rootfs,
+  open_rootfs,
+  mount_step,
+  pivot_root,
+  console,
+  send_console,
+  masked_path,
+  readonly_path,
+  rootfs_propagation,
+  readonly_root,
+  rlimit,
+  cwd,
+  lookup_not_found,   // index: -1 when args[0] has a '/'
+  lookup_permission,
+  setsid,
+  set_ctty,
+  drop_bounding,
+  seccomp,
+  setgroups,
+  setgid,
+  setuid,
+  capset,
+  ambient,
+  no_new_privs,
+  exec_fifo,
+  exec,
+};
+
+struct InitReport {
+  InitStep step = InitStep::ready;
+  int32_t err = 0;
+  int32_t index = -1;
+};
+
+struct NsJoin {
+  int fd = -1;
+  int nstype = 0;  // CLONE_NEW*
+};
+
+struct InitPlan {
+  int sync_fd = -1;       // child's end (CLOEXEC)
+  int fifo_fd = -1;       // O_PATH fd of ROOT/ID/exec.fifo
+  int console_sock = -1;  // connected --console-socket, when terminal
+  std::vector<NsJoin> joins;  // user first; pid is joined by the parent
+  bool new_user = false, new_cgroup = false, new_net = false;
+  std::optional<std::string> hostname, domainname;
+  std::vector<std::pair<std::string, std::string>> sysctls;  // /proc/sys path, value
+  RootfsPlan rootfs;
+  bool no_pivot = false;
+  std::string cwd;
+  std::vector<std::string> args, env;
+  std::vector<char*> argv, envp;  // NULL-terminated views of args/env
+  std::string path_env;           // PATH used to resolve args[0]
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
+  mode_t umask = 022;
+  struct Rlim {
+    int resource;
+    rlimit lim;
+  };
+  std::vector<Rlim> rlimits;
+  bool has_caps = false;
+  CapSets caps;
+  bool no_new_privs = false;
+  bool has_seccomp = false;
+  SeccompProgram seccomp;
+  bool terminal = false;
+  unsigned short rows = 0, cols = 0;
+  int preserve_fds = 0;
+  sigset_t sigmask;  // restored before exec
+  bool restore_sigmask = false;
+
+  // Point argv/envp at args/env (call after filling them, before clone).
+  void finalize();
+};
+
+[[noreturn]] void init_main(const InitPlan& plan) noexcept;
+
+// Human-readable message for a failure report ("exec: \"nope\": executable
+// file not found in $PATH", "mount proc on /proc: operation not permitted").
+std::string describe_init_failure(const InitReport& r, const InitPlan& plan);
+
+}  // namespace berth::runtime

@@ -1,0 +1,61 @@
+// Per-container runtime state: ROOT/ID/state.json (written atomically) and
+// the exec fifo ROOT/ID/exec.fifo whose presence means "created, not started".
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/json.h"
+#include "common/result.h"
+#include "oci/spec.h"
+
+namespace berth::runtime {
+
+struct ContainerState {
+  std::string id;
+  pid_t pid = 0;
+  uint64_t start_time = 0;  // /proc/PID/stat field 22, guards against pid reuse
+  std::string bundle;
+  std::string rootfs;
+  std::string created;  // RFC 3339 nano
+  std::map<std::string, std::string> annotations;
+  std::string cgroup_path;
+  std::vector<std::string> cgroup_dirs;
+  bool own_pid_ns = true;
+  std::vector<oci::Hook> poststart, poststop;
+
+  Json to_json() const;
+  static Result<ContainerState> from_json(const Json& j);
+};
+
+class StateDir {
+ public:
+  explicit StateDir(std::string root) : root_(std::move(root)) {}
+  const std::string& root() const { return root_; }
+  std::string dir(const std::string& id) const { return root_ + "/" + id; }
+  std::string fifo(const std::string& id) const { return dir(id) + "/exec.fifo"; }
+  Status save(const ContainerState& s) const;
+  // Errc::not_found with "container \"ID\" does not exist" when absent.
+  Result<ContainerState> load(const std::string& id) const;
+  std::vector<std::string> ids() const;
+  Status remove(const std::string& id) const;
+
+ private:
+  std::string root_;
+};
+
+enum class ContainerStatus { created, running, stopped };
+const char* status_name(ContainerStatus s);
+ContainerStatus current_status(const StateDir& dir, const ContainerState& s);
+
+// OCI state as `runc state` prints it.
+OrderedJson oci_state_json(const ContainerState& s, ContainerStatus st);
+
+// Container IDs: [A-Za-z0-9][A-Za-z0-9_.-]*, at most 1024 chars.
+Status validate_id(const std::string& id);
+
+}  // namespace berth::runtime
