@@ -1,5 +1,6 @@
 #include "cli/format.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -261,6 +262,73 @@ Result<std::string> json_indent(std::string_view src, std::string_view indent) {
     }
   }
   if (!stack.empty()) return make_error(Errc::invalid, "unterminated JSON value");
+  return out;
+}
+
+std::string displayable_ports(const Json& ports) {
+  struct Port {
+    std::string ip, type;
+    int64_t priv = 0, pub = 0;
+  };
+  std::vector<Port> ps;
+  if (!ports.is_array()) return "";
+  for (const auto& p : ports) {
+    if (!p.is_object()) continue;
+    ps.push_back({p.value("IP", ""), p.value("Type", ""), p.value("PrivatePort", int64_t{0}),
+                  p.value("PublicPort", int64_t{0})});
+  }
+  std::sort(ps.begin(), ps.end(), [](const Port& a, const Port& b) {
+    if (a.priv != b.priv) return a.priv < b.priv;
+    if (a.ip != b.ip) return a.ip < b.ip;
+    if (a.pub != b.pub) return a.pub < b.pub;
+    return a.type < b.type;
+  });
+  auto form_group = [](const std::string& key, int64_t first, int64_t last) {
+    size_t slash = key.find('/');
+    std::string ip, type = key;
+    if (slash != std::string::npos) {
+      ip = key.substr(0, slash);
+      type = key.substr(slash + 1);
+    }
+    std::string g = std::to_string(first);
+    if (first != last) g += "-" + std::to_string(last);
+    if (!ip.empty()) g = ip + ":" + g + "->" + g;
+    return g + "/" + type;
+  };
+  struct Group {
+    std::string key;
+    int64_t first, last;
+  };
+  std::vector<Group> groups;  // in creation order
+  std::vector<std::string> result, host_mappings;
+  for (const auto& p : ps) {
+    std::string key = p.type;
+    if (!p.ip.empty()) {
+      if (p.pub != p.priv) {
+        std::string host = p.ip.find(':') != std::string::npos ? "[" + p.ip + "]" : p.ip;
+        host_mappings.push_back(host + ":" + std::to_string(p.pub) + "->" + std::to_string(p.priv) + "/" + p.type);
+        continue;
+      }
+      key = p.ip + "/" + p.type;
+    }
+    Group* g = nullptr;
+    for (auto& x : groups)
+      if (x.key == key) g = &x;
+    if (!g) {
+      groups.push_back({key, p.priv, p.priv});
+      continue;
+    }
+    if (p.priv == g->last + 1) {
+      g->last = p.priv;
+      continue;
+    }
+    result.push_back(form_group(key, g->first, g->last));
+    g->first = g->last = p.priv;
+  }
+  for (const auto& g : groups) result.push_back(form_group(g.key, g.first, g.last));
+  result.insert(result.end(), host_mappings.begin(), host_mappings.end());
+  std::string out;
+  for (const auto& r : result) out += (out.empty() ? "" : ", ") + r;
   return out;
 }
 

@@ -47,6 +47,11 @@ std::string truncate_id(std::string_view id);
 // errno text as Go's syscall.Errno prints it ("no such file or directory").
 std::string go_strerror(int e);
 
+// docker's DisplayablePorts for `ps`: ports sorted, consecutive unpublished
+// (or same-number published) ports grouped into ranges, then host mappings:
+// "80-81/tcp, 0.0.0.0:8080->80/tcp, [::]:8080->80/tcp".
+std::string displayable_ports(const Json& ports);
+
 // Go's json.Indent(dst, src, "", indent): re-indents raw JSON bytes without
 // re-encoding strings or numbers. Errc::invalid on malformed input.
 Result<std::string> json_indent(std::string_view src, std::string_view indent);

@@ -81,26 +81,6 @@ int render_format(Context& ctx, std::string format, const std::vector<OrderedJso
   return 0;
 }
 
-std::string ports_string(const Json& ports) {
-  if (!ports.is_array()) return "";
-  std::vector<std::string> out;
-  for (const auto& p : ports) {
-    std::string type = p.value("Type", "tcp");
-    int64_t priv = p.value("PrivatePort", int64_t{0});
-    int64_t pub = p.value("PublicPort", int64_t{0});
-    std::string ip = p.value("IP", "");
-    if (pub != 0) {
-      std::string host = ip.find(':') != std::string::npos ? "[" + ip + "]" : ip;
-      out.push_back(host + ":" + std::to_string(pub) + "->" + std::to_string(priv) + "/" + type);
-    } else {
-      out.push_back(std::to_string(priv) + "/" + type);
-    }
-  }
-  std::string s;
-  for (const auto& e : out) s += (s.empty() ? "" : ", ") + e;
-  return s;
-}
-
 std::string labels_string(const Json& labels) {
   std::string s;
   if (!labels.is_object()) return s;
@@ -203,7 +183,7 @@ int cmd_ps(Context& ctx, const Args& args) {
         {"Command", go_quote(cmd)},
         {"CreatedAt", std::to_string(created)},
         {"RunningFor", ago(created, now)},
-        {"Ports", ports_string(c.contains("Ports") ? c["Ports"] : Json())},
+        {"Ports", displayable_ports(c.contains("Ports") ? c["Ports"] : Json())},
         {"State", c.value("State", "")},
         {"Status", c.value("Status", "")},
         {"Size", size_str},

@@ -148,13 +148,13 @@ Result<std::vector<std::string>> read_env_file(const Context& ctx, const std::st
   return out;
 }
 
-// "8080:80", "127.0.0.1:8080:80/udp", "80" → (container port, host ip, host port)
+// "8080:80", "127.0.0.1:8080:80/udp", "80", "9000-9001:9000-9001",
+// "8000-8010:80" → one binding per container port, as nat.ParsePortSpec.
 struct PortSpec {
   std::string port;  // "80/tcp"
   std::string host_ip, host_port;
 };
-Result<PortSpec> parse_publish(const std::string& s) {
-  PortSpec p;
+Result<std::vector<PortSpec>> parse_publish(const std::string& s) {
   std::string spec = s, proto = "tcp";
   if (size_t slash = spec.rfind('/'); slash != std::string::npos) {
     proto = spec.substr(slash + 1);
@@ -165,34 +165,54 @@ Result<PortSpec> parse_publish(const std::string& s) {
   std::vector<std::string> parts;
   if (!spec.empty() && spec.front() == '[') {  // [::1]:8080:80
     size_t close = spec.find(']');
-    if (close == std::string::npos) return make_error(Errc::invalid, "invalid IP address: " + spec);
+    if (close == std::string::npos || close + 1 >= spec.size() || spec[close + 1] != ':')
+      return make_error(Errc::invalid, "invalid IP address: " + spec);
     parts.push_back(spec.substr(1, close - 1));
     for (auto& x : str::split(spec.substr(close + 2), ':')) parts.push_back(x);
+    if (parts.size() == 2) parts.insert(parts.begin() + 1, "");
   } else {
     parts = str::split(spec, ':');
   }
-  std::string cport;
+  std::string ip, hport, cport;
   if (parts.size() == 1) {
     cport = parts[0];
   } else if (parts.size() == 2) {
-    p.host_port = parts[0];
+    hport = parts[0];
     cport = parts[1];
   } else if (parts.size() == 3) {
-    p.host_ip = parts[0];
-    p.host_port = parts[1];
+    ip = parts[0];
+    hport = parts[1];
     cport = parts[2];
   } else {
     return make_error(Errc::invalid, "invalid port format for --publish: " + s);
   }
-  auto num = [](const std::string& x) { auto n = str::parse_int(x); return n && *n > 0 && *n <= 65535; };
-  auto why = [](const std::string& x) {
-    return x.find('-') != std::string::npos ? std::string(" (port ranges are not supported by berth yet)") : "";
+  // "a" or "a-b" → [a, b]
+  auto range = [](const std::string& x, int64_t* lo, int64_t* hi) {
+    size_t dash = x.find('-');
+    auto a = str::parse_int(x.substr(0, dash));
+    auto b = dash == std::string::npos ? a : str::parse_int(x.substr(dash + 1));
+    if (!a || !b || *a <= 0 || *b > 65535 || *a > *b) return false;
+    *lo = *a;
+    *hi = *b;
+    return true;
   };
-  if (!num(cport)) return make_error(Errc::invalid, "invalid containerPort: " + cport + why(cport));
-  if (!p.host_port.empty() && !num(p.host_port))
-    return make_error(Errc::invalid, "invalid hostPort: " + p.host_port + why(p.host_port));
-  p.port = cport + "/" + proto;
-  return p;
+  int64_t c1, c2, h1 = 0, h2 = 0;
+  if (cport.empty() || !range(cport, &c1, &c2)) return make_error(Errc::invalid, "invalid containerPort: " + cport);
+  if (!hport.empty() && !range(hport, &h1, &h2)) return make_error(Errc::invalid, "invalid hostPort: " + hport);
+  std::vector<PortSpec> out;
+  if (!hport.empty() && c2 > c1 && (h2 - h1) != (c2 - c1))
+    return make_error(Errc::invalid, "invalid ranges specified for container and host Ports: " + cport + " and " + hport);
+  for (int64_t c = c1; c <= c2; ++c) {
+    PortSpec p;
+    p.port = std::to_string(c) + "/" + proto;
+    p.host_ip = ip;
+    if (!hport.empty()) {
+      if (c2 > c1) p.host_port = std::to_string(h1 + (c - c1));
+      else p.host_port = h1 == h2 ? std::to_string(h1) : std::to_string(h1) + "-" + std::to_string(h2);
+    }
+    out.push_back(std::move(p));
+  }
+  return out;
 }
 
 // Builds the create body from the flags, as the docker CLI fills it.
@@ -246,9 +266,10 @@ Result<RunOptions> build_config(Context& ctx, const FlagSet& f) {
   Json exposed = Json::object();
   Json bindings = Json::object();
   for (const auto& p : f.get_list("publish")) {
-    auto spec = BERTH_TRY(parse_publish(p));
-    exposed[spec.port] = Json::object();
-    bindings[spec.port].push_back({{"HostIp", spec.host_ip}, {"HostPort", spec.host_port}});
+    for (const auto& spec : BERTH_TRY(parse_publish(p))) {
+      exposed[spec.port] = Json::object();
+      bindings[spec.port].push_back({{"HostIp", spec.host_ip}, {"HostPort", spec.host_port}});
+    }
   }
   Json restart = {{"Name", "no"}, {"MaximumRetryCount", 0}};
   if (f.changed("restart")) {

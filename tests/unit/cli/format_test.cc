@@ -167,3 +167,26 @@ TEST(Stdcopy, DemuxAcrossArbitrarySplits) {
 
 }  // namespace
 }  // namespace berth::cli
+
+namespace berth::cli {
+namespace {
+
+TEST(DisplayablePorts, GroupsAndMappingsLikeDocker) {
+  EXPECT_EQ(displayable_ports(Json::array()), "");
+  EXPECT_EQ(displayable_ports(Json::parse(R"([{"PrivatePort":80,"Type":"tcp"}])")), "80/tcp");
+  EXPECT_EQ(displayable_ports(Json::parse(
+                R"([{"PrivatePort":81,"Type":"tcp"},{"PrivatePort":80,"Type":"tcp"},{"PrivatePort":82,"Type":"tcp"},
+                    {"PrivatePort":53,"Type":"udp"}])")),
+            "53/udp, 80-82/tcp");
+  EXPECT_EQ(displayable_ports(Json::parse(
+                R"([{"IP":"0.0.0.0","PrivatePort":80,"PublicPort":8080,"Type":"tcp"},
+                    {"IP":"::","PrivatePort":80,"PublicPort":8080,"Type":"tcp"}])")),
+            "0.0.0.0:8080->80/tcp, [::]:8080->80/tcp");
+  EXPECT_EQ(displayable_ports(Json::parse(
+                R"([{"IP":"0.0.0.0","PrivatePort":9000,"PublicPort":9000,"Type":"tcp"},
+                    {"IP":"0.0.0.0","PrivatePort":9001,"PublicPort":9001,"Type":"tcp"}])")),
+            "0.0.0.0:9000-9001->9000-9001/tcp");
+}
+
+}  // namespace
+}  // namespace berth::cli
