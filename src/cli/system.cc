@@ -82,9 +82,11 @@ int cmd_version(Context& ctx, const Args& args) {
   // Ping first, as the CLI does; the server section needs /version.
   auto negotiated = c.version();
   Result<Json> server = make_error(Errc::unavailable, "");
+  OrderedJson server_ordered;  // for --format, in the daemon's key order
   if (negotiated) {
     auto r = c.request(client::Request::get("/version"));
     server = r ? r->json() : Result<Json>(std::move(r).error());
+    if (server) server_ordered = r->ordered_json().value_or(OrderedJson());
   } else {
     server = std::move(negotiated).error();
   }
@@ -97,7 +99,7 @@ int cmd_version(Context& ctx, const Args& args) {
                      {"DefaultAPIVersion", default_version}, {"GitCommit", BERTH_GIT_COMMIT},
                      {"Os", "linux"},                   {"Arch", machine_arch()},
                      {"Context", "default"}};
-    doc["Server"] = server ? OrderedJson::parse(server->dump()) : OrderedJson();
+    doc["Server"] = server_ordered;
     int rc = format_output(ctx, flags.get_string("format"), doc);
     if (rc == 0 && !server) return ctx.fail(server.error().msg);
     return rc;
