@@ -136,7 +136,8 @@ Result<std::vector<std::string>> read_env_file(const Context& ctx, const std::st
     size_t eq = l.find('=');
     std::string_view key = l.substr(0, eq);
     if (key.find_first_of(" \t") != std::string_view::npos)
-      return make_error(Errc::invalid, "variable '" + std::string(key) + "' contains whitespaces");
+      return make_error(Errc::invalid, "invalid env file (" + path + "): variable '" + std::string(key) +
+                                           "' contains whitespaces");
     if (key.empty()) return make_error(Errc::invalid, path + ": no variable name on line '" + std::string(l) + "'");
     if (eq != std::string_view::npos) {
       out.emplace_back(l);

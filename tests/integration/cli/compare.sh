@@ -145,6 +145,12 @@ c run --rm $NET BAD
 c run --rm $NET --restart always busybox true
 c run --rm $NET -it busybox true
 STDIN=$WORK/small.tar c run --rm -i $NET busybox wc -c
+printf '# comment\n\nFOO=bar\n  SPACED=x y\nHOMEVAR\nUNSETVAR\n' >"$WORK/envfile"
+printf 'BAD KEY=1\n' >"$WORK/badenv"
+HOMEVAR=fromenv c run --rm $NET --env-file "$WORK/envfile" -e X=1 busybox sh -c 'env | sort | grep -v HOSTNAME'
+c run --rm $NET --env-file "$WORK/badenv" busybox true
+c run --rm $NET -p 1-2:3-5 busybox true
+c run --rm $NET -p x:80 busybox true
 c run $NET --name {N} busybox true
 c run $NET --name {N} -l a=b busybox sh -c 'echo o1; echo e1 >&2'
 
