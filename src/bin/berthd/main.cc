@@ -1,0 +1,27 @@
+// berthd: the berth daemon (Docker Engine API 1.41 on a unix socket).
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "common/log.h"
+#include "daemon/config.h"
+#include "daemon/daemon.h"
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto cfg = berth::daemon::load_config(args);
+  if (!cfg) {
+    std::fprintf(stderr, "berthd: %s\n", cfg.error().msg.c_str());
+    return 1;
+  }
+  if (cfg->show_help) {
+    std::fputs(berth::daemon::usage().c_str(), stdout);
+    return 0;
+  }
+  if (cfg->show_version) {
+    std::printf("berthd version 0.1.0, API 1.41 (minimum 1.12)\n");
+    return 0;
+  }
+  berth::log::Logger log(cfg->log_level);
+  return berth::daemon::run(*cfg, log);
+}

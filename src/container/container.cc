@@ -1,0 +1,399 @@
+#include "container/container.h"
+
+#include "common/strings.h"
+#include "common/time.h"
+#include "container/overlay.h"
+
+namespace berth::container {
+
+namespace {
+std::string time_or_zero(int64_t ns) { return ns ? timeutil::rfc3339_nano(ns) : timeutil::kZeroTime; }
+Error invalid(std::string m) { return make_error(Errc::invalid, std::move(m)); }
+
+Json mounts_json(const Record& r) {
+  Json out = Json::array();
+  auto it = r.host_config.find("Binds");
+  if (it == r.host_config.end() || !it->is_array()) return out;
+  for (const auto& b : *it) {
+    auto parts = str::split(b.get<std::string>(), ':');
+    if (parts.size() < 2) continue;
+    bool rw = true;
+    std::string prop = "rprivate", mode;
+    if (parts.size() == 3) {
+      mode = parts[2];
+      for (const auto& o : str::split(parts[2], ',')) {
+        if (o == "ro") rw = false;
+        if (o == "private" || o == "rprivate" || o == "slave" || o == "rslave" || o == "shared" ||
+            o == "rshared")
+          prop = o;
+      }
+    }
+    out.push_back(Json{{"Type", "bind"}, {"Source", parts[0]}, {"Destination", parts[1]},
+                       {"Mode", mode}, {"RW", rw}, {"Propagation", prop}});
+  }
+  return out;
+}
+
+std::string network_name(const Record& r) {
+  std::string nm = r.host_config.value("NetworkMode", std::string("default"));
+  return nm == "default" ? "bridge" : nm;
+}
+
+Json endpoint_json() {
+  return Json{{"IPAMConfig", nullptr}, {"Links", nullptr},        {"Aliases", nullptr},
+              {"NetworkID", ""},       {"EndpointID", ""},        {"Gateway", ""},
+              {"IPAddress", ""},       {"IPPrefixLen", 0},        {"IPv6Gateway", ""},
+              {"GlobalIPv6Address", ""}, {"GlobalIPv6PrefixLen", 0}, {"MacAddress", ""},
+              {"DriverOpts", nullptr}};
+}
+
+}  // namespace
+
+std::string_view status_name(StateStatus s) {
+  switch (s) {
+    case StateStatus::created: return "created";
+    case StateStatus::running: return "running";
+    case StateStatus::paused: return "paused";
+    case StateStatus::restarting: return "restarting";
+    case StateStatus::removing: return "removing";
+    case StateStatus::exited: return "exited";
+    case StateStatus::dead: return "dead";
+  }
+  return "dead";
+}
+
+std::optional<StateStatus> parse_status(std::string_view s) {
+  for (StateStatus st : {StateStatus::created, StateStatus::running, StateStatus::paused, StateStatus::restarting,
+                    StateStatus::removing, StateStatus::exited, StateStatus::dead})
+    if (status_name(st) == s) return st;
+  return std::nullopt;
+}
+
+bool transition_allowed(StateStatus from, StateStatus to) {
+  switch (from) {
+    case StateStatus::created:
+    case StateStatus::exited:
+      return to == StateStatus::running || to == StateStatus::removing || to == from;
+    case StateStatus::running:
+      return to == StateStatus::exited || to == StateStatus::paused || to == StateStatus::removing;
+    case StateStatus::paused: return to == StateStatus::running || to == StateStatus::exited;
+    case StateStatus::restarting: return to == StateStatus::running || to == StateStatus::exited;
+    case StateStatus::removing: return to == StateStatus::dead;
+    case StateStatus::dead: return to == StateStatus::removing;
+  }
+  return false;
+}
+
+Json state_to_json(const State& s) {
+  return Json{{"status", status_name(s.status)}, {"pid", s.pid},
+              {"exit_code", s.exit_code},        {"oom_killed", s.oom_killed},
+              {"error", s.error},                {"started_ns", s.started_ns},
+              {"finished_ns", s.finished_ns}};
+}
+
+State state_from_json(const Json& j) {
+  State s;
+  if (!j.is_object()) return s;
+  s.status = parse_status(j.value("status", std::string("created"))).value_or(StateStatus::dead);
+  s.pid = j.value("pid", 0);
+  s.exit_code = j.value("exit_code", 0);
+  s.oom_killed = j.value("oom_killed", false);
+  s.error = j.value("error", std::string());
+  s.started_ns = j.value("started_ns", int64_t{0});
+  s.finished_ns = j.value("finished_ns", int64_t{0});
+  return s;
+}
+
+Json record_to_json(const Record& r) {
+  return Json{{"id", r.id},
+              {"name", r.name},
+              {"created_ns", r.created_ns},
+              {"image_id", r.image_id},
+              {"image_ref", r.image_ref},
+              {"layer_dirs", r.layer_dirs},
+              {"path", r.path},
+              {"args", r.args},
+              {"config", r.config},
+              {"host_config", r.host_config},
+              {"networking_config", r.networking_config},
+              {"restart_count", r.restart_count}};
+}
+
+Result<Record> record_from_json(const Json& j, const Json& state) {
+  try {
+    Record r;
+    r.id = j.at("id").get<std::string>();
+    r.name = j.at("name").get<std::string>();
+    r.created_ns = j.at("created_ns").get<int64_t>();
+    r.image_id = j.at("image_id").get<std::string>();
+    r.image_ref = j.at("image_ref").get<std::string>();
+    r.layer_dirs = j.at("layer_dirs").get<std::vector<std::string>>();
+    r.path = j.at("path").get<std::string>();
+    r.args = j.at("args").get<std::vector<std::string>>();
+    r.config = j.at("config");
+    r.host_config = j.at("host_config");
+    r.networking_config = j.at("networking_config");
+    r.restart_count = j.value("restart_count", 0);
+    r.state = state_from_json(state);
+    return r;
+  } catch (const std::exception& e) {
+    return make_error(Errc::internal, std::string("corrupt container record: ") + e.what());
+  }
+}
+
+std::string human_duration(int64_t ns) {
+  int64_t secs = ns / 1000000000;
+  if (secs < 1) return "Less than a second";
+  if (secs == 1) return "1 second";
+  if (secs < 60) return std::to_string(secs) + " seconds";
+  int64_t minutes = secs / 60;
+  if (minutes == 1) return "About a minute";
+  if (minutes < 60) return std::to_string(minutes) + " minutes";
+  int64_t hours = static_cast<int64_t>(static_cast<double>(ns) / 3.6e12 + 0.5);
+  if (hours == 1) return "About an hour";
+  if (hours < 48) return std::to_string(hours) + " hours";
+  if (hours < 24 * 7 * 2) return std::to_string(hours / 24) + " days";
+  if (hours < 24 * 30 * 2) return std::to_string(hours / 24 / 7) + " weeks";
+  if (hours < 24 * 365 * 2) return std::to_string(hours / 24 / 30) + " months";
+  return std::to_string(hours / 24 / 365) + " years";
+}
+
+std::string human_status(const State& s, int64_t now) {
+  switch (s.status) {
+    case StateStatus::running: return "Up " + human_duration(now - s.started_ns);
+    case StateStatus::paused: return "Up " + human_duration(now - s.started_ns) + " (Paused)";
+    case StateStatus::restarting:
+      return "Restarting (" + std::to_string(s.exit_code) + ") " +
+             human_duration(now - s.finished_ns) + " ago";
+    case StateStatus::removing: return "Removal In Progress";
+    case StateStatus::dead: return "Dead";
+    default: break;
+  }
+  if (s.started_ns == 0) return "Created";
+  if (s.finished_ns == 0) return "";
+  return "Exited (" + std::to_string(s.exit_code) + ") " + human_duration(now - s.finished_ns) +
+         " ago";
+}
+
+Json inspect_json(const Record& r, const Paths& p, const std::string& driver) {
+  const State& s = r.state;
+  Json state{{"Status", status_name(s.status)},
+             {"Running", s.status == StateStatus::running || s.status == StateStatus::paused},
+             {"Paused", s.status == StateStatus::paused},
+             {"Restarting", s.status == StateStatus::restarting},
+             {"OOMKilled", s.oom_killed},
+             {"Dead", s.status == StateStatus::dead},
+             {"Pid", s.pid},
+             {"ExitCode", s.exit_code},
+             {"Error", s.error},
+             {"StartedAt", time_or_zero(s.started_ns)},
+             {"FinishedAt", time_or_zero(s.finished_ns)}};
+  std::string dir = p.container_dir(r.id);
+  RootfsDirs d = rootfs_dirs(p.data_root, r.id);
+  std::string lower;
+  for (auto it = r.layer_dirs.rbegin(); it != r.layer_dirs.rend(); ++it) {
+    if (!lower.empty()) lower += ':';
+    lower += *it;
+  }
+  Json graph{{"Name", driver},
+             {"Data",
+              {{"LowerDir", lower}, {"MergedDir", d.merged}, {"UpperDir", d.upper}, {"WorkDir", d.work}}}};
+  Json hc = r.host_config;
+  Json net{{"Bridge", ""},
+           {"SandboxID", ""},
+           {"HairpinMode", false},
+           {"LinkLocalIPv6Address", ""},
+           {"LinkLocalIPv6PrefixLen", 0},
+           {"Ports", Json::object()},
+           {"SandboxKey", ""},
+           {"SecondaryIPAddresses", nullptr},
+           {"SecondaryIPv6Addresses", nullptr},
+           {"EndpointID", ""},
+           {"Gateway", ""},
+           {"GlobalIPv6Address", ""},
+           {"GlobalIPv6PrefixLen", 0},
+           {"IPAddress", ""},
+           {"IPPrefixLen", 0},
+           {"IPv6Gateway", ""},
+           {"MacAddress", ""},
+           {"Networks", {{network_name(r), endpoint_json()}}}};
+  return Json{{"Id", r.id},
+              {"Created", timeutil::rfc3339_nano(r.created_ns)},
+              {"Path", r.path},
+              {"Args", r.args},
+              {"State", state},
+              {"Image", r.image_id},
+              {"ResolvConfPath", dir + "/resolv.conf"},
+              {"HostnamePath", dir + "/hostname"},
+              {"HostsPath", dir + "/hosts"},
+              {"LogPath", hc.value("LogConfig", Json::object()).value("Type", "") == "none"
+                              ? std::string()
+                              : p.log_path(r.id)},
+              {"Name", r.name},
+              {"RestartCount", r.restart_count},
+              {"Driver", driver},
+              {"Platform", "linux"},
+              {"MountLabel", ""},
+              {"ProcessLabel", ""},
+              {"AppArmorProfile", ""},
+              {"ExecIDs", nullptr},
+              {"HostConfig", hc},
+              {"GraphDriver", graph},
+              {"Mounts", mounts_json(r)},
+              {"Config", r.config},
+              {"NetworkSettings", net}};
+}
+
+Json list_json(const Record& r, int64_t now_ns) {
+  std::string cmd = r.path;
+  for (const auto& a : r.args) cmd += " " + a;
+  return Json{{"Id", r.id},
+              {"Names", {r.name}},
+              {"Image", r.image_ref},
+              {"ImageID", r.image_id},
+              {"Command", cmd},
+              {"Created", r.created_ns / 1000000000},
+              {"Ports", Json::array()},
+              {"Labels", r.config.value("Labels", Json::object())},
+              {"State", status_name(r.state.status)},
+              {"Status", human_status(r.state, now_ns)},
+              {"HostConfig", {{"NetworkMode", r.host_config.value("NetworkMode", "default")}}},
+              {"NetworkSettings", {{"Networks", {{network_name(r), endpoint_json()}}}}},
+              {"Mounts", mounts_json(r)}};
+}
+
+Result<std::vector<std::pair<std::string, std::vector<std::string>>>> parse_filters(
+    std::string_view raw) {
+  std::vector<std::pair<std::string, std::vector<std::string>>> out;
+  if (str::trim(raw).empty()) return out;
+  Json j = BERTH_TRY(parse_json(raw));
+  if (!j.is_object()) return invalid("invalid filter: expected a JSON object");
+  for (const auto& [k, v] : j.items()) {
+    std::vector<std::string> vals;
+    if (v.is_array()) {
+      for (const auto& e : v) {
+        if (!e.is_string()) return invalid("invalid filter '" + k + "'");
+        vals.push_back(e.get<std::string>());
+      }
+    } else if (v.is_object()) {
+      for (const auto& [vk, vv] : v.items())
+        if (vv.is_boolean() && vv.get<bool>()) vals.push_back(vk);
+    } else {
+      return invalid("invalid filter '" + k + "'");
+    }
+    out.emplace_back(k, std::move(vals));
+  }
+  return out;
+}
+
+Status validate_list_filters(
+    const std::vector<std::pair<std::string, std::vector<std::string>>>& f) {
+  static const char* kKeys[] = {"id", "name", "status", "label", "exited", "ancestor",
+                                "before", "since", "volume", "network", "health",
+                                "isolation", "is-task", "publish", "expose"};
+  for (const auto& [k, vals] : f) {
+    bool known = false;
+    for (const char* kk : kKeys) known |= k == kk;
+    if (!known) return invalid("invalid filter '" + k + "'");
+    if (k == "status")
+      for (const auto& v : vals)
+        if (!parse_status(v))
+          return invalid("invalid filter 'status=" + v + "'");
+    if (k == "exited")
+      for (const auto& v : vals)
+        if (!str::parse_int(v)) return invalid("invalid filter 'exited=" + v + "'");
+  }
+  return ok();
+}
+
+Result<bool> matches_filters(
+    const Record& r, const std::vector<std::pair<std::string, std::vector<std::string>>>& f) {
+  for (const auto& [k, vals] : f) {
+    if (vals.empty()) continue;
+    bool any = false;
+    for (const auto& v : vals) {
+      if (k == "id") {
+        any |= r.id.compare(0, v.size(), v) == 0;
+      } else if (k == "name") {
+        // Docker matches names as a regular expression; substring covers the
+        // CLI's common use (and anchors are honoured below).
+        std::string n = r.name.substr(1);
+        if (!v.empty() && v.front() == '^' && v.back() == '$')
+          any |= n == v.substr(1, v.size() - 2) || r.name == v.substr(1, v.size() - 2);
+        else if (!v.empty() && v.front() == '^')
+          any |= str::starts_with(n, v.substr(1)) || str::starts_with(r.name, v.substr(1));
+        else
+          any |= r.name.find(v) != std::string::npos;
+      } else if (k == "status") {
+        any |= status_name(r.state.status) == v;
+      } else if (k == "label") {
+        Json labels = r.config.value("Labels", Json::object());
+        auto eq = v.find('=');
+        std::string key = v.substr(0, eq);
+        auto it = labels.find(key);
+        if (it != labels.end()) {
+          any |= eq == std::string::npos ||
+                 (it->is_string() && it->get<std::string>() == v.substr(eq + 1));
+        }
+      } else if (k == "exited") {
+        any |= r.state.status == StateStatus::exited &&
+               std::to_string(r.state.exit_code) == v;
+      } else if (k == "ancestor") {
+        any |= r.image_ref == v || r.image_id == v ||
+               (v.size() >= 4 && r.image_id.compare(7, v.size(), v) == 0) ||
+               r.image_ref + ":latest" == v;
+      } else if (k == "volume") {
+        for (const auto& m : mounts_json(r))
+          any |= m["Source"] == v || m["Destination"] == v;
+      } else if (k == "network") {
+        any |= network_name(r) == v;
+      } else if (k == "before" || k == "since" || k == "publish" || k == "expose" ||
+                 k == "health" || k == "isolation" || k == "is-task") {
+        any = true;  // before/since are applied by the caller; the rest cannot match anything we lack
+        if (k == "publish" || k == "expose" || k == "health") any = false;
+      }
+    }
+    if (!any) return false;
+  }
+  return true;
+}
+
+Result<RecordStore> RecordStore::open(store::Db& db) {
+  BERTH_TRY_VOID(db.migrate(
+      "container",
+      {"CREATE TABLE containers(id TEXT PRIMARY KEY, name TEXT UNIQUE NOT NULL, "
+       "record TEXT NOT NULL, state TEXT NOT NULL)"}));
+  return RecordStore(db);
+}
+
+Status RecordStore::insert(const Record& r) {
+  auto s = BERTH_TRY(db_->prepare("INSERT INTO containers(id, name, record, state) VALUES(?,?,?,?)"));
+  s.bind(1, r.id).bind(2, r.name).bind(3, record_to_json(r).dump()).bind(4, state_to_json(r.state).dump());
+  return s.run();
+}
+
+Status RecordStore::update_state(const std::string& id, const State& st) {
+  auto s = BERTH_TRY(db_->prepare("UPDATE containers SET state=? WHERE id=?"));
+  s.bind(1, state_to_json(st).dump()).bind(2, id);
+  return s.run();
+}
+
+Status RecordStore::remove(const std::string& id) {
+  auto s = BERTH_TRY(db_->prepare("DELETE FROM containers WHERE id=?"));
+  s.bind(1, id);
+  return s.run();
+}
+
+Result<std::vector<Record>> RecordStore::load_all() {
+  std::lock_guard g(db_->mutex());
+  auto s = BERTH_TRY(db_->prepare("SELECT record, state FROM containers"));
+  std::vector<Record> out;
+  while (BERTH_TRY(s.step())) {
+    Json rec = BERTH_TRY(parse_json(s.text(0)));
+    Json st = BERTH_TRY(parse_json(s.text(1)));
+    out.push_back(BERTH_TRY(record_from_json(rec, st)));
+  }
+  return out;
+}
+
+}  // namespace berth::container

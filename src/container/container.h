@@ -1,0 +1,107 @@
+// A container's record: what create fixed (Config, HostConfig, image,
+// paths) and its lifecycle state, with Docker's JSON shapes for inspect and
+// list, and the persistence of both in SQLite.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/json.h"
+#include "common/result.h"
+#include "store/db.h"
+
+namespace berth::container {
+
+enum class StateStatus { created, running, paused, restarting, removing, exited, dead };
+std::string_view status_name(StateStatus s);
+std::optional<StateStatus> parse_status(std::string_view s);
+
+struct State {
+  StateStatus status = StateStatus::created;
+  int pid = 0;
+  int exit_code = 0;
+  bool oom_killed = false;
+  std::string error;
+  int64_t started_ns = 0;   // 0 = never started
+  int64_t finished_ns = 0;  // 0 = never exited
+};
+Json state_to_json(const State& s);  // persistence form
+State state_from_json(const Json& j);
+
+// Legal lifecycle transitions (the state machine); others are conflicts.
+bool transition_allowed(StateStatus from, StateStatus to);
+
+struct Record {
+  std::string id;
+  std::string name;  // "/x"
+  int64_t created_ns = 0;
+  std::string image_id;   // "sha256:…"
+  std::string image_ref;  // Config.Image as the client gave it
+  std::vector<std::string> layer_dirs;  // image layers, lowest first
+  std::string path;
+  std::vector<std::string> args;
+  Json config;
+  Json host_config;
+  Json networking_config;
+  State state;
+  int restart_count = 0;
+};
+Json record_to_json(const Record& r);  // persistence form (without state)
+Result<Record> record_from_json(const Json& j, const Json& state);
+
+struct Paths {
+  std::string data_root;
+  std::string exec_root;
+  std::string container_dir(const std::string& id) const { return data_root + "/containers/" + id; }
+  std::string log_path(const std::string& id) const {
+    return container_dir(id) + "/" + id + "-json.log";
+  }
+  std::string shim_socket(const std::string& id) const { return exec_root + "/shims/" + id + ".sock"; }
+  std::string shim_state_dir(const std::string& id) const { return exec_root + "/shims/" + id; }
+  std::string runtime_root() const { return exec_root + "/runtime"; }
+};
+
+// Docker's State.String() for `ps`: "Up 3 seconds", "Exited (0) 2 minutes ago", "Created".
+std::string human_status(const State& s, int64_t now_ns);
+// go-units HumanDuration.
+std::string human_duration(int64_t ns);
+
+// GET /containers/{id}/json
+Json inspect_json(const Record& r, const Paths& p, const std::string& driver = "overlay2");
+// An element of GET /containers/json.
+Json list_json(const Record& r, int64_t now_ns);
+
+// GET /containers/json?filters=: Docker's filter JSON (new {"k":["v"]} or
+// old {"k":{"v":true}} form) → key → values.
+Result<std::vector<std::pair<std::string, std::vector<std::string>>>> parse_filters(
+    std::string_view raw);
+// Keys: id, name, status, label, exited, ancestor (image ref or ID), before/since are
+// handled by the caller. Unknown key → Errc::invalid "invalid filter 'x'".
+Result<bool> matches_filters(
+    const Record& r, const std::vector<std::pair<std::string, std::vector<std::string>>>& f);
+Status validate_list_filters(
+    const std::vector<std::pair<std::string, std::vector<std::string>>>& f);
+
+// SQLite persistence. Schema (component "container"):
+//
+//   containers
+//   ├── id     TEXT PRIMARY KEY        64 hex
+//   ├── name   TEXT UNIQUE NOT NULL    "/x"
+//   ├── record TEXT NOT NULL           JSON: what create fixed (record_to_json)
+//   └── state  TEXT NOT NULL           JSON: lifecycle state (state_to_json)
+class RecordStore {
+ public:
+  static Result<RecordStore> open(store::Db& db);
+  Status insert(const Record& r);
+  Status update_state(const std::string& id, const State& s);
+  Status remove(const std::string& id);
+  Result<std::vector<Record>> load_all();
+
+ private:
+  explicit RecordStore(store::Db& db) : db_(&db) {}
+  store::Db* db_;
+};
+
+}  // namespace berth::container

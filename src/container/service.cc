@@ -1,0 +1,937 @@
+#include "container/service.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "common/fs.h"
+#include "common/id.h"
+#include "common/strings.h"
+#include "common/time.h"
+#include "container/names.h"
+#include "container/overlay.h"
+#include "container/shim_client.h"
+#include "container/signals.h"
+#include "container/spec_builder.h"
+#include "container/user.h"
+
+namespace berth::container {
+
+// ------------------------------------------------------------------ Notice
+
+Notice::Notice() : fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+
+void Notice::fire() {
+  if (fired_.exchange(true)) return;
+  uint64_t one = 1;
+  if (fd_) (void)!::write(fd_.get(), &one, sizeof one);
+}
+
+bool Notice::wait_for(int timeout_ms) const {
+  if (fired_.load()) return true;
+  pollfd p{fd_.get(), POLLIN, 0};
+  for (;;) {
+    int r = ::poll(&p, 1, timeout_ms);
+    if (r < 0 && errno == EINTR) continue;
+    return fired_.load();
+  }
+}
+
+Result<WaitCondition> parse_wait_condition(std::string_view s) {
+  if (s.empty() || s == "not-running") return WaitCondition::not_running;
+  if (s == "next-exit") return WaitCondition::next_exit;
+  if (s == "removed") return WaitCondition::removed;
+  return make_error(Errc::invalid, "invalid condition: \"" + std::string(s) + "\"");
+}
+
+// ---------------------------------------------------------------- helpers
+
+namespace {
+
+Error not_found(std::string_view ref) {
+  return make_error(Errc::not_found, "No such container: " + std::string(ref));
+}
+
+bool is_running(StateStatus s) { return s == StateStatus::running || s == StateStatus::paused || s == StateStatus::restarting; }
+
+std::string host_resolv_conf(bool host_network) {
+  auto text = fs::read_file("/etc/resolv.conf");
+  std::string in = text ? *text : std::string();
+  if (host_network) return in;
+  std::string out;
+  bool have_ns = false;
+  for (const auto& line : str::split(in, '\n')) {
+    auto t = str::trim(line);
+    if (str::starts_with(t, "nameserver")) {
+      auto addr = std::string(str::trim(t.substr(10)));
+      if (str::starts_with(addr, "127.") || addr == "::1") continue;
+      have_ns = true;
+    }
+    if (!t.empty()) out += std::string(t) + "\n";
+  }
+  if (!have_ns) out += "nameserver 8.8.8.8\nnameserver 8.8.4.4\n";
+  return out;
+}
+
+std::optional<std::string> read_host_hostname() {
+  char buf[256];
+  if (::gethostname(buf, sizeof buf) != 0) return std::nullopt;
+  buf[sizeof buf - 1] = 0;
+  return std::string(buf);
+}
+
+int exit_code_for_start_error(const std::string& msg) {
+  if (msg.find("executable file not found") != std::string::npos ||
+      msg.find("no such file or directory") != std::string::npos)
+    return 127;
+  if (msg.find("permission denied") != std::string::npos) return 126;
+  return 128;
+}
+
+std::vector<std::string> json_strings(const Json& j) {
+  std::vector<std::string> out;
+  if (j.is_array())
+    for (const auto& e : j)
+      if (e.is_string()) out.push_back(e.get<std::string>());
+  return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- service
+
+ContainerService::ContainerService(store::Db& db, RecordStore rs, ServiceOptions opts,
+                                   log::Logger& log)
+    : db_(db), records_(std::move(rs)), opts_(std::move(opts)), log_(log) {}
+
+Result<std::unique_ptr<ContainerService>> ContainerService::open(store::Db& db, ServiceOptions opts,
+                                                                 log::Logger& log) {
+  auto rs = BERTH_TRY(RecordStore::open(db));
+  BERTH_TRY_VOID(fs::mkdir_p(opts.paths.data_root + "/containers", 0710));
+  BERTH_TRY_VOID(fs::mkdir_p(opts.paths.data_root + "/overlay", 0710));
+  BERTH_TRY_VOID(fs::mkdir_p(opts.paths.exec_root + "/shims", 0700));
+  BERTH_TRY_VOID(fs::mkdir_p(opts.paths.runtime_root(), 0700));
+  std::unique_ptr<ContainerService> s(new ContainerService(db, std::move(rs), std::move(opts), log));
+  s->epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
+  if (!s->epoll_) return sys_error("epoll_create1");
+  s->monitor_wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!s->monitor_wake_) return sys_error("eventfd");
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = s->monitor_wake_.get();
+  if (::epoll_ctl(s->epoll_.get(), EPOLL_CTL_ADD, s->monitor_wake_.get(), &ev) != 0)
+    return sys_error("epoll_ctl");
+  s->monitor_ = std::thread([p = s.get()] { p->monitor_loop(); });
+  BERTH_TRY_VOID(s->reconcile());
+  return s;
+}
+
+ContainerService::~ContainerService() {
+  stopping_ = true;
+  uint64_t one = 1;
+  (void)!::write(monitor_wake_.get(), &one, sizeof one);
+  if (monitor_.joinable()) monitor_.join();
+}
+
+Result<ContainerService::EntryPtr> ContainerService::find(std::string_view ref) {
+  std::lock_guard g(mu_);
+  std::vector<NameEntry> all;
+  if (auto it = by_id_.find(std::string(ref)); it != by_id_.end()) return it->second;
+  all.reserve(by_id_.size());
+  for (const auto& [id, e] : by_id_) all.push_back({id, e->rec.name});
+  std::string id = BERTH_TRY(resolve_reference(ref, all));
+  return by_id_.at(id);
+}
+
+Result<std::string> ContainerService::resolve(std::string_view ref) {
+  auto e = BERTH_TRY(find(ref));
+  return e->rec.id;
+}
+
+Result<Record> ContainerService::get(std::string_view ref) {
+  auto e = BERTH_TRY(find(ref));
+  std::lock_guard g(mu_);
+  return e->rec;
+}
+
+Status ContainerService::persist_state(const Entry& e) { return records_.update_state(e.rec.id, e.rec.state); }
+
+Status ContainerService::write_network_files(const Record& r) {
+  std::string dir = opts_.paths.container_dir(r.id);
+  const Json& hc = r.host_config;
+  bool host_net = hc.value("NetworkMode", std::string()) == "host";
+  std::string hostname = container_hostname(r.id, r.config);
+  if (host_net && r.config.value("Hostname", std::string()) == r.id.substr(0, 12))
+    hostname = read_host_hostname().value_or(hostname);
+  std::string hosts;
+  if (host_net) {
+    auto h = fs::read_file("/etc/hosts");
+    hosts = h ? *h : "127.0.0.1\tlocalhost\n";
+  } else {
+    hosts =
+        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
+        "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
+  }
+  for (const auto& eh : json_strings(hc.value("ExtraHosts", Json()))) {
+    auto c = eh.find(':');
+    if (c == std::string::npos) continue;
+    hosts += eh.substr(c + 1) + "\t" + eh.substr(0, c) + "\n";
+  }
+  std::string resolv;
+  auto dns = json_strings(hc.value("Dns", Json()));
+  auto search = json_strings(hc.value("DnsSearch", Json()));
+  auto options = json_strings(hc.value("DnsOptions", Json()));
+  if (dns.empty() && search.empty() && options.empty()) {
+    resolv = host_resolv_conf(host_net);
+  } else {
+    std::string base = host_resolv_conf(host_net);
+    std::vector<std::string> lines = str::split(base, '\n');
+    if (!search.empty()) {
+      std::string s = "search";
+      for (const auto& x : search) s += " " + x;
+      resolv += s + "\n";
+    } else {
+      for (const auto& l : lines)
+        if (str::starts_with(l, "search")) resolv += l + "\n";
+    }
+    if (!dns.empty()) {
+      for (const auto& d : dns) resolv += "nameserver " + d + "\n";
+    } else {
+      for (const auto& l : lines)
+        if (str::starts_with(l, "nameserver")) resolv += l + "\n";
+    }
+    if (!options.empty()) {
+      std::string s = "options";
+      for (const auto& x : options) s += " " + x;
+      resolv += s + "\n";
+    }
+  }
+  BERTH_TRY_VOID(fs::write_file_atomic(dir + "/hostname", hostname + "\n", fs::Durability::none));
+  BERTH_TRY_VOID(fs::write_file_atomic(dir + "/hosts", hosts, fs::Durability::none));
+  BERTH_TRY_VOID(fs::write_file_atomic(dir + "/resolv.conf", resolv, fs::Durability::none));
+  return ok();
+}
+
+Result<std::string> ContainerService::create(std::string_view name, const Json& body,
+                                             const ImageInfo& image) {
+  std::string full_name;
+  if (!name.empty()) full_name = BERTH_TRY(validate_name(name));
+  CreateRequest req = BERTH_TRY(prepare_create(body, image.config));
+  Record r;
+  r.id = random_hex_id();
+  r.created_ns = timeutil::now_unix_nano();
+  r.image_id = image.id;
+  r.image_ref = image.ref;
+  r.layer_dirs = image.layer_dirs;
+  r.path = req.path;
+  r.args = req.args;
+  r.config = std::move(req.config);
+  r.config["Image"] = image.ref;
+  if (r.config.value("Hostname", std::string()).empty()) r.config["Hostname"] = r.id.substr(0, 12);
+  r.host_config = std::move(req.host_config);
+  r.networking_config = std::move(req.networking_config);
+
+  // Validate binds' sources now: Docker creates missing host directories.
+  for (const auto& b : json_strings(r.host_config.value("Binds", Json()))) {
+    auto src = b.substr(0, b.find(':'));
+    if (!fs::exists(src)) BERTH_TRY_VOID(fs::mkdir_p(src, 0755));
+  }
+
+  // Files first, row last: a crash in between leaves only orphan
+  // directories, which reconcile removes.
+  std::string dir = opts_.paths.container_dir(r.id);
+  RootfsDirs rd = rootfs_dirs(opts_.paths.data_root, r.id);
+  auto undo = ScopeExit([&] {
+    (void)fs::remove_all(dir);
+    (void)fs::remove_all(rd.base);
+  });
+  BERTH_TRY_VOID(fs::mkdir_p(dir, 0710));
+  BERTH_TRY_VOID(create_rootfs_dirs(rd));
+  BERTH_TRY_VOID(write_network_files(r));
+
+  auto e = std::make_shared<Entry>();
+  {
+    std::lock_guard g(mu_);
+    if (full_name.empty()) {
+      std::vector<std::string> taken;
+      for (const auto& [n, id] : by_name_) taken.push_back(n);
+      full_name = "/" + generate_name(taken);
+    }
+    if (auto it = by_name_.find(full_name); it != by_name_.end())
+      return make_error(Errc::conflict, "Conflict. The container name \"" + full_name +
+                                            "\" is already in use by container \"" + it->second +
+                                            "\". You have to remove (or rename) that container "
+                                            "to be able to reuse that name.");
+    r.name = full_name;
+    BERTH_TRY_VOID(records_.insert(r));
+    e->rec = std::move(r);
+    by_name_[e->rec.name] = e->rec.id;
+    by_id_[e->rec.id] = e;
+  }
+  undo.dismiss();
+  BERTH_LOG(log_, info, "container created", {"id", e->rec.id}, {"name", e->rec.name});
+  return e->rec.id;
+}
+
+Status ContainerService::prepare_bundle(Entry& e) {
+  const Record& r = e.rec;
+  RootfsDirs rd = rootfs_dirs(opts_.paths.data_root, r.id);
+  BERTH_TRY_VOID(mount_rootfs(r.layer_dirs, rd));
+  std::string dir = opts_.paths.container_dir(r.id);
+  if (!fs::exists(dir + "/hostname")) BERTH_TRY_VOID(write_network_files(r));
+  SpecInput in;
+  in.id = r.id;
+  in.config = r.config;
+  in.host_config = r.host_config;
+  in.path = r.path;
+  in.args = r.args;
+  in.rootfs = rd.merged;
+  in.hostname_path = dir + "/hostname";
+  in.hosts_path = dir + "/hosts";
+  in.resolv_conf_path = dir + "/resolv.conf";
+  in.user = BERTH_TRY(resolve_user_in_rootfs(rd.merged, r.config.value("User", std::string()),
+                                             json_strings(r.host_config.value("GroupAdd", Json()))));
+  // Docker creates the working directory when it does not exist.
+  std::string wd = r.config.value("WorkingDir", std::string());
+  if (!wd.empty() && wd != "/") {
+    // Inside the rootfs, without following links out of it: mkdir relative
+    // to the merged directory one component at a time.
+    std::string path = rd.merged;
+    for (const auto& part : str::split(wd, '/')) {
+      if (part.empty() || part == "." || part == "..") continue;
+      path += "/" + part;
+      struct stat st {};
+      if (::lstat(path.c_str(), &st) == 0) {
+        if (S_ISLNK(st.st_mode)) break;  // leave links to the runtime (it resolves in-root)
+        continue;
+      }
+      if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) return sys_error("mkdir " + path);
+      (void)!::chown(path.c_str(), in.user.uid, in.user.gid);
+    }
+  }
+  Json spec = BERTH_TRY(build_spec(in));
+  BERTH_TRY_VOID(fs::write_file_atomic(dir + "/config.json", spec.dump(), fs::Durability::none));
+  return ok();
+}
+
+Status ContainerService::start(std::string_view ref) {
+  EntryPtr e = BERTH_TRY(find(ref));
+  std::unique_lock op(e->op_mu);
+  std::string id;
+  bool tty, open_stdin, stdin_once;
+  std::string log_driver;
+  {
+    std::lock_guard g(mu_);
+    if (e->removed) return not_found(ref);
+    if (is_running(e->rec.state.status)) {
+      if (e->rec.state.status == StateStatus::paused)
+        return make_error(Errc::conflict, "cannot start a paused container, try unpause instead");
+      return make_error(Errc::not_modified, "container already started");
+    }
+    if (e->rec.state.status == StateStatus::removing || e->rec.state.status == StateStatus::dead)
+      return make_error(Errc::conflict, "container is marked for removal and cannot be started");
+    id = e->rec.id;
+    tty = e->rec.config.value("Tty", false);
+    open_stdin = e->rec.config.value("OpenStdin", false);
+    stdin_once = e->rec.config.value("StdinOnce", false);
+    log_driver = e->rec.host_config.value("LogConfig", Json::object()).value("Type", "json-file");
+  }
+  RootfsDirs rd = rootfs_dirs(opts_.paths.data_root, id);
+  // A failed start leaves the container "created" with State.Error set
+  // (AutoRemove containers are removed, as dockerd does).
+  auto fail = [&](Error err, bool user_error_check) -> Status {
+    (void)unmount_rootfs(rd);
+    bool auto_remove;
+    {
+      std::lock_guard g(mu_);
+      e->rec.state.error = err.msg;
+      if (user_error_check) e->rec.state.exit_code = exit_code_for_start_error(err.msg);
+      (void)persist_state(*e);
+      auto_remove = e->rec.host_config.value("AutoRemove", false);
+    }
+    if (auto_remove) remove_locked(e);
+    return err;
+  };
+  if (auto st = prepare_bundle(*e); !st) return fail(std::move(st).error(), false);
+
+  std::string sock = opts_.paths.shim_socket(id);
+  std::string state_dir = opts_.paths.shim_state_dir(id);
+  (void)fs::remove_all(state_dir);
+  ::unlink(sock.c_str());
+  if (auto st = fs::mkdir_p(state_dir, 0700); !st) return fail(std::move(st).error(), false);
+  ShimSpawnOptions so;
+  so.shim_binary = opts_.shim_binary;
+  so.id = id;
+  so.bundle = opts_.paths.container_dir(id);
+  so.runtime = opts_.runtime_path;
+  so.runtime_root = opts_.paths.runtime_root();
+  so.socket = sock;
+  so.state_dir = state_dir;
+  so.log_driver = log_driver;
+  so.log_path = opts_.paths.log_path(id);
+  so.tty = tty;
+  so.stdin_open = open_stdin;
+  so.stdin_once = stdin_once;
+  if (auto st = spawn_shim(so); !st) {
+    Error err = std::move(st).error();
+    Errc kind = exit_code_for_start_error(err.msg) == 128 ? Errc::internal : Errc::invalid;
+    BERTH_LOG(log_, warn, "container create failed in runtime", {"id", id}, {"error", err.msg});
+    (void)fs::remove_all(state_dir);
+    return fail(make_error(kind, "failed to create task for container: OCI runtime create failed: " +
+                                     err.msg + ": unknown"),
+                true);
+  }
+  // The shim exists: hand it every attach that was waiting for the start,
+  // so no output is lost, then open the exit watch, then start.
+  std::vector<std::shared_ptr<PendingAttach>> pending;
+  {
+    std::lock_guard g(mu_);
+    e->shim_up = true;
+    pending.swap(e->attaches);
+  }
+  for (auto& a : pending) {
+    auto c = ShimConn::connect(sock);
+    if (c) {
+      Json req{{"op", "attach"}, {"stdin", a->opts.stdin_}, {"stdout", a->opts.stdout_},
+               {"stderr", a->opts.stderr_}};
+      if (auto st = c->send(req); st) {
+        auto ans = c->read_answer();
+        if (ans && ans->value("ok", false)) {
+          a->leftover = c->leftover();
+          a->conn = c->release();
+        } else {
+          a->error = ans ? ans->value("error", std::string("attach refused")) : ans.error().msg;
+        }
+      } else {
+        a->error = st.error().msg;
+      }
+    } else {
+      a->error = c.error().msg;
+    }
+    a->ready.fire();
+  }
+  auto abort_shim = [&](Error err) -> Status {
+    (void)shim_call(sock, Json{{"op", "kill"}, {"signal", SIGKILL}, {"all", true}});
+    (void)shim_call(sock, Json{{"op", "shutdown"}});
+    {
+      std::lock_guard g(mu_);
+      e->shim_up = false;
+    }
+    return fail(std::move(err), false);
+  };
+  auto wc = ShimConn::connect(sock);
+  if (!wc) return abort_shim(std::move(wc).error());
+  if (auto st = wc->send(Json{{"op", "wait"}}); !st) return abort_shim(std::move(st).error());
+  auto started = shim_call(sock, Json{{"op", "start"}});
+  if (!started) {
+    Error err = std::move(started).error();
+    return abort_shim(make_error(Errc::internal, "failed to start container: " + err.msg));
+  }
+  {
+    std::lock_guard g(mu_);
+    State& s = e->rec.state;
+    s.status = StateStatus::running;
+    s.pid = started->value("pid", 0);
+    s.started_ns = timeutil::now_unix_nano();
+    s.finished_ns = 0;
+    s.exit_code = 0;
+    s.error.clear();
+    s.oom_killed = false;
+    if (auto st = persist_state(*e); !st)
+      BERTH_LOG(log_, error, "persisting container state failed", {"id", id}, {"error", st.error().msg});
+  }
+  watch(id, wc->release());
+  BERTH_LOG(log_, debug, "container started", {"id", id});
+  return ok();
+}
+
+void ContainerService::watch(const std::string& id, UniqueFd conn) {
+  int fd = conn.get();
+  std::lock_guard g(watch_mu_);
+  watched_[fd] = {id, std::move(conn)};
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLRDHUP;
+  ev.data.fd = fd;
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0)
+    BERTH_LOG(log_, error, "epoll_ctl add failed", {"id", id}, {"errno", std::to_string(errno)});
+}
+
+void ContainerService::monitor_loop() {
+  epoll_event evs[32];
+  while (!stopping_) {
+    int n = ::epoll_wait(epoll_.get(), evs, 32, -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      BERTH_LOG(log_, error, "epoll_wait failed", {"errno", std::to_string(errno)});
+      return;
+    }
+    for (int i = 0; i < n; ++i) {
+      int fd = evs[i].data.fd;
+      if (fd == monitor_wake_.get()) {
+        uint64_t v;
+        (void)!::read(fd, &v, sizeof v);
+        continue;
+      }
+      std::string id;
+      UniqueFd conn;
+      {
+        std::lock_guard g(watch_mu_);
+        auto it = watched_.find(fd);
+        if (it == watched_.end()) continue;
+        id = it->second.first;
+        conn = std::move(it->second.second);
+        watched_.erase(it);
+        ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+      }
+      // The shim writes its answer as one line; read it to the newline.
+      std::string line;
+      char buf[1024];
+      bool eof = false;
+      while (line.find('\n') == std::string::npos) {
+        ssize_t r = ::read(conn.get(), buf, sizeof buf);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+          eof = true;
+          break;
+        }
+        line.append(buf, static_cast<size_t>(r));
+      }
+      Result<Json> ans = make_error(Errc::unavailable, "shim connection closed");
+      if (!line.empty() && !(eof && line.find('\n') == std::string::npos))
+        ans = parse_json(line.substr(0, line.find('\n')));
+      on_exit(id, std::move(ans));
+    }
+  }
+}
+
+void ContainerService::on_exit(const std::string& id, Result<Json> answer) {
+  EntryPtr e;
+  {
+    std::lock_guard g(mu_);
+    auto it = by_id_.find(id);
+    if (it == by_id_.end()) return;
+    e = it->second;
+  }
+  std::unique_lock op(e->op_mu);
+  State st;
+  st.status = StateStatus::exited;
+  if (answer && answer->is_object() && answer->value("ok", false)) {
+    st.exit_code = answer->value("exit_code", 0);
+    st.oom_killed = answer->value("oom_killed", false);
+    auto t = timeutil::parse_rfc3339(answer->value("exited_at", std::string()));
+    st.finished_ns = t ? *t : timeutil::now_unix_nano();
+  } else {
+    // The shim is gone: its exit.json is the record of the exit.
+    auto text = fs::read_file(opts_.paths.shim_state_dir(id) + "/exit.json");
+    Json j = text ? parse_json(*text).value_or(Json()) : Json();
+    if (j.is_object() && j.contains("exit_code")) {
+      st.exit_code = j.value("exit_code", 137);
+      st.oom_killed = j.value("oom_killed", false);
+      auto t = timeutil::parse_rfc3339(j.value("exited_at", std::string()));
+      st.finished_ns = t ? *t : timeutil::now_unix_nano();
+    } else {
+      st.exit_code = 137;
+      st.error = "unknown";
+      st.finished_ns = timeutil::now_unix_nano();
+    }
+  }
+  bool auto_remove;
+  std::vector<std::shared_ptr<Waiter>> wake;
+  {
+    std::lock_guard g(mu_);
+    if (e->removed) return;
+    st.started_ns = e->rec.state.started_ns;
+    e->rec.state = st;
+    e->shim_up = false;
+    if (auto s = persist_state(*e); !s)
+      BERTH_LOG(log_, error, "persisting container exit failed", {"id", id}, {"error", s.error().msg});
+    auto_remove = e->rec.host_config.value("AutoRemove", false);
+    // removed-waiters stay until the container is removed.
+    auto& ws = e->waiters;
+    for (auto it = ws.begin(); it != ws.end();) {
+      if ((*it)->condition == WaitCondition::removed) {
+        ++it;
+        continue;
+      }
+      (*it)->result = {st.exit_code, st.error};
+      wake.push_back(*it);
+      it = ws.erase(it);
+    }
+  }
+  (void)unmount_rootfs(rootfs_dirs(opts_.paths.data_root, id));
+  (void)fs::remove_all(opts_.paths.shim_state_dir(id));
+  ::unlink(opts_.paths.shim_socket(id).c_str());
+  BERTH_LOG(log_, debug, "container exited", {"id", id}, {"exit_code", std::to_string(st.exit_code)});
+  for (auto& w : wake) w->notice.fire();
+  if (auto_remove) remove_locked(e);
+}
+
+void ContainerService::remove_locked(const EntryPtr& e) {
+  const std::string id = e->rec.id;
+  std::vector<std::shared_ptr<Waiter>> wake;
+  std::vector<std::shared_ptr<PendingAttach>> attaches;
+  {
+    std::lock_guard g(mu_);
+    if (e->removed) return;
+    e->rec.state.status = StateStatus::removing;
+  }
+  RootfsDirs rd = rootfs_dirs(opts_.paths.data_root, id);
+  (void)unmount_rootfs(rd);
+  if (auto s = records_.remove(id); !s)
+    BERTH_LOG(log_, error, "deleting container row failed", {"id", id}, {"error", s.error().msg});
+  (void)fs::remove_all(rd.base);
+  (void)fs::remove_all(opts_.paths.container_dir(id));
+  (void)fs::remove_all(opts_.paths.shim_state_dir(id));
+  ::unlink(opts_.paths.shim_socket(id).c_str());
+  {
+    std::lock_guard g(mu_);
+    e->removed = true;
+    by_id_.erase(id);
+    if (auto it = by_name_.find(e->rec.name); it != by_name_.end() && it->second == id)
+      by_name_.erase(it);
+    wake.swap(e->waiters);
+    attaches.swap(e->attaches);
+    for (auto& w : wake) w->result = {e->rec.state.exit_code, ""};  // removal succeeded
+  }
+  for (auto& w : wake) w->notice.fire();
+  for (auto& a : attaches) {
+    a->error = "container removed";
+    a->ready.fire();
+  }
+  BERTH_LOG(log_, debug, "container removed", {"id", id});
+}
+
+Status ContainerService::kill(std::string_view ref, int signal) {
+  EntryPtr e = BERTH_TRY(find(ref));
+  std::string id;
+  {
+    std::lock_guard g(mu_);
+    id = e->rec.id;
+    if (!is_running(e->rec.state.status) || !e->shim_up)
+      return make_error(Errc::conflict, "Container " + id + " is not running");
+  }
+  auto r = shim_call(opts_.paths.shim_socket(id), Json{{"op", "kill"}, {"signal", signal}, {"all", false}});
+  if (!r) {
+    std::lock_guard g(mu_);
+    if (!is_running(e->rec.state.status)) return make_error(Errc::conflict, "Container " + id + " is not running");
+    return std::move(r).error().wrap("Cannot kill container: " + id);
+  }
+  return ok();
+}
+
+Status ContainerService::stop(std::string_view ref, std::optional<int> timeout_s) {
+  EntryPtr e = BERTH_TRY(find(ref));
+  auto w = std::make_shared<Waiter>();
+  w->condition = WaitCondition::not_running;
+  int sig = SIGTERM;
+  int timeout = 10;
+  std::string id;
+  {
+    std::lock_guard g(mu_);
+    id = e->rec.id;
+    if (!is_running(e->rec.state.status)) return make_error(Errc::not_modified, "container already stopped");
+    e->waiters.push_back(w);
+    std::string ss = e->rec.config.value("StopSignal", std::string());
+    if (!ss.empty())
+      if (auto s = parse_signal(ss)) sig = *s;
+    if (auto it = e->rec.config.find("StopTimeout"); it != e->rec.config.end() && it->is_number())
+      timeout = it->get<int>();
+  }
+  if (timeout_s) timeout = *timeout_s;
+  auto r = shim_call(opts_.paths.shim_socket(id), Json{{"op", "kill"}, {"signal", sig}, {"all", false}});
+  if (r && w->notice.wait_for(timeout < 0 ? -1 : timeout * 1000)) return ok();
+  if (!w->notice.fired()) {
+    BERTH_LOG(log_, info, "container did not stop in time, killing", {"id", id});
+    (void)shim_call(opts_.paths.shim_socket(id), Json{{"op", "kill"}, {"signal", SIGKILL}, {"all", true}});
+    if (!w->notice.wait_for(30000))
+      return make_error(Errc::internal, "container " + id + " did not exit after SIGKILL");
+  }
+  return ok();
+}
+
+Status ContainerService::remove(std::string_view ref, bool force) {
+  EntryPtr e = BERTH_TRY(find(ref));
+  std::shared_ptr<Waiter> w;
+  std::string id;
+  {
+    std::lock_guard g(mu_);
+    id = e->rec.id;
+    if (is_running(e->rec.state.status)) {
+      if (!force)
+        return make_error(Errc::conflict, "You cannot remove a running container " + id +
+                                              ". Stop the container before attempting removal or "
+                                              "force remove");
+      w = std::make_shared<Waiter>();
+      w->condition = WaitCondition::not_running;
+      e->waiters.push_back(w);
+    }
+  }
+  if (w) {
+    (void)shim_call(opts_.paths.shim_socket(id), Json{{"op", "kill"}, {"signal", SIGKILL}, {"all", true}});
+    if (!w->notice.wait_for(30000))
+      return make_error(Errc::internal, "Could not kill running container " + id +
+                                            ", cannot remove");
+  }
+  std::unique_lock op(e->op_mu);
+  {
+    std::lock_guard g(mu_);
+    if (e->removed) return ok();  // AutoRemove got there first
+    if (is_running(e->rec.state.status))
+      return make_error(Errc::conflict, "You cannot remove a running container " + id +
+                                            ". Stop the container before attempting removal or "
+                                            "force remove");
+  }
+  remove_locked(e);
+  return ok();
+}
+
+Status ContainerService::resize(std::string_view ref, int height, int width) {
+  EntryPtr e = BERTH_TRY(find(ref));
+  std::string id;
+  {
+    std::lock_guard g(mu_);
+    id = e->rec.id;
+    if (!is_running(e->rec.state.status))
+      return make_error(Errc::conflict, "Container " + id + " is not running");
+  }
+  BERTH_TRY_VOID(shim_call(opts_.paths.shim_socket(id),
+                           Json{{"op", "resize"}, {"height", height}, {"width", width}}));
+  return ok();
+}
+
+Result<std::shared_ptr<Waiter>> ContainerService::wait(std::string_view ref, WaitCondition c) {
+  EntryPtr e = BERTH_TRY(find(ref));
+  auto w = std::make_shared<Waiter>();
+  w->condition = c;
+  std::lock_guard g(mu_);
+  if (e->removed) return not_found(ref);
+  if (c == WaitCondition::not_running && !is_running(e->rec.state.status)) {
+    w->result = {e->rec.state.exit_code, e->rec.state.error};
+    w->notice.fire();
+    return w;
+  }
+  e->waiters.push_back(w);
+  return w;
+}
+
+Result<std::shared_ptr<PendingAttach>> ContainerService::attach(std::string_view ref,
+                                                                const AttachOptions& o) {
+  EntryPtr e = BERTH_TRY(find(ref));
+  auto a = std::make_shared<PendingAttach>();
+  a->opts = o;
+  std::string id;
+  {
+    std::lock_guard g(mu_);
+    if (e->removed) return not_found(ref);
+    if (e->rec.state.status == StateStatus::paused)
+      return make_error(Errc::conflict, "You cannot attach to a paused container, unpause it first");
+    id = e->rec.id;
+    if (!e->shim_up) {
+      e->attaches.push_back(a);
+      return a;
+    }
+  }
+  auto c = ShimConn::connect(opts_.paths.shim_socket(id));
+  if (c) {
+    Json req{{"op", "attach"}, {"stdin", o.stdin_}, {"stdout", o.stdout_}, {"stderr", o.stderr_}};
+    if (auto st = c->send(req); st) {
+      auto ans = c->read_answer();
+      if (ans && ans->value("ok", false)) {
+        a->leftover = c->leftover();
+        a->conn = c->release();
+      }
+    }
+  }
+  // A container that exited meanwhile gives an empty stream.
+  a->ready.fire();
+  return a;
+}
+
+void ContainerService::cancel_attach(const std::shared_ptr<PendingAttach>& a) {
+  std::lock_guard g(mu_);
+  for (auto& [id, e] : by_id_) {
+    auto& v = e->attaches;
+    v.erase(std::remove(v.begin(), v.end(), a), v.end());
+  }
+}
+
+Result<Json> ContainerService::inspect(std::string_view ref) {
+  EntryPtr e = BERTH_TRY(find(ref));
+  std::lock_guard g(mu_);
+  return inspect_json(e->rec, opts_.paths);
+}
+
+Result<std::vector<Json>> ContainerService::list(const ListOptions& o) {
+  BERTH_TRY_VOID(validate_list_filters(o.filters));
+  std::vector<Record> recs;
+  {
+    std::lock_guard g(mu_);
+    recs.reserve(by_id_.size());
+    for (const auto& [id, e] : by_id_) recs.push_back(e->rec);
+  }
+  std::sort(recs.begin(), recs.end(),
+            [](const Record& a, const Record& b) { return a.created_ns > b.created_ns; });
+  // before/since: by creation order relative to a named container.
+  int64_t before = 0, since = 0;
+  bool has_status_filter = false;
+  for (const auto& [k, vals] : o.filters) {
+    if (k == "status" && !vals.empty()) has_status_filter = true;
+    if ((k == "before" || k == "since") && !vals.empty()) {
+      auto ref = get(vals.front());
+      if (!ref) return std::move(ref).error();
+      (k == "before" ? before : since) = ref->created_ns;
+    }
+  }
+  int64_t now = timeutil::now_unix_nano();
+  std::vector<Json> out;
+  bool all = o.all || has_status_filter || before || since;
+  for (const auto& r : recs) {
+    if (!all && !is_running(r.state.status)) continue;
+    if (before && r.created_ns >= before) continue;
+    if (since && r.created_ns <= since) continue;
+    if (!BERTH_TRY(matches_filters(r, o.filters))) continue;
+    out.push_back(list_json(r, now));
+    if (o.limit > 0 && static_cast<int>(out.size()) >= o.limit) break;
+  }
+  return out;
+}
+
+Result<LogSource> ContainerService::log_source(std::string_view ref) {
+  EntryPtr e = BERTH_TRY(find(ref));
+  LogSource ls;
+  auto w = std::make_shared<Waiter>();
+  w->condition = WaitCondition::not_running;
+  std::lock_guard g(mu_);
+  std::string type = e->rec.host_config.value("LogConfig", Json::object()).value("Type", "json-file");
+  if (type == "none")
+    return make_error(Errc::invalid,
+                      "configured logging driver does not support reading");
+  ls.path = opts_.paths.log_path(e->rec.id);
+  ls.tty = e->rec.config.value("Tty", false);
+  if (!is_running(e->rec.state.status)) {
+    w->notice.fire();
+  } else {
+    e->waiters.push_back(w);
+  }
+  ls.exit = w;
+  return ls;
+}
+
+Counts ContainerService::counts() {
+  Counts c;
+  std::lock_guard g(mu_);
+  for (const auto& [id, e] : by_id_) {
+    ++c.total;
+    switch (e->rec.state.status) {
+      case StateStatus::running:
+      case StateStatus::restarting: ++c.running; break;
+      case StateStatus::paused: ++c.paused; break;
+      default: ++c.stopped; break;
+    }
+  }
+  return c;
+}
+
+void ContainerService::stop_all(int timeout_s) {
+  std::vector<std::string> ids;
+  {
+    std::lock_guard g(mu_);
+    for (const auto& [id, e] : by_id_)
+      if (is_running(e->rec.state.status)) ids.push_back(id);
+  }
+  std::vector<std::thread> ts;
+  for (const auto& id : ids) ts.emplace_back([this, id, timeout_s] { (void)stop(id, timeout_s); });
+  for (auto& t : ts) t.join();
+}
+
+Status ContainerService::reconcile() {
+  auto recs = BERTH_TRY(records_.load_all());
+  std::vector<EntryPtr> dead_shims, unfinished_removals;
+  {
+    std::lock_guard g(mu_);
+    for (auto& r : recs) {
+      auto e = std::make_shared<Entry>();
+      e->rec = std::move(r);
+      by_name_[e->rec.name] = e->rec.id;
+      by_id_[e->rec.id] = e;
+    }
+  }
+  std::vector<EntryPtr> all;
+  {
+    std::lock_guard g(mu_);
+    for (auto& [id, e] : by_id_) all.push_back(e);
+  }
+  for (auto& e : all) {
+    const std::string id = e->rec.id;
+    const std::string sock = opts_.paths.shim_socket(id);
+    StateStatus st = e->rec.state.status;
+    if (st == StateStatus::removing || st == StateStatus::dead) {
+      unfinished_removals.push_back(e);
+      continue;
+    }
+    auto conn = ShimConn::connect(sock);
+    if (is_running(st)) {
+      if (conn && conn->send(Json{{"op", "wait"}})) {
+        {
+          std::lock_guard g(mu_);
+          e->shim_up = true;
+        }
+        watch(id, conn->release());
+        BERTH_LOG(log_, info, "re-attached to running container", {"id", id});
+      } else {
+        dead_shims.push_back(e);
+      }
+      continue;
+    }
+    // Not running per the database, but a shim answers: berthd died during
+    // start. Kill that half-started container so state and reality agree.
+    if (conn) {
+      (void)shim_call(sock, Json{{"op", "kill"}, {"signal", SIGKILL}, {"all", true}});
+      if (conn->send(Json{{"op", "wait"}})) {
+        pollfd p{conn->fd(), POLLIN, 0};
+        (void)::poll(&p, 1, 5000);
+      }
+      (void)shim_call(sock, Json{{"op", "shutdown"}});
+    }
+    (void)unmount_rootfs(rootfs_dirs(opts_.paths.data_root, id));
+    (void)fs::remove_all(opts_.paths.shim_state_dir(id));
+    ::unlink(sock.c_str());
+  }
+  for (auto& e : dead_shims) {
+    BERTH_LOG(log_, info, "container's shim is gone, recording its exit", {"id", e->rec.id});
+    on_exit(e->rec.id, make_error(Errc::unavailable, "shim gone"));
+  }
+  for (auto& e : unfinished_removals) {
+    std::unique_lock op(e->op_mu);
+    remove_locked(e);
+  }
+  // Orphans: directories without a row (a crash between the two).
+  std::lock_guard g(mu_);
+  for (const auto& name : fs::list_dir(opts_.paths.data_root + "/containers")) {
+    if (by_id_.count(name)) continue;
+    BERTH_LOG(log_, info, "removing orphan container directory", {"id", name});
+    (void)unmount_rootfs(rootfs_dirs(opts_.paths.data_root, name));
+    (void)fs::remove_all(opts_.paths.container_dir(name));
+  }
+  for (const auto& name : fs::list_dir(opts_.paths.data_root + "/overlay")) {
+    if (by_id_.count(name) || !is_hex64(name)) continue;
+    RootfsDirs rd = rootfs_dirs(opts_.paths.data_root, name);
+    // Container rootfs dirs have merged/ and work/; image layers do not.
+    if (!fs::exists(rd.merged) || !fs::exists(rd.work)) continue;
+    (void)unmount_rootfs(rd);
+    (void)fs::remove_all(rd.base);
+  }
+  for (const auto& name : fs::list_dir(opts_.paths.exec_root + "/shims")) {
+    std::string id = str::ends_with(name, ".sock") ? name.substr(0, name.size() - 5) : name;
+    if (by_id_.count(id)) continue;
+    (void)fs::remove_all(opts_.paths.exec_root + "/shims/" + name);
+  }
+  return ok();
+}
+
+}  // namespace berth::container

@@ -1,0 +1,182 @@
+// ContainerService: the container lifecycle (create, start, attach, wait,
+// kill, stop, remove, inspect, list) on top of berth-shim, the overlay
+// rootfs and the SQLite record store, plus the boot-time reconcile.
+//
+// Locking: mu_ guards the index and every container's mutable fields;
+// Entry::op_mu serialises lifecycle operations on one container (start,
+// exit processing, removal). op_mu is never taken while holding mu_.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/json.h"
+#include "common/log.h"
+#include "common/result.h"
+#include "common/unique_fd.h"
+#include "container/container.h"
+#include "container/create_config.h"
+#include "store/db.h"
+
+namespace berth::container {
+
+struct ServiceOptions {
+  Paths paths;
+  std::string shim_binary;
+  std::string runtime_path;  // OCI runtime binary the shims drive
+  std::string runtime_name = "berth";
+};
+
+// The image a container is created from (filled in by the daemon from the
+// image store, so this library does not depend on it).
+struct ImageInfo {
+  std::string id;                       // "sha256:…"
+  std::string ref;                      // as the client named it (Config.Image)
+  Json config;                          // image config's "config" section
+  std::vector<std::string> layer_dirs;  // lowest first
+};
+
+// A one-shot notification with an fd to poll (eventfd), used by wait,
+// stop, attach-before-start and logs -f.
+class Notice {
+ public:
+  Notice();
+  int fd() const { return fd_.get(); }
+  bool fired() const { return fired_.load(); }
+  void fire();
+  // Blocks up to timeout_ms (-1 = forever); true once fired.
+  bool wait_for(int timeout_ms) const;
+
+ private:
+  UniqueFd fd_;
+  std::atomic<bool> fired_{false};
+};
+
+struct WaitResult {
+  int exit_code = 0;
+  std::string error;
+};
+
+enum class WaitCondition { not_running, next_exit, removed };
+Result<WaitCondition> parse_wait_condition(std::string_view s);
+
+class Waiter {
+ public:
+  Notice notice;
+  WaitResult result;  // valid once notice fired
+  WaitCondition condition = WaitCondition::not_running;
+};
+
+struct AttachOptions {
+  bool stdin_ = false;
+  bool stdout_ = true;
+  bool stderr_ = true;
+};
+
+// An attach that may be waiting for the container's start. Once `ready`
+// fires, `conn` is the shim attach stream (or invalid: the container went
+// away, see `error`).
+class PendingAttach {
+ public:
+  AttachOptions opts;
+  Notice ready;
+  UniqueFd conn;
+  std::string leftover;  // output bytes read with the shim's ack
+  std::string error;
+};
+
+struct Counts {
+  int total = 0, running = 0, paused = 0, stopped = 0;
+};
+
+struct ListOptions {
+  bool all = false;
+  int limit = -1;
+  std::vector<std::pair<std::string, std::vector<std::string>>> filters;
+};
+
+struct LogSource {
+  std::string path;  // json-file; empty with log driver none
+  bool tty = false;
+  std::shared_ptr<Waiter> exit;  // fires when the container is not running
+};
+
+class ContainerService {
+ public:
+  static Result<std::unique_ptr<ContainerService>> open(store::Db& db, ServiceOptions opts,
+                                                        log::Logger& log);
+  ~ContainerService();
+  ContainerService(const ContainerService&) = delete;
+  ContainerService& operator=(const ContainerService&) = delete;
+
+  // name may be empty (generated). Returns the ID.
+  Result<std::string> create(std::string_view name, const Json& body, const ImageInfo& image);
+  Status start(std::string_view ref);
+  Status kill(std::string_view ref, int signal);
+  // timeout_s: nullopt = the container's StopTimeout or 10; -1 = forever.
+  Status stop(std::string_view ref, std::optional<int> timeout_s);
+  Status remove(std::string_view ref, bool force);
+  Status resize(std::string_view ref, int height, int width);
+  Result<std::shared_ptr<Waiter>> wait(std::string_view ref, WaitCondition c);
+  // Registers (or, when running, connects) an attach. Call before
+  // answering the client, so a start that follows sees it.
+  Result<std::shared_ptr<PendingAttach>> attach(std::string_view ref, const AttachOptions& o);
+  void cancel_attach(const std::shared_ptr<PendingAttach>& a);
+  Result<Json> inspect(std::string_view ref);
+  Result<std::vector<Json>> list(const ListOptions& o);
+  Result<LogSource> log_source(std::string_view ref);
+  Result<Record> get(std::string_view ref);
+  Counts counts();
+  // Stops every running container (daemon shutdown without live-restore).
+  void stop_all(int timeout_s);
+  // Resolves a reference to a full ID (404 when unknown).
+  Result<std::string> resolve(std::string_view ref);
+
+ private:
+  struct Entry {
+    Record rec;
+    std::mutex op_mu;
+    bool removed = false;
+    bool shim_up = false;  // the shim exists (between spawn and exit)
+    std::vector<std::shared_ptr<Waiter>> waiters;
+    std::vector<std::shared_ptr<PendingAttach>> attaches;
+  };
+  using EntryPtr = std::shared_ptr<Entry>;
+
+  ContainerService(store::Db& db, RecordStore rs, ServiceOptions opts, log::Logger& log);
+  Result<EntryPtr> find(std::string_view ref);  // takes mu_
+  Status reconcile();
+  Status persist_state(const Entry& e);
+  Status prepare_bundle(Entry& e);
+  Status write_network_files(const Record& r);
+  void on_exit(const std::string& id, Result<Json> answer);
+  void remove_locked(const EntryPtr& e);  // op_mu held
+  void monitor_loop();
+  void watch(const std::string& id, UniqueFd conn);
+
+  store::Db& db_;
+  RecordStore records_;
+  ServiceOptions opts_;
+  log::Logger& log_;
+  std::mutex mu_;
+  std::map<std::string, EntryPtr> by_id_;
+  std::map<std::string, std::string> by_name_;  // "/x" → id
+
+  // Exit monitor: one epoll thread holding every running container's shim
+  // `wait` connection.
+  UniqueFd epoll_;
+  UniqueFd monitor_wake_;
+  std::mutex watch_mu_;
+  std::map<int, std::pair<std::string, UniqueFd>> watched_;  // fd → (id, conn)
+  std::atomic<bool> stopping_{false};
+  std::thread monitor_;
+};
+
+}  // namespace berth::container

@@ -1,0 +1,144 @@
+#include "container/shim_client.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "common/fs.h"
+
+extern char** environ;
+
+namespace berth::container {
+
+std::vector<std::string> shim_argv(const ShimSpawnOptions& o) {
+  std::vector<std::string> a = {o.shim_binary, "--id", o.id, "--bundle", o.bundle,
+                                "--runtime", o.runtime, "--runtime-root", o.runtime_root,
+                                "--socket", o.socket, "--state-dir", o.state_dir,
+                                "--log-driver", o.log_driver};
+  if (o.log_driver == "json-file") {
+    a.push_back("--log-path");
+    a.push_back(o.log_path);
+  }
+  if (o.tty) a.push_back("--tty");
+  if (o.stdin_open) a.push_back("--stdin");
+  if (o.stdin_once) a.push_back("--stdin-once");
+  return a;
+}
+
+Status spawn_shim(const ShimSpawnOptions& o) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return sys_error("pipe");
+  UniqueFd rd(p[0]), wr(p[1]);
+  auto argv_s = shim_argv(o);
+  std::vector<char*> argv;
+  for (auto& s : argv_s) argv.push_back(s.data());
+  argv.push_back(nullptr);
+
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, wr.get(), 2);
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+  posix_spawnattr_t at;
+  posix_spawnattr_init(&at);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&at, &none);
+  sigset_t all;
+  sigfillset(&all);
+  posix_spawnattr_setsigdefault(&at, &all);
+  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  pid_t pid = 0;
+  int rc = ::posix_spawn(&pid, o.shim_binary.c_str(), &fa, &at, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&at);
+  if (rc != 0) return sys_error("spawn " + o.shim_binary, rc);
+  wr.reset();
+  // Wait for the shim's first process, then collect what it printed. (Not
+  // read-until-EOF: a descendant that kept the pipe would hang us.)
+  int st = 0;
+  while (::waitpid(pid, &st, 0) < 0) {
+    if (errno != EINTR) return sys_error("waitpid shim");
+  }
+  std::string err;
+  if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
+    ::fcntl(rd.get(), F_SETFL, O_NONBLOCK);
+    char buf[4096];
+    for (;;) {
+      ssize_t n = ::read(rd.get(), buf, sizeof buf);
+      if (n > 0) {
+        if (err.size() < 65536) err.append(buf, static_cast<size_t>(n));
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      break;
+    }
+  }
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return ok();
+  while (!err.empty() && (err.back() == '\n' || err.back() == '\r')) err.pop_back();
+  if (auto nl = err.rfind('\n'); nl != std::string::npos) err = err.substr(nl + 1);
+  if (err.empty())
+    err = WIFSIGNALED(st) ? "berth-shim killed by signal " + std::to_string(WTERMSIG(st))
+                          : "berth-shim exited with status " + std::to_string(WEXITSTATUS(st));
+  return make_error(Errc::internal, err);
+}
+
+Result<ShimConn> ShimConn::connect(const std::string& socket) {
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  if (socket.size() >= sizeof sa.sun_path)
+    return make_error(Errc::invalid, "shim socket path too long: " + socket);
+  std::memcpy(sa.sun_path, socket.c_str(), socket.size() + 1);
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return sys_error("socket");
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0)
+    return sys_error("connect to shim " + socket);
+  return ShimConn(std::move(fd));
+}
+
+Status ShimConn::send(const Json& req) {
+  std::string line = req.dump() + "\n";
+  return fs::write_all(fd_.get(), line);
+}
+
+Result<Json> ShimConn::read_answer() {
+  for (;;) {
+    auto nl = buf_.find('\n');
+    if (nl != std::string::npos) {
+      std::string line = buf_.substr(0, nl);
+      buf_.erase(0, nl + 1);
+      return parse_json(line);
+    }
+    char b[4096];
+    ssize_t n = ::read(fd_.get(), b, sizeof b);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return sys_error("read from shim");
+    }
+    if (n == 0) return make_error(Errc::unavailable, "shim closed the connection");
+    buf_.append(b, static_cast<size_t>(n));
+    if (buf_.size() > (1u << 20)) return make_error(Errc::internal, "shim answer too long");
+  }
+}
+
+Result<Json> shim_call(const std::string& socket, const Json& req) {
+  auto c = BERTH_TRY(ShimConn::connect(socket));
+  BERTH_TRY_VOID(c.send(req));
+  Json a = BERTH_TRY(c.read_answer());
+  if (!a.is_object() || !a.value("ok", false)) {
+    std::string m = a.is_object() && a.contains("error") && a["error"].is_string()
+                        ? a["error"].get<std::string>()
+                        : "shim request failed";
+    return make_error(Errc::internal, m);
+  }
+  return a;
+}
+
+}  // namespace berth::container

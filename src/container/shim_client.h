@@ -1,0 +1,58 @@
+// berthd's side of docs/shim-protocol.md: spawning berth-shim and talking
+// to its control socket (one JSON line each way per connection).
+#pragma once
+
+#include <string>
+
+#include "common/json.h"
+#include "common/result.h"
+#include "common/unique_fd.h"
+
+namespace berth::container {
+
+struct ShimSpawnOptions {
+  std::string shim_binary;
+  std::string id;
+  std::string bundle;
+  std::string runtime;
+  std::string runtime_root;
+  std::string socket;
+  std::string state_dir;
+  std::string log_driver = "json-file";
+  std::string log_path;
+  bool tty = false;
+  bool stdin_open = false;
+  bool stdin_once = false;
+};
+
+// argv for the shim (pure; tested).
+std::vector<std::string> shim_argv(const ShimSpawnOptions& o);
+
+// Runs the shim and waits for its first process to exit. On failure the
+// Error's msg is the shim's stderr line (the runtime's message).
+Status spawn_shim(const ShimSpawnOptions& o);
+
+// A connection to the shim's control socket.
+class ShimConn {
+ public:
+  static Result<ShimConn> connect(const std::string& socket);
+  // Sends one request line.
+  Status send(const Json& req);
+  // Reads one answer line (blocking). Bytes read past the line stay
+  // buffered in leftover().
+  Result<Json> read_answer();
+  int fd() const { return fd_.get(); }
+  UniqueFd release() { return std::move(fd_); }
+  const std::string& leftover() const { return buf_; }
+
+ private:
+  explicit ShimConn(UniqueFd fd) : fd_(std::move(fd)) {}
+  UniqueFd fd_;
+  std::string buf_;
+};
+
+// One request → one answer; an answer with "ok":false becomes an Error
+// carrying the shim's message.
+Result<Json> shim_call(const std::string& socket, const Json& req);
+
+}  // namespace berth::container

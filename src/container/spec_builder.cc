@@ -1,0 +1,239 @@
+#include "container/spec_builder.h"
+
+#include "common/strings.h"
+#include "container/create_config.h"
+
+namespace berth::container {
+
+namespace {
+
+Json mount(const char* dest, const char* type, const char* src, std::vector<std::string> opts) {
+  return Json{{"destination", dest}, {"type", type}, {"source", src}, {"options", std::move(opts)}};
+}
+
+std::string hc_str(const Json& hc, const char* k) {
+  auto it = hc.find(k);
+  return it != hc.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+int64_t hc_int(const Json& hc, const char* k) {
+  auto it = hc.find(k);
+  return it != hc.end() && it->is_number() ? it->get<int64_t>() : 0;
+}
+bool hc_bool(const Json& hc, const char* k) {
+  auto it = hc.find(k);
+  return it != hc.end() && it->is_boolean() && it->get<bool>();
+}
+
+Json device(const char* path, int major, int minor) {
+  return Json{{"path", path}, {"type", "c"},  {"major", major}, {"minor", minor},
+              {"fileMode", 0666}, {"uid", 0}, {"gid", 0}};
+}
+Json dev_rule(bool allow, const char* type, int major, int minor, const char* access) {
+  Json r{{"allow", allow}, {"access", access}};
+  if (type) r["type"] = type;
+  if (major >= 0) r["major"] = major;
+  if (minor >= 0) r["minor"] = minor;
+  return r;
+}
+
+}  // namespace
+
+std::string container_hostname(const std::string& id, const Json& config) {
+  auto it = config.find("Hostname");
+  if (it != config.end() && it->is_string() && !it->get<std::string>().empty())
+    return it->get<std::string>();
+  return id.substr(0, 12);
+}
+
+std::vector<std::string> process_env(const SpecInput& in) {
+  std::vector<std::string> base = {kDefaultPathEnv,
+                                   "HOSTNAME=" + container_hostname(in.id, in.config)};
+  if (in.config.value("Tty", false)) base.push_back("TERM=xterm");
+  std::vector<std::string> user_env;
+  if (auto it = in.config.find("Env"); it != in.config.end() && it->is_array())
+    for (const auto& e : *it) user_env.push_back(e.get<std::string>());
+  auto env = replace_or_append_env(std::move(base), user_env);
+  bool has_home = false;
+  for (const auto& e : env)
+    if (str::starts_with(e, "HOME=")) has_home = true;
+  if (!has_home) env.push_back("HOME=" + in.user.home);
+  return env;
+}
+
+Result<Json> build_spec(const SpecInput& in) {
+  const Json& hc = in.host_config;
+  const Json& cfg = in.config;
+  const std::string net = hc_str(hc, "NetworkMode");
+  const bool host_net = net == "host";
+  const bool host_uts = hc_str(hc, "UTSMode") == "host";
+  const bool host_ipc = hc_str(hc, "IpcMode") == "host";
+  const bool host_pid = hc_str(hc, "PidMode") == "host";
+  const bool readonly = hc_bool(hc, "ReadonlyRootfs");
+
+  Json process;
+  process["terminal"] = cfg.value("Tty", false);
+  Json user{{"uid", in.user.uid}, {"gid", in.user.gid}};
+  if (!in.user.additional_gids.empty()) user["additionalGids"] = in.user.additional_gids;
+  process["user"] = user;
+  std::vector<std::string> argv{in.path};
+  argv.insert(argv.end(), in.args.begin(), in.args.end());
+  process["args"] = argv;
+  process["env"] = process_env(in);
+  std::string cwd = cfg.value("WorkingDir", std::string());
+  process["cwd"] = cwd.empty() ? "/" : cwd;
+  auto caps = BERTH_TRY(effective_capabilities(hc.value("CapAdd", Json()), hc.value("CapDrop", Json())));
+  process["capabilities"] = Json{{"bounding", caps}, {"effective", caps}, {"permitted", caps}};
+  process["oomScoreAdj"] = hc_int(hc, "OomScoreAdj");
+  if (auto it = hc.find("Ulimits"); it != hc.end() && it->is_array() && !it->empty()) {
+    Json rl = Json::array();
+    for (const auto& u : *it) {
+      std::string name = u.value("Name", std::string());
+      std::string up;
+      for (char c : name) up += static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+      rl.push_back(Json{{"type", "RLIMIT_" + up},
+                        {"hard", u.value("Hard", int64_t{0})},
+                        {"soft", u.value("Soft", int64_t{0})}});
+    }
+    process["rlimits"] = rl;
+  }
+
+  Json spec;
+  spec["ociVersion"] = "1.0.2-dev";
+  spec["process"] = process;
+  spec["root"] = Json{{"path", in.rootfs}, {"readonly", readonly}};
+  if (!host_uts) {
+    spec["hostname"] = container_hostname(in.id, cfg);
+    std::string dn = cfg.value("Domainname", std::string());
+    if (!dn.empty()) spec["domainname"] = dn;
+  }
+
+  Json mounts = Json::array();
+  mounts.push_back(mount("/proc", "proc", "proc", {"nosuid", "noexec", "nodev"}));
+  mounts.push_back(mount("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}));
+  mounts.push_back(mount("/dev/pts", "devpts", "devpts",
+                         {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}));
+  mounts.push_back(mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}));
+  mounts.push_back(mount("/sys/fs/cgroup", "cgroup", "cgroup", {"ro", "nosuid", "noexec", "nodev"}));
+  mounts.push_back(mount("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}));
+  if (host_ipc) {
+    mounts.push_back(mount("/dev/shm", "bind", "/dev/shm", {"rbind", "rprivate"}));
+  } else {
+    int64_t shm = hc_int(hc, "ShmSize");
+    if (shm <= 0) shm = 64 * 1024 * 1024;
+    mounts.push_back(mount("/dev/shm", "tmpfs", "shm",
+                           {"nosuid", "noexec", "nodev", "mode=1777", "size=" + std::to_string(shm)}));
+  }
+  const char* rw = readonly ? "ro" : "rw";
+  mounts.push_back(mount("/etc/resolv.conf", "bind", in.resolv_conf_path.c_str(), {"rbind", "rprivate", rw}));
+  mounts.push_back(mount("/etc/hostname", "bind", in.hostname_path.c_str(), {"rbind", "rprivate", rw}));
+  mounts.push_back(mount("/etc/hosts", "bind", in.hosts_path.c_str(), {"rbind", "rprivate", rw}));
+  if (auto it = hc.find("Binds"); it != hc.end() && it->is_array()) {
+    for (const auto& b : *it) {
+      auto parts = str::split(b.get<std::string>(), ':');
+      std::vector<std::string> opts = {"rbind"};
+      std::string prop = "rprivate";
+      bool ro = false;
+      if (parts.size() == 3)
+        for (const auto& o : str::split(parts[2], ',')) {
+          if (o == "ro") ro = true;
+          if (o == "private" || o == "rprivate" || o == "slave" || o == "rslave" ||
+              o == "shared" || o == "rshared")
+            prop = o;
+        }
+      opts.push_back(ro ? "ro" : "rw");
+      opts.push_back(prop);
+      mounts.push_back(mount(parts[1].c_str(), "bind", parts[0].c_str(), opts));
+    }
+  }
+  if (auto it = hc.find("Tmpfs"); it != hc.end() && it->is_object()) {
+    for (const auto& [dest, o] : it->items()) {
+      std::vector<std::string> opts = {"noexec", "nosuid", "nodev"};
+      for (const auto& x : str::split(o.get<std::string>(), ','))
+        if (!x.empty()) opts.push_back(x);
+      mounts.push_back(mount(dest.c_str(), "tmpfs", "tmpfs", opts));
+    }
+  }
+  spec["mounts"] = mounts;
+
+  Json lnx;
+  Json resources;
+  Json devrules = Json::array();
+  devrules.push_back(dev_rule(false, nullptr, -1, -1, "rwm"));
+  devrules.push_back(dev_rule(true, "c", -1, -1, "m"));
+  devrules.push_back(dev_rule(true, "b", -1, -1, "m"));
+  devrules.push_back(dev_rule(true, "c", 1, 3, "rwm"));    // null
+  devrules.push_back(dev_rule(true, "c", 1, 8, "rwm"));    // random
+  devrules.push_back(dev_rule(true, "c", 1, 7, "rwm"));    // full
+  devrules.push_back(dev_rule(true, "c", 5, 0, "rwm"));    // tty
+  devrules.push_back(dev_rule(true, "c", 1, 5, "rwm"));    // zero
+  devrules.push_back(dev_rule(true, "c", 1, 9, "rwm"));    // urandom
+  devrules.push_back(dev_rule(true, "c", 136, -1, "rwm"));  // pts
+  devrules.push_back(dev_rule(true, "c", 5, 1, "rwm"));    // console
+  devrules.push_back(dev_rule(true, "c", 5, 2, "rwm"));    // ptmx
+  devrules.push_back(dev_rule(true, "c", 10, 200, "rwm"));  // tun
+  resources["devices"] = devrules;
+  if (int64_t m = hc_int(hc, "Memory"); m > 0) {
+    Json mem{{"limit", m}};
+    if (int64_t s = hc_int(hc, "MemorySwap"); s != 0) mem["swap"] = s;
+    if (int64_t r = hc_int(hc, "MemoryReservation"); r > 0) mem["reservation"] = r;
+    resources["memory"] = mem;
+  } else if (int64_t r = hc_int(hc, "MemoryReservation"); r > 0) {
+    resources["memory"] = Json{{"reservation", r}};
+  }
+  if (auto it = hc.find("MemorySwappiness"); it != hc.end() && it->is_number() && it->get<int64_t>() >= 0) {
+    if (!resources.contains("memory")) resources["memory"] = Json::object();
+    resources["memory"]["swappiness"] = it->get<int64_t>();
+  }
+  Json cpu = Json::object();
+  if (int64_t v = hc_int(hc, "CpuShares"); v > 0) cpu["shares"] = v;
+  if (int64_t v = hc_int(hc, "NanoCpus"); v > 0) {
+    cpu["period"] = 100000;
+    cpu["quota"] = v * 100000 / 1000000000;
+  }
+  if (int64_t v = hc_int(hc, "CpuQuota"); v != 0) cpu["quota"] = v;
+  if (int64_t v = hc_int(hc, "CpuPeriod"); v != 0) cpu["period"] = v;
+  if (auto v = hc_str(hc, "CpusetCpus"); !v.empty()) cpu["cpus"] = v;
+  if (auto v = hc_str(hc, "CpusetMems"); !v.empty()) cpu["mems"] = v;
+  if (!cpu.empty()) resources["cpu"] = cpu;
+  if (int64_t v = hc_int(hc, "PidsLimit"); v != 0) resources["pids"] = Json{{"limit", v}};
+  lnx["resources"] = resources;
+  lnx["cgroupsPath"] = "/berth/" + in.id;
+
+  Json ns = Json::array();
+  if (!host_pid) ns.push_back(Json{{"type", "pid"}});
+  if (!host_net) ns.push_back(Json{{"type", "network"}});
+  if (!host_ipc) ns.push_back(Json{{"type", "ipc"}});
+  if (!host_uts) ns.push_back(Json{{"type", "uts"}});
+  ns.push_back(Json{{"type", "mount"}});
+  if (hc_str(hc, "CgroupnsMode") == "private") ns.push_back(Json{{"type", "cgroup"}});
+  lnx["namespaces"] = ns;
+
+  Json devices = Json::array();
+  devices.push_back(device("/dev/null", 1, 3));
+  devices.push_back(device("/dev/zero", 1, 5));
+  devices.push_back(device("/dev/full", 1, 7));
+  devices.push_back(device("/dev/random", 1, 8));
+  devices.push_back(device("/dev/urandom", 1, 9));
+  devices.push_back(device("/dev/tty", 5, 0));
+  lnx["devices"] = devices;
+
+  Json sysctl = Json::object();
+  if (!host_net) {
+    // Docker ≥ 20.10 lets unprivileged processes bind low ports and ping.
+    sysctl["net.ipv4.ip_unprivileged_port_start"] = "0";
+    sysctl["net.ipv4.ping_group_range"] = "0 2147483647";
+  }
+  if (auto it = hc.find("Sysctls"); it != hc.end() && it->is_object())
+    for (const auto& [k, v] : it->items()) sysctl[k] = v;
+  if (!sysctl.empty()) lnx["sysctl"] = sysctl;
+
+  lnx["maskedPaths"] = {"/proc/asound",        "/proc/acpi",        "/proc/kcore",
+                          "/proc/keys",          "/proc/latency_stats", "/proc/timer_list",
+                          "/proc/timer_stats",   "/proc/sched_debug", "/proc/scsi",
+                          "/sys/firmware",       "/sys/devices/virtual/powercap"};
+  lnx["readonlyPaths"] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
+  spec["linux"] = lnx;
+  return spec;
+}
+
+}  // namespace berth::container

@@ -1,0 +1,37 @@
+// Container Config + HostConfig → OCI runtime spec (config.json). A pure
+// function: everything it needs is in SpecInput; golden-tested.
+#pragma once
+
+#include <string>
+
+#include "common/json.h"
+#include "common/result.h"
+#include "container/user.h"
+
+namespace berth::container {
+
+inline constexpr const char* kDefaultPathEnv =
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+struct SpecInput {
+  std::string id;           // 64 hex
+  Json config;              // merged container Config (prepare_create's output)
+  Json host_config;         // normalised HostConfig
+  std::string path;         // argv[0]
+  std::vector<std::string> args;
+  std::string rootfs;       // the mounted overlay (root.path)
+  std::string hostname_path, hosts_path, resolv_conf_path;
+  ResolvedUser user;
+};
+
+// The hostname a container gets: Config.Hostname, else the first 12
+// characters of its ID.
+std::string container_hostname(const std::string& id, const Json& config);
+
+// The process environment: Docker's PATH/HOSTNAME/TERM defaults overridden
+// by Config.Env, then HOME from the user's passwd entry when unset.
+std::vector<std::string> process_env(const SpecInput& in);
+
+Result<Json> build_spec(const SpecInput& in);
+
+}  // namespace berth::container

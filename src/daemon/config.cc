@@ -1,0 +1,219 @@
+#include "daemon/config.h"
+
+#include "common/fs.h"
+#include "common/strings.h"
+
+namespace berth::daemon {
+
+namespace {
+Error invalid(std::string m) { return make_error(Errc::invalid, std::move(m)); }
+
+const std::set<std::string>& file_keys() {
+  static const std::set<std::string> k = {"hosts",  "data-root",    "exec-root",       "log-level",
+                                          "pidfile", "live-restore", "debug",           "default-runtime",
+                                          "runtimes", "group"};
+  return k;
+}
+
+Status add_runtime(Config& c, std::string_view spec) {
+  auto eq = spec.find('=');
+  if (eq == std::string_view::npos || eq == 0 || eq + 1 >= spec.size())
+    return invalid("invalid runtime " + std::string(spec) + ": expected NAME=PATH");
+  c.runtimes[std::string(spec.substr(0, eq))] = std::string(spec.substr(eq + 1));
+  return ok();
+}
+}  // namespace
+
+std::string usage() {
+  return "Usage:\tberthd [OPTIONS]\n\n"
+         "A self-sufficient runtime for containers (Docker Engine API 1.41).\n\n"
+         "Options:\n"
+         "      --add-runtime NAME=PATH  Register an additional OCI compatible runtime\n"
+         "      --config-file string     Daemon configuration file (default \"/etc/berth/daemon.json\")\n"
+         "      --data-root string       Root directory of persistent state (default \"/var/lib/berth\")\n"
+         "  -D, --debug                  Enable debug mode\n"
+         "      --default-runtime string Default OCI runtime for containers (default \"berth\")\n"
+         "      --exec-root string       Root directory for execution state files (default \"/run/berth\")\n"
+         "  -G, --group string           Group for the unix socket (default \"berth\")\n"
+         "  -h, --help                   Print usage\n"
+         "  -H, --host list              Daemon socket(s) to connect to (unix://PATH)\n"
+         "      --live-restore           Keep containers running when the daemon stops\n"
+         "  -l, --log-level string       Set the logging level (debug|info|warn|error|fatal) (default \"info\")\n"
+         "  -p, --pidfile string         Path to use for daemon PID file (default \"/run/berth/berthd.pid\")\n"
+         "  -v, --version                Print version information and quit\n";
+}
+
+Result<Config> parse_flags(const std::vector<std::string>& args) {
+  Config c;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string a = args[i];
+    std::string val;
+    bool has_val = false;
+    if (str::starts_with(a, "--")) {
+      auto eq = a.find('=');
+      if (eq != std::string::npos) {
+        val = a.substr(eq + 1);
+        a = a.substr(0, eq);
+        has_val = true;
+      }
+    } else if (a.size() > 2 && a[0] == '-' && a[1] != '-') {
+      // -Hunix:///x style
+      val = a.substr(2);
+      a = a.substr(0, 2);
+      has_val = true;
+    }
+    auto need = [&](const std::string& flag) -> Result<std::string> {
+      if (has_val) return val;
+      if (i + 1 >= args.size()) return invalid("flag needs an argument: " + flag);
+      return args[++i];
+    };
+    auto boolean = [&](const std::string& flag) -> Result<bool> {
+      if (!has_val) return true;
+      std::string v = str::to_lower(val);
+      if (v == "true" || v == "1") return true;
+      if (v == "false" || v == "0") return false;
+      return invalid("invalid boolean value \"" + val + "\" for " + flag);
+    };
+    if (a == "-H" || a == "--host") {
+      c.hosts.push_back(BERTH_TRY(need(a)));
+      c.from_flags.insert("hosts");
+    } else if (a == "--data-root" || a == "-g" || a == "--graph") {
+      c.data_root = BERTH_TRY(need(a));
+      c.from_flags.insert("data-root");
+    } else if (a == "--exec-root") {
+      c.exec_root = BERTH_TRY(need(a));
+      c.from_flags.insert("exec-root");
+    } else if (a == "--config-file") {
+      c.config_file = BERTH_TRY(need(a));
+      c.config_file_explicit = true;
+    } else if (a == "--log-level" || a == "-l") {
+      std::string v = BERTH_TRY(need(a));
+      if (!log::parse_level(v, &c.log_level))
+        return invalid("unable to parse logging level: " + v);
+      c.from_flags.insert("log-level");
+    } else if (a == "-D" || a == "--debug") {
+      c.debug = BERTH_TRY(boolean(a));
+      c.from_flags.insert("debug");
+    } else if (a == "--pidfile" || a == "-p") {
+      c.pidfile = BERTH_TRY(need(a));
+      c.from_flags.insert("pidfile");
+    } else if (a == "--live-restore") {
+      c.live_restore = BERTH_TRY(boolean(a));
+      c.from_flags.insert("live-restore");
+    } else if (a == "--group" || a == "-G") {
+      c.group = BERTH_TRY(need(a));
+      c.from_flags.insert("group");
+    } else if (a == "--default-runtime") {
+      c.default_runtime = BERTH_TRY(need(a));
+      c.from_flags.insert("default-runtime");
+    } else if (a == "--add-runtime") {
+      BERTH_TRY_VOID(add_runtime(c, BERTH_TRY(need(a))));
+      c.from_flags.insert("runtimes");
+    } else if (a == "-v" || a == "--version") {
+      c.show_version = true;
+    } else if (a == "-h" || a == "--help") {
+      c.show_help = true;
+    } else {
+      return invalid("unknown flag: " + args[i] + "\nSee 'berthd --help'.");
+    }
+  }
+  if (c.debug) c.log_level = log::Level::debug;
+  return c;
+}
+
+Status apply_config_file(Config& c, std::string_view text) {
+  auto parsed = parse_json(text);
+  if (!parsed) return invalid("unable to configure the daemon with file " + c.config_file + ": " + parsed.error().msg);
+  Json j = std::move(*parsed);
+  if (!j.is_object()) return invalid("unable to configure the daemon with file " + c.config_file + ": expected a JSON object");
+  std::vector<std::string> unknown, both;
+  for (const auto& [k, v] : j.items()) {
+    if (!file_keys().count(k)) unknown.push_back(k);
+    else if (c.from_flags.count(k)) both.push_back(k);
+  }
+  if (!unknown.empty()) {
+    std::string m = "the following directives don't match any configuration option: ";
+    for (size_t i = 0; i < unknown.size(); ++i) m += (i ? ", " : "") + unknown[i];
+    return invalid(m);
+  }
+  if (!both.empty()) {
+    std::string m = "the following directives are specified both as a flag and in the configuration file: ";
+    for (size_t i = 0; i < both.size(); ++i) m += (i ? ", " : "") + both[i];
+    return invalid(m);
+  }
+  auto want_str = [&](const char* k) -> Result<std::string> {
+    if (!j[k].is_string()) return invalid(std::string("invalid value for ") + k + ": expected a string");
+    return j[k].get<std::string>();
+  };
+  auto want_bool = [&](const char* k) -> Result<bool> {
+    if (!j[k].is_boolean()) return invalid(std::string("invalid value for ") + k + ": expected a boolean");
+    return j[k].get<bool>();
+  };
+  if (j.contains("hosts")) {
+    if (!j["hosts"].is_array()) return invalid("invalid value for hosts: expected an array of strings");
+    for (const auto& h : j["hosts"]) {
+      if (!h.is_string()) return invalid("invalid value for hosts: expected an array of strings");
+      c.hosts.push_back(h.get<std::string>());
+    }
+  }
+  if (j.contains("data-root")) c.data_root = BERTH_TRY(want_str("data-root"));
+  if (j.contains("exec-root")) c.exec_root = BERTH_TRY(want_str("exec-root"));
+  if (j.contains("pidfile")) c.pidfile = BERTH_TRY(want_str("pidfile"));
+  if (j.contains("group")) c.group = BERTH_TRY(want_str("group"));
+  if (j.contains("default-runtime")) c.default_runtime = BERTH_TRY(want_str("default-runtime"));
+  if (j.contains("log-level")) {
+    std::string v = BERTH_TRY(want_str("log-level"));
+    if (!log::parse_level(v, &c.log_level)) return invalid("unable to parse logging level: " + v);
+  }
+  if (j.contains("debug")) {
+    c.debug = BERTH_TRY(want_bool("debug"));
+    if (c.debug) c.log_level = log::Level::debug;
+  }
+  if (j.contains("live-restore")) c.live_restore = BERTH_TRY(want_bool("live-restore"));
+  if (j.contains("runtimes")) {
+    if (!j["runtimes"].is_object()) return invalid("invalid value for runtimes: expected an object");
+    for (const auto& [name, v] : j["runtimes"].items()) {
+      if (!v.is_object() || !v.contains("path") || !v["path"].is_string())
+        return invalid("invalid runtime " + name + ": \"path\" is required");
+      for (const auto& [k, x] : v.items()) {
+        if (k == "path") continue;
+        if (k == "runtimeArgs" && x.is_array() && x.empty()) continue;
+        return invalid("runtime " + name + ": berth does not support \"" + k + "\" yet");
+      }
+      c.runtimes[name] = v["path"].get<std::string>();
+    }
+  }
+  return ok();
+}
+
+Result<Config> load_config(const std::vector<std::string>& args) {
+  Config c = BERTH_TRY(parse_flags(args));
+  if (c.show_help || c.show_version) return c;
+  if (fs::exists(c.config_file)) {
+    auto text = fs::read_file(c.config_file);
+    if (!text) return invalid("unable to read " + c.config_file + ": " + text.error().msg);
+    BERTH_TRY_VOID(apply_config_file(c, *text));
+  } else if (c.config_file_explicit) {
+    return invalid("open " + c.config_file + ": no such file or directory");
+  }
+  // Fixed defaults, as dockerd's (not derived from --exec-root).
+  if (c.hosts.empty()) c.hosts.push_back("unix:///run/berth/berth.sock");
+  if (c.pidfile.empty()) c.pidfile = "/run/berth/berthd.pid";
+  return c;
+}
+
+Result<std::string> unix_socket_path(std::string_view host) {
+  if (str::starts_with(host, "unix://")) {
+    std::string p(host.substr(7));
+    if (p.empty() || p[0] != '/') return invalid("invalid unix socket path: " + std::string(host));
+    return p;
+  }
+  if (str::starts_with(host, "fd://"))
+    return invalid("berthd does not support socket activation (fd://) yet");
+  if (str::starts_with(host, "tcp://"))
+    return invalid("berthd does not listen on TCP yet (use unix://PATH)");
+  if (!host.empty() && host[0] == '/') return std::string(host);
+  return invalid("invalid daemon host: " + std::string(host));
+}
+
+}  // namespace berth::daemon

@@ -1,0 +1,147 @@
+#include "daemon/daemon.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <thread>
+
+#include "common/fs.h"
+#include "common/id.h"
+#include "common/strings.h"
+#include "container/service.h"
+#include "daemon/http_server.h"
+#include "daemon/routes.h"
+#include "image/image_store.h"
+#include "store/db.h"
+
+namespace berth::daemon {
+
+namespace {
+
+Result<std::string> runtime_path(const Config& cfg, const std::string& name) {
+  if (auto it = cfg.runtimes.find(name); it != cfg.runtimes.end()) return it->second;
+  if (name == "berth") return fs::find_helper_binary("berth-runtime");
+  if (name == "runc" || name == "crun") return fs::find_helper_binary(name);
+  return make_error(Errc::invalid, "default-runtime " + name + " is not a registered runtime");
+}
+
+// A pidfile naming a live process means another daemon runs.
+Status write_pidfile(const std::string& path) {
+  if (auto t = fs::read_file(path)) {
+    auto pid = str::parse_int(str::trim(*t));
+    if (pid && *pid > 0 && *pid != ::getpid() && ::kill(static_cast<pid_t>(*pid), 0) == 0 &&
+        fs::exists("/proc/" + std::to_string(*pid)))
+      return make_error(Errc::conflict, "pid file found, ensure berthd is not running or delete " + path);
+  }
+  BERTH_TRY_VOID(fs::mkdir_p(fs::dirname(path), 0755));
+  return fs::write_file_atomic(path, std::to_string(::getpid()) + "\n", fs::Durability::none);
+}
+
+Result<std::string> engine_id(const std::string& data_root) {
+  std::string path = data_root + "/engine-id";
+  if (auto t = fs::read_file(path)) {
+    auto id = std::string(str::trim(*t));
+    if (!id.empty()) return id;
+  }
+  std::string h = random_hex_id(16);
+  std::string id = h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
+                   "-" + h.substr(20, 12);
+  BERTH_TRY_VOID(fs::write_file_atomic(path, id + "\n"));
+  return id;
+}
+
+}  // namespace
+
+int run(const Config& cfg, log::Logger& log) {
+  auto die = [&](const Error& e) {
+    BERTH_LOG(log, fatal, "berthd failed to start", {"error", e.msg});
+    std::fprintf(stderr, "berthd: %s\n", e.msg.c_str());
+    return 1;
+  };
+  if (::geteuid() != 0) return die(make_error(Errc::forbidden, "berthd needs to be started with root privileges"));
+
+  // Signals are handled by one thread with sigwait; block them everywhere
+  // before any thread starts. SIGPIPE: broken clients are normal.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGQUIT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  std::vector<std::string> sockets;
+  for (const auto& h : cfg.hosts) {
+    auto p = unix_socket_path(h);
+    if (!p) return die(p.error());
+    sockets.push_back(*p);
+  }
+  if (auto st = fs::mkdir_p(cfg.data_root, 0711); !st) return die(st.error());
+  if (auto st = fs::mkdir_p(cfg.exec_root, 0700); !st) return die(st.error());
+  if (auto st = write_pidfile(cfg.pidfile); !st) return die(st.error());
+  auto rm_pid = ScopeExit([&] { ::unlink(cfg.pidfile.c_str()); });
+
+  auto rt = runtime_path(cfg, cfg.default_runtime);
+  if (!rt) return die(rt.error());
+  std::string shim;
+  if (const char* s = std::getenv("BERTH_SHIM"); s && *s) {
+    shim = s;
+  } else {
+    auto sh = fs::find_helper_binary("berth-shim");
+    if (!sh) return die(sh.error());
+    shim = *sh;
+  }
+
+  auto db = store::Db::open(cfg.data_root + "/berth.db");
+  if (!db) return die(db.error());
+  auto images = image::ImageStore::open(**db, cfg.data_root);
+  if (!images) return die(images.error());
+  container::ServiceOptions so;
+  so.paths.data_root = cfg.data_root;
+  so.paths.exec_root = cfg.exec_root;
+  so.shim_binary = shim;
+  so.runtime_path = *rt;
+  so.runtime_name = cfg.default_runtime;
+  auto containers = container::ContainerService::open(**db, so, log);
+  if (!containers) return die(containers.error());
+  auto eid = engine_id(cfg.data_root);
+  if (!eid) return die(eid.error());
+
+  SystemInfo sys;
+  sys.id = *eid;
+  sys.data_root = cfg.data_root;
+  sys.default_runtime = cfg.default_runtime;
+  sys.runtimes = cfg.runtimes;
+  sys.runtimes[cfg.default_runtime] = *rt;
+  sys.live_restore = cfg.live_restore;
+  sys.debug = cfg.debug;
+  Backends backends{sys, **containers, **images, log};
+  Router router;
+  add_system_routes(router, backends);
+  add_container_routes(router, backends);
+  add_image_routes(router, backends);
+
+  Server server(router, log);
+  for (const auto& s : sockets)
+    if (auto st = server.listen_unix(s, cfg.group); !st) return die(st.error());
+
+  std::thread sig([&] {
+    int got = 0;
+    sigwait(&set, &got);
+    BERTH_LOG(log, info, "shutting down", {"signal", std::to_string(got)});
+    server.shutdown();
+  });
+  BERTH_LOG(log, info, "berthd started", {"version", sys.server_version}, {"runtime", *rt},
+            {"shim", shim}, {"socket", sockets.front()});
+  server.serve();
+  sig.join();
+  if (!cfg.live_restore) {
+    (*containers)->stop_all(10);
+  }
+  BERTH_LOG(log, info, "berthd stopped");
+  return 0;
+}
+
+}  // namespace berth::daemon

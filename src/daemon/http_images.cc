@@ -1,0 +1,158 @@
+// /images/... routes (through image::ImageStore).
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "common/fs.h"
+#include "common/strings.h"
+#include "container/container.h"
+#include "daemon/routes.h"
+#include "image/reference.h"
+
+namespace berth::daemon {
+
+namespace {
+
+bool image_matches(const image::Image& img, const std::vector<std::pair<std::string, std::vector<std::string>>>& f) {
+  for (const auto& [k, vals] : f) {
+    if (vals.empty()) continue;
+    bool any = false;
+    for (const auto& v : vals) {
+      if (k == "dangling") {
+        bool want = str::parse_query_bool(v);
+        any |= want == img.repo_tags.empty();
+      } else if (k == "reference") {
+        for (const auto& t : img.repo_tags) {
+          std::string repo = t.substr(0, t.rfind(':'));
+          if (::fnmatch(v.c_str(), t.c_str(), 0) == 0 || ::fnmatch(v.c_str(), repo.c_str(), 0) == 0)
+            any = true;
+        }
+      } else if (k == "label") {
+        Json labels = img.config.contains("config") && img.config["config"].is_object()
+                          ? img.config["config"].value("Labels", Json::object())
+                          : Json::object();
+        if (!labels.is_object()) labels = Json::object();
+        auto eq = v.find('=');
+        auto it = labels.find(v.substr(0, eq));
+        if (it != labels.end())
+          any |= eq == std::string::npos || (it->is_string() && it->get<std::string>() == v.substr(eq + 1));
+      } else {
+        any = true;  // before/since and others are not filtered on yet
+      }
+    }
+    if (!any) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void add_image_routes(Router& r, Backends& b) {
+  auto& images = b.images;
+
+  r.add("POST", "/images/create", [&images](Request& req, Response& res) -> Status {
+    auto from_src = req.q("fromSrc");
+    auto from_image = req.q("fromImage");
+    if (from_image && !from_image->empty()) {
+      std::string ref = *from_image;
+      if (auto tag = req.q("tag"); tag && !tag->empty())
+        ref += (str::starts_with(*tag, "sha256:") ? "@" : ":") + *tag;
+      auto norm = image::normalize_reference(ref);
+      if (!norm) return std::move(norm).error();
+      return make_error(Errc::not_found,
+                        "pull access denied for " + *norm +
+                            ": berth cannot pull from registries yet (use docker import or docker load)");
+    }
+    if (!from_src || *from_src != "-")
+      return make_error(Errc::invalid, from_src ? "berth can only import from the request body (fromSrc=-)"
+                                                : "Bad parameters: fromImage or fromSrc is required");
+    image::ImportOptions o;
+    o.repo = req.q("repo").value_or("");
+    o.tag = req.q("tag").value_or("");
+    o.changes = api::query_all(req.query, "changes");
+    o.message = req.q("message").value_or("");
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) return sys_error("pipe");
+    UniqueFd rd(p[0]), wr(p[1]);
+    Status body_status;
+    std::thread feeder([&] {
+      char buf[65536];
+      for (;;) {
+        auto n = req.conn->read_body(buf, sizeof buf);
+        if (!n) {
+          body_status = std::move(n).error();
+          break;
+        }
+        if (*n == 0) break;
+        if (!fs::write_all(wr.get(), std::string_view(buf, *n))) break;  // importer stopped reading
+      }
+      wr.reset();
+    });
+    auto img = images.import(rd.get(), o);
+    rd.reset();
+    feeder.join();
+    if (!body_status) return body_status;
+    if (!img) return std::move(img).error();
+    BERTH_TRY_VOID(res.start_stream(200, "application/json"));
+    BERTH_TRY_VOID(res.chunk(Json{{"status", img->id}}.dump() + "\r\n"));
+    return res.end_stream();
+  });
+
+  r.add("GET", "/images/json", [&images](Request& req, Response& res) -> Status {
+    std::vector<std::pair<std::string, std::vector<std::string>>> filters;
+    if (auto f = req.q("filters")) filters = BERTH_TRY(container::parse_filters(*f));
+    for (const auto& [k, v] : filters)
+      if (k != "dangling" && k != "reference" && k != "label" && k != "before" && k != "since")
+        return make_error(Errc::invalid, "invalid filter '" + k + "'");
+    Json out = Json::array();
+    for (const auto& img : images.list())
+      if (image_matches(img, filters)) out.push_back(images.to_list_json(img));
+    return res.json(200, out);
+  });
+
+  r.add("GET", "/images/{name*}/json", [&images](Request& req, Response& res) -> Status {
+    auto img = BERTH_TRY(images.resolve(req.param("name")));
+    return res.json(200, images.to_inspect_json(img));
+  });
+
+  r.add("POST", "/images/{name*}/tag", [&images](Request& req, Response& res) -> Status {
+    auto img = BERTH_TRY(images.resolve(req.param("name")));
+    std::string repo = req.q("repo").value_or("");
+    if (repo.empty()) return make_error(Errc::invalid, "repository name cannot be empty");
+    std::string tag = req.q("tag").value_or("");
+    BERTH_TRY_VOID(images.tag(img, tag.empty() ? repo : repo + ":" + tag));
+    return res.send(201, "", "");
+  });
+
+  r.add("DELETE", "/images/{name*}", [&b, &images](Request& req, Response& res) -> Status {
+    std::string name = req.param("name");
+    bool force = req.qbool("force");
+    auto img = BERTH_TRY(images.resolve(name));
+    // An image used by a container cannot be deleted (tags may be removed
+    // while other tags remain).
+    container::ListOptions lo;
+    lo.all = true;
+    auto list = BERTH_TRY(b.containers.list(lo));
+    for (const auto& c : list) {
+      if (c.value("ImageID", std::string()) != img.id) continue;
+      bool by_id = str::starts_with(img.id, name) || str::starts_with(img.id.substr(7), name);
+      if (!force && (by_id || img.repo_tags.size() <= 1)) {
+        std::string cid = c.value("Id", std::string()).substr(0, 12);
+        std::string state = c.value("State", std::string()) == "running" ? "running" : "stopped";
+        if (by_id)
+          return make_error(Errc::conflict, "conflict: unable to delete " + img.id.substr(7, 12) +
+                                                " (must be forced) - image is being used by " + state +
+                                                " container " + cid);
+        return make_error(Errc::conflict, "conflict: unable to remove repository reference \"" + name +
+                                              "\" (must force) - container " + cid +
+                                              " is using its referenced image " + img.id.substr(7, 12));
+      }
+    }
+    Json out = BERTH_TRY(images.remove(name, force));
+    return res.json(200, out);
+  });
+}
+
+}  // namespace berth::daemon

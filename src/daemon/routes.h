@@ -1,0 +1,42 @@
+// Route tables: one file per resource (http_system.cc, http_containers.cc,
+// http_images.cc). Handlers parse the request, call a narrow backend and
+// answer; only the server maps Errc to a status.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "common/log.h"
+#include "container/service.h"
+#include "daemon/http_server.h"
+#include "image/image_store.h"
+
+namespace berth::daemon {
+
+// Facts /info and /version report.
+struct SystemInfo {
+  std::string id;  // engine ID, persisted under DATA_ROOT
+  std::string data_root;
+  std::string default_runtime;
+  std::map<std::string, std::string> runtimes;  // name → path
+  bool live_restore = false;
+  bool debug = false;
+  std::string server_version = "0.1.0";
+};
+
+struct Backends {
+  SystemInfo& sys;
+  container::ContainerService& containers;
+  image::ImageStore& images;
+  log::Logger& log;
+};
+
+void add_system_routes(Router& r, Backends& b);
+void add_container_routes(Router& r, Backends& b);
+void add_image_routes(Router& r, Backends& b);
+
+// "10", "10.5", "1700000000.123456789" or RFC 3339 → unix nanoseconds
+// (Docker's since/until parameters).
+Result<int64_t> parse_timestamp(std::string_view s);
+
+}  // namespace berth::daemon
