@@ -43,7 +43,8 @@ std::string Cgroup::dir_for(const std::string& controller) const {
 
 Status Cgroup::write(const std::string& dir, const char* file, const std::string& value) {
   std::string p = dir + "/" + file;
-  UniqueFd fd(::open(p.c_str(), O_WRONLY | O_CLOEXEC));
+  // O_CREAT only matters on a fake tree; cgroupfs refuses to create files.
+  UniqueFd fd(::open(p.c_str(), O_WRONLY | O_TRUNC | O_CREAT | O_CLOEXEC, 0644));
   if (!fd) return sys_error("open " + p);
   if (::write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
     return sys_error("write " + value + " to " + p);
