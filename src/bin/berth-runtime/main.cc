@@ -1,6 +1,5 @@
 // berth-runtime: an OCI runtime with runc's command line. This file only
 // parses arguments, sets up logging and calls berth::runtime::Runtime.
-#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -158,6 +157,20 @@ const std::vector<FlagSpec> kCreateFlags = {
     {{"--no-pivot"}, false},           {{"--no-new-keyring"}, false}, {{"--preserve-fds"}, true},
 };
 
+// The state dir owner's user name from /etc/passwd (no NSS: the binary is static).
+std::string owner_name(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return "";
+  std::string uid = std::to_string(st.st_uid);
+  if (auto pw = berth::fs::read_file("/etc/passwd")) {
+    for (const auto& line : berth::str::split(*pw, '\n')) {
+      auto f = berth::str::split(line, ':');
+      if (f.size() > 2 && f[2] == uid) return f[0];
+    }
+  }
+  return uid;
+}
+
 std::string pad(const std::string& s, size_t w) { return s.size() >= w ? s : s + std::string(w - s.size(), ' '); }
 
 int cmd_list(berth::runtime::Runtime& rt, const Parsed& p, const LogSink& log) {
@@ -177,11 +190,7 @@ int cmd_list(berth::runtime::Runtime& rt, const Parsed& p, const LogSink& log) {
   if (format != "table") return log.fail("list: invalid --format \"" + format + "\" (table or json)");
   std::vector<std::vector<std::string>> rows = {{"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"}};
   for (const auto& e : *entries) {
-    std::string owner;
-    struct stat st;
-    if (::stat(p.get("--root-dir").c_str(), &st) == 0) {
-      if (passwd* pw = ::getpwuid(st.st_uid)) owner = pw->pw_name;
-    }
+    std::string owner = owner_name(p.get("--root-dir") + "/" + e.state.id);
     int pid = e.status == berth::runtime::ContainerStatus::stopped ? 0 : e.state.pid;
     rows.push_back({e.state.id, std::to_string(pid), berth::runtime::status_name(e.status), e.state.bundle,
                     e.state.created, owner});
