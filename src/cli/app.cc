@@ -1,5 +1,10 @@
 // The root command: global flags, command dispatch and docker's top-level
 // error shapes.
+//
+// Daemon address: -H/--host, else $BERTH_HOST, else
+// unix:///run/berth/berth.sock. DOCKER_HOST is deliberately not read: a
+// shell set up for docker would otherwise send berth commands to dockerd
+// without the user noticing; `-H "$DOCKER_HOST"` does it explicitly.
 #include <algorithm>
 
 #include "cli/commands.h"

@@ -468,6 +468,13 @@ int cmd_run(Context& ctx, const Args& args) {
   ctx.err.flush();
   api::StdcopyDecoder demux;
   bool stdin_open = o.interactive;
+  // With a TTY on stdin the CLI itself watches for the detach sequence
+  // (ctrl-p ctrl-q, as docker's EscapeProxy): the bytes of a partial match
+  // are held back and sent only if the sequence breaks.
+  const bool watch_detach = o.tty && o.interactive;
+  static constexpr char kDetach[] = {0x10, 0x11};
+  size_t detach_matched = 0;
+  bool detached = false;
   bool output_open = true;
   std::string failure;
   std::vector<char> buf(64 * 1024);
@@ -519,8 +526,31 @@ int cmd_run(Context& ctx, const Args& args) {
       if (r <= 0) {
         stdin_open = false;
         (void)hj->close_write();
-      } else if (!hj->write_all(std::string_view(buf.data(), static_cast<size_t>(r)))) {
-        stdin_open = false;
+      } else {
+        std::string_view in(buf.data(), static_cast<size_t>(r));
+        std::string send;
+        if (watch_detach) {
+          for (char ch : in) {
+            if (ch == kDetach[detach_matched]) {
+              if (++detach_matched == sizeof kDetach) {
+                detached = true;
+                break;
+              }
+              continue;
+            }
+            send.append(kDetach, detach_matched);
+            detach_matched = 0;
+            if (ch == kDetach[0]) {
+              detach_matched = 1;
+              continue;
+            }
+            send += ch;
+          }
+        } else {
+          send.assign(in);
+        }
+        if (!send.empty() && !hj->write_all(send)) stdin_open = false;
+        if (detached) break;
       }
     }
     if (sig_idx >= 0 && (fds[sig_idx].revents & POLLIN)) {
@@ -535,6 +565,7 @@ int cmd_run(Context& ctx, const Args& args) {
     }
   }
   raw.reset();
+  if (detached) return 0;  // the container keeps running, as with docker
   if (!failure.empty()) return run_error(ctx, failure, 125);
   auto code = wait_status(*wait);
   if (!code) return run_error(ctx, code.error().msg, 125);
