@@ -25,6 +25,7 @@
 #include "runtime/init.h"
 #include "runtime/rootfs_plan.h"
 #include "runtime/security.h"
+#include "sys/path_in_root.h"
 #include "sys/proc.h"
 #include "sys/unix_socket.h"
 
@@ -349,6 +350,21 @@ Result<pid_t> Runtime::create_impl(const CreateOptions& o, const sigset_t* child
   st.own_pid_ns = lx.has_ns(oci::NsType::pid);
   st.poststart = spec.hooks.poststart;
   st.poststop = spec.hooks.poststop;
+
+  if (new_user) {
+    // The init runs as the mapped root, which usually cannot write the
+    // host-owned rootfs: create missing mount points for it now (confined to
+    // the rootfs). Failures surface as the init's mount errors.
+    UniqueFd rfd(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    for (const auto& step : plan.rootfs.steps) {
+      if (!rfd || step.kind == StepKind::mknod || step.kind == StepKind::symlink) continue;
+      bool under_dev = str::starts_with(step.target, "/dev/");
+      if (under_dev) continue;  // created inside the container's own /dev tmpfs
+      int fd = sys::create_in_root(rfd.get(), step.target.c_str(),
+                                   step.target_is_dir && step.kind != StepKind::bind_device);
+      if (fd >= 0) ::close(fd);
+    }
+  }
 
   // ---- 3. clone the init.
   if (join_pid && ::setns(join_pid.get(), CLONE_NEWPID) != 0)

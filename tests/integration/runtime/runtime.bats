@@ -331,3 +331,48 @@ EOF
   [ "$status" -eq 1 ]
   [[ "$output" == *"not supported"* ]]
 }
+
+@test "user namespace: uid/gid mappings, devices bound from the host" {
+  args sh -c 'id; cat /proc/self/uid_map; echo x > /dev/null && echo null=ok'
+  chmod 755 "$T"  # the mapped root (host uid 100000) must reach the rootfs
+  cfg '.linux.namespaces += [{"type":"user"}] | .linux.uidMappings = [{"containerID":0,"hostID":100000,"size":65536}] | .linux.gidMappings = [{"containerID":0,"hostID":100000,"size":65536}]'
+  run rt run -b "$B" "$ID"
+  [ "$status" -eq 0 ]
+  [[ "${lines[0]}" == "uid=0(root) gid=0"* ]]
+  [ "$(echo ${lines[1]})" = "0 100000 65536" ]
+  [ "${lines[2]}" = "null=ok" ]
+}
+
+@test "hooks: prestart gets the state on stdin, poststop runs at delete, a failing hook fails create" {
+  cat > "$T/hook.sh" <<HOOK
+#!/bin/sh
+cat > "$T/hook-\$1.json"
+HOOK
+  chmod +x "$T/hook.sh"
+  args true
+  cfg ".hooks = {\"prestart\": [{\"path\": \"$T/hook.sh\", \"args\": [\"hook\", \"prestart\"]}], \"poststop\": [{\"path\": \"$T/hook.sh\", \"args\": [\"hook\", \"poststop\"]}]}"
+  run rt run -b "$B" "$ID"
+  [ "$status" -eq 0 ]
+  [ "$(jq -r .id "$T/hook-prestart.json")" = "$ID" ]
+  [ "$(jq -r .pid "$T/hook-prestart.json")" -gt 0 ]
+  [ "$(jq -r .status "$T/hook-poststop.json")" = "stopped" ]
+  cfg ".hooks = {\"createRuntime\": [{\"path\": \"/bin/false\"}]}"
+  run rt create -b "$B" "$ID"
+  [ "$status" -eq 1 ]
+  [ "$output" = "berth-runtime: hooks.createRuntime[0]: /bin/false exited with status 1" ]
+  [ ! -e "$ROOT/$ID" ]
+}
+
+@test "delete of a created container kills it; delete -f of a missing one succeeds" {
+  args sleep 100
+  rt create -b "$B" --pid-file "$T/pid" "$ID" </dev/null >"$T/out" 2>&1
+  pid=$(cat "$T/pid")
+  run rt delete "$ID"
+  [ "$status" -eq 0 ]
+  [ ! -e "$ROOT/$ID" ]
+  ! kill -0 "$pid" 2>/dev/null || [ "$(awk '{print $3}' /proc/$pid/stat)" = Z ]
+  run rt delete -f nosuch
+  [ "$status" -eq 0 ]
+  run rt delete nosuch
+  [ "$status" -eq 1 ]
+}
