@@ -175,21 +175,20 @@ Result<api::ApiVersion> Client::version() {
   if (version_) return *version_;
   Request ping{"HEAD", "/_ping"};
   ping.versioned = false;
-  auto r = round_trip(ping, "/_ping");
-  if (!r) {
-    // The daemon answered with an error status: still use its headers, as the
-    // docker CLI does; a connection failure is fatal.
-    if (r.error().kind == Errc::unavailable) return std::move(r).error();
+  auto r = round_trip(ping, "/_ping", /*raw=*/true);
+  if (!r && r.error().kind == Errc::unavailable) return std::move(r).error();
+  if (!r || (r->status() != 200 && r->status() != 500)) {
+    ping.method = "GET";
+    r = round_trip(ping, "/_ping", /*raw=*/true);
+    if (!r) return std::move(r).error();
   }
   api::ApiVersion server{1, 24};
-  if (r) {
-    if (const auto* v = r->head.header("API-Version")) {
-      if (auto pv = parse_version(*v)) server = *pv;
-    }
-    ping_.api_version = server;
-    if (const auto* os = r->head.header("OSType")) ping_.os_type = *os;
-    if (const auto* ex = r->head.header("Docker-Experimental")) ping_.experimental = *ex == "true";
+  if (const auto* v = r->head.header("API-Version")) {
+    if (auto pv = parse_version(*v)) server = *pv;
   }
+  ping_.api_version = server;
+  if (const auto* os = r->head.header("OSType")) ping_.os_type = *os;
+  if (const auto* ex = r->head.header("Docker-Experimental")) ping_.experimental = *ex == "true";
   version_ = std::min(server, opts_.max_version);
   return *version_;
 }
@@ -243,7 +242,7 @@ std::string Client::encode_head(const Request& req, const std::string& target, b
   return h;
 }
 
-Result<Response> Client::round_trip(const Request& req, const std::string& target) {
+Result<Response> Client::round_trip(const Request& req, const std::string& target, bool raw) {
   std::string msg = encode_head(req, target, false, false);
   msg += req.body;
   for (int attempt = 0;; ++attempt) {
@@ -270,7 +269,7 @@ Result<Response> Client::round_trip(const Request& req, const std::string& targe
       conn_.reset();
     trace(std::to_string(resp.head.status) + " " + resp.head.reason + " (" + std::to_string(resp.body.size()) +
           " bytes)");
-    if (resp.head.status >= 400) return daemon_error(resp.head.status, resp.body, req.method, target);
+    if (resp.head.status >= 400 && !raw) return daemon_error(resp.head.status, resp.body, req.method, target);
     return resp;
   }
 }

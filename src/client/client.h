@@ -147,9 +147,10 @@ class Client {
   static Result<Client> create(Options opts);
 
   const Host& host() const { return host_; }
-  // Negotiates on first use: HEAD /_ping, then min(server, max_version).
-  // A server without an API-Version header is assumed to speak 1.24, as the
-  // docker CLI assumes.
+  // Negotiates on first use: HEAD /_ping (GET /_ping when HEAD is not
+  // answered with 200 or 500, as the docker CLI does), then
+  // min(server, max_version). A server without an API-Version header is
+  // assumed to speak 1.24, as the docker CLI assumes.
   Result<api::ApiVersion> version();
   const PingInfo& ping_info() const { return ping_; }
   api::ApiVersion max_version() const { return opts_.max_version; }
@@ -176,7 +177,8 @@ class Client {
   Status ensure_conn();
   std::string encode_head(const Request& req, const std::string& target, bool chunked_body,
                           bool upgrade) const;
-  Result<Response> round_trip(const Request& req, const std::string& target);
+  // Error statuses (>= 400) become daemon errors unless raw is set.
+  Result<Response> round_trip(const Request& req, const std::string& target, bool raw = false);
   void trace(std::string_view s) const {
     if (opts_.trace) opts_.trace(s);
   }

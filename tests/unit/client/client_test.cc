@@ -176,6 +176,20 @@ TEST(ClientVersion, MissingHeaderMeans124) {
   EXPECT_EQ(c.version()->str(), "1.24");
 }
 
+TEST(ClientVersion, FallsBackToGetWhenHeadIsRefused) {
+  FakeDaemon d([](int fd, const Seen& req, bool*) {
+    if (req.target == "/_ping" && req.method == "HEAD")
+      return send_str(fd, "HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n");
+    if (req.target == "/_ping") return send_str(fd, "HTTP/1.1 200 OK\r\nAPI-Version: 1.39\r\nContent-Length: 2\r\n\r\nOK");
+    send_str(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n[]");
+  });
+  Client c = make(d);
+  EXPECT_EQ(c.version()->str(), "1.39");
+  auto seen = d.seen();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[1].method, "GET");
+}
+
 TEST(Client, ReusesOneConnectionForSequentialRequests) {
   FakeDaemon d(simple("1.41"));
   Client c = make(d);
