@@ -224,7 +224,11 @@ Status parse_resources(const Json& j, const std::string& p, Resources* r,
     BERTH_TRY_VOID(get(*m, "limit", mp, &mr.limit));
     BERTH_TRY_VOID(get(*m, "reservation", mp, &mr.reservation));
     BERTH_TRY_VOID(get(*m, "swap", mp, &mr.swap));
-    BERTH_TRY_VOID(get(*m, "swappiness", mp, &mr.swappiness));
+    // Docker sends -1 (or its uint64 wrap-around) for "unset".
+    if (const Json* sw = field(*m, "swappiness");
+        sw && !((sw->is_number_integer() && !sw->is_number_unsigned() && sw->get<int64_t>() == -1) ||
+                (sw->is_number_unsigned() && sw->get<uint64_t>() == UINT64_MAX)))
+      BERTH_TRY_VOID(get(*m, "swappiness", mp, &mr.swappiness));
     BERTH_TRY_VOID(get(*m, "disableOOMKiller", mp, &mr.disable_oom_killer));
     for (const char* k : {"kernel", "kernelTCP", "useHierarchy", "checkBeforeUpdate"})
       note_unsupported(*m, k, mp, unsupported);

@@ -376,3 +376,22 @@ HOOK
   run rt delete nosuch
   [ "$status" -eq 1 ]
 }
+
+@test "oracle: state JSON has the same keys and status as runc's" {
+  command -v runc >/dev/null || skip "runc not installed"
+  args sleep 100
+  rt create -b "$B" "$ID" </dev/null >"$T/out" 2>&1
+  runc --root "$T/runc" create -b "$B" "$ID" </dev/null >"$T/runc.out" 2>&1
+  ours="$(rt state "$ID")"
+  theirs="$(runc --root "$T/runc" state "$ID")"
+  runc --root "$T/runc" delete -f "$ID" || true
+  [ "$(echo "$ours" | jq -c 'keys')" = "$(echo "$theirs" | jq -c 'keys')" ]
+  [ "$(echo "$ours" | jq -r .status)" = "$(echo "$theirs" | jq -r .status)" ]
+  [ "$(echo "$ours" | jq -r .bundle)" = "$(echo "$theirs" | jq -r .bundle)" ]
+  [ "$(echo "$ours" | jq -r .rootfs)" = "$(echo "$theirs" | jq -r .rootfs)" ]
+  # both fail the same way on a missing container
+  run rt state nosuch
+  [ "$status" -eq 1 ]
+  run runc --root "$T/runc" state nosuch
+  [ "$status" -eq 1 ]
+}

@@ -148,6 +148,22 @@ TEST(Spec, NullMeansAbsent) {
   EXPECT_FALSE(s->linux_spec->resources->memory);
 }
 
+TEST(Spec, DockerUnsetSwappiness) {
+  auto j = good();
+  j["linux"]["resources"]["memory"]["swappiness"] = -1;
+  auto s = parse_spec_json(j);
+  ASSERT_TRUE(s) << s.error().msg;
+  EXPECT_FALSE(s->linux_spec->resources->memory->swappiness);
+  j["linux"]["resources"]["memory"]["swappiness"] = UINT64_MAX;
+  s = parse_spec_json(j);
+  ASSERT_TRUE(s);
+  EXPECT_FALSE(s->linux_spec->resources->memory->swappiness);
+  j["linux"]["resources"]["memory"]["swappiness"] = 60;
+  s = parse_spec_json(j);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(*s->linux_spec->resources->memory->swappiness, 60u);
+}
+
 TEST(Spec, InvalidJsonText) {
   auto s = parse_spec("{\"ociVersion\": ");
   ASSERT_FALSE(s);
