@@ -357,7 +357,9 @@ Status ContainerService::start(std::string_view ref) {
     if (auto_remove) remove_locked(e);
     return err;
   };
+  const int64_t t0 = timeutil::now_unix_nano();
   if (auto st = prepare_bundle(*e); !st) return fail(std::move(st).error(), false);
+  const int64_t t1 = timeutil::now_unix_nano();
 
   std::string sock = opts_.paths.shim_socket(id);
   std::string state_dir = opts_.paths.shim_state_dir(id);
@@ -386,6 +388,7 @@ Status ContainerService::start(std::string_view ref) {
                                      err.msg + ": unknown"),
                 true);
   }
+  const int64_t t2 = timeutil::now_unix_nano();
   // The shim exists: hand it every attach that was waiting for the start,
   // so no output is lost, then open the exit watch, then start.
   std::vector<std::shared_ptr<PendingAttach>> pending;
@@ -446,7 +449,10 @@ Status ContainerService::start(std::string_view ref) {
       BERTH_LOG(log_, error, "persisting container state failed", {"id", id}, {"error", st.error().msg});
   }
   watch(id, wc->release());
-  BERTH_LOG(log_, debug, "container started", {"id", id});
+  const int64_t t3 = timeutil::now_unix_nano();
+  BERTH_LOG(log_, debug, "container started", {"id", id},
+            {"bundle_us", std::to_string((t1 - t0) / 1000)}, {"shim_create_us", std::to_string((t2 - t1) / 1000)},
+            {"attach_start_us", std::to_string((t3 - t2) / 1000)});
   return ok();
 }
 

@@ -177,9 +177,14 @@ Result<std::string> Request::body(size_t limit) {
 Result<Json> Request::json_body() {
   std::string b = BERTH_TRY(body());
   if (str::trim(b).empty()) return Json(nullptr);
-  auto j = parse_json(b);
-  if (!j) return make_error(Errc::invalid, j.error().msg);
-  return j;
+  try {
+    return Json::parse(b);
+  } catch (const Json::parse_error& e) {
+    // nlohmann's text names the byte and what it expected.
+    std::string m = e.what();
+    if (auto p = m.find("] "); p != std::string::npos) m = m.substr(p + 2);
+    return make_error(Errc::invalid, "invalid JSON: " + m);
+  }
 }
 
 // --------------------------------------------------------------- Response

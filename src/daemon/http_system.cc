@@ -1,3 +1,4 @@
+#include <sys/statfs.h>
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -48,6 +49,20 @@ std::string os_version() {
 std::string cgroup_version() {
   // Pure v2 has cgroup.controllers at the root; hybrid/v1 report "1".
   return fs::exists("/sys/fs/cgroup/cgroup.controllers") ? "2" : "1";
+}
+
+std::string backing_fs(const std::string& path) {
+  struct statfs sf {};
+  if (::statfs(path.c_str(), &sf) != 0) return "unknown";
+  switch (static_cast<unsigned long>(sf.f_type)) {
+    case 0xEF53: return "extfs";
+    case 0x58465342: return "xfs";
+    case 0x9123683E: return "btrfs";
+    case 0x01021994: return "tmpfs";
+    case 0x794C7630: return "overlayfs";
+    case 0x2FC12FC1: return "zfs";
+    default: return "unknown";
+  }
 }
 
 int count_fds() { return static_cast<int>(fs::list_dir("/proc/self/fd").size()); }
@@ -107,13 +122,15 @@ void add_system_routes(Router& r, Backends& b) {
         {"ContainersStopped", counts.stopped},
         {"Images", static_cast<int64_t>(b.images.list().size())},
         {"Driver", "overlay2"},
-        {"DriverStatus", {{"Backing Filesystem", "extfs"}, {"Supports d_type", "true"},
-                          {"Native Overlay Diff", "true"}, {"userxattr", "false"}}},
+        {"DriverStatus", Json::array({Json::array({"Backing Filesystem", backing_fs(b.sys.data_root)}),
+                                      Json::array({"Supports d_type", "true"}),
+                                      Json::array({"Native Overlay Diff", "true"}),
+                                      Json::array({"userxattr", "false"})})},
         {"Plugins",
          {{"Volume", Json::array()},
-          {"Network", {"host", "none"}},
+          {"Network", Json::array({"host", "none"})},
           {"Authorization", nullptr},
-          {"Log", {"json-file", "none"}}}},
+          {"Log", Json::array({"json-file", "none"})}}},
         {"MemoryLimit", true},
         {"SwapLimit", fs::exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes") || v2},
         {"KernelMemory", false},
@@ -176,8 +193,8 @@ void add_system_routes(Router& r, Backends& b) {
         {"RuncCommit", {{"ID", ""}, {"Expected", ""}}},
         {"InitCommit", {{"ID", ""}, {"Expected", ""}}},
         {"SecurityOptions", Json::array()},
-        {"Warnings", {"WARNING: berth does not apply seccomp or AppArmor profiles yet",
-                      "WARNING: bridge networking is not available yet; containers get loopback only"}}};
+        {"Warnings", Json::array({"WARNING: berth does not apply seccomp or AppArmor profiles yet",
+                      "WARNING: bridge networking is not available yet; containers get loopback only"})}};
     if (v2) info["SecurityOptions"].push_back("name=cgroupns");
     return res.json(200, info);
   });

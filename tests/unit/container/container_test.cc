@@ -1,0 +1,165 @@
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include "common/fs.h"
+#include "container/container.h"
+#include "container/shim_client.h"
+
+using namespace berth;
+using namespace berth::container;
+
+namespace {
+constexpr int64_t kSec = 1000000000;
+
+Record sample() {
+  Record r;
+  r.id = std::string(64, 'a');
+  r.name = "/web";
+  r.created_ns = 1700000000 * kSec;
+  r.image_id = "sha256:" + std::string(64, 'b');
+  r.image_ref = "busybox";
+  r.layer_dirs = {"/l/1", "/l/2"};
+  r.path = "sh";
+  r.args = {"-c", "sleep 1"};
+  r.config = Json::parse(R"({"Labels":{"app":"web","tier":"front"},"Tty":false})");
+  r.host_config = Json::parse(R"({"NetworkMode":"default","LogConfig":{"Type":"json-file","Config":{}}})");
+  r.networking_config = Json::object();
+  return r;
+}
+}  // namespace
+
+TEST(Container, HumanDurationAsGoUnits) {
+  EXPECT_EQ(human_duration(kSec / 2), "Less than a second");
+  EXPECT_EQ(human_duration(1 * kSec), "1 second");
+  EXPECT_EQ(human_duration(42 * kSec), "42 seconds");
+  EXPECT_EQ(human_duration(90 * kSec), "About a minute");
+  EXPECT_EQ(human_duration(10 * 60 * kSec), "10 minutes");
+  EXPECT_EQ(human_duration(3600 * kSec), "About an hour");
+  EXPECT_EQ(human_duration(5 * 3600 * kSec), "5 hours");
+  EXPECT_EQ(human_duration(72 * 3600 * kSec), "3 days");
+}
+
+TEST(Container, HumanStatus) {
+  State s;
+  int64_t now = 1000 * kSec;
+  EXPECT_EQ(human_status(s, now), "Created");
+  s.status = StateStatus::running;
+  s.started_ns = now - 3 * kSec;
+  EXPECT_EQ(human_status(s, now), "Up 3 seconds");
+  s.status = StateStatus::exited;
+  s.exit_code = 3;
+  s.finished_ns = now - 120 * kSec;
+  EXPECT_EQ(human_status(s, now), "Exited (3) 2 minutes ago");
+}
+
+TEST(Container, StateMachine) {
+  EXPECT_TRUE(transition_allowed(StateStatus::created, StateStatus::running));
+  EXPECT_TRUE(transition_allowed(StateStatus::running, StateStatus::exited));
+  EXPECT_TRUE(transition_allowed(StateStatus::exited, StateStatus::running));
+  EXPECT_FALSE(transition_allowed(StateStatus::exited, StateStatus::paused));
+  EXPECT_FALSE(transition_allowed(StateStatus::removing, StateStatus::running));
+}
+
+TEST(Container, InspectShape) {
+  Paths p{"/data", "/exec"};
+  Record r = sample();
+  Json j = inspect_json(r, p);
+  for (const char* k : {"Id", "Created", "Path", "Args", "State", "Image", "ResolvConfPath",
+                        "HostnamePath", "HostsPath", "LogPath", "Name", "RestartCount", "Driver",
+                        "Platform", "HostConfig", "GraphDriver", "Mounts", "Config", "NetworkSettings"})
+    EXPECT_TRUE(j.contains(k)) << k;
+  EXPECT_EQ(j["Name"], "/web");
+  EXPECT_EQ(j["State"]["Status"], "created");
+  EXPECT_EQ(j["State"]["StartedAt"], "0001-01-01T00:00:00Z");
+  EXPECT_EQ(j["LogPath"], "/data/containers/" + r.id + "/" + r.id + "-json.log");
+  EXPECT_EQ(j["GraphDriver"]["Data"]["LowerDir"], "/l/2:/l/1");
+  EXPECT_EQ(j["GraphDriver"]["Data"]["MergedDir"], "/data/overlay/" + r.id + "/merged");
+  EXPECT_TRUE(j["NetworkSettings"]["Networks"].contains("bridge"));
+  Json l = list_json(r, r.created_ns + kSec);
+  EXPECT_EQ(l["Names"], Json::array({"/web"}));
+  EXPECT_EQ(l["Command"], "sh -c sleep 1");
+  EXPECT_EQ(l["Created"], 1700000000);
+  EXPECT_EQ(l["Status"], "Created");
+}
+
+TEST(Container, FiltersNewAndOldForms) {
+  auto f = *parse_filters(R"({"status":["exited"],"label":["app=web"]})");
+  ASSERT_EQ(f.size(), 2u);
+  auto g = *parse_filters(R"({"name":{"web":true}})");
+  EXPECT_EQ(g[0].second, std::vector<std::string>{"web"});
+  EXPECT_FALSE(parse_filters("{bad"));
+  EXPECT_FALSE(parse_filters("[1]"));
+  EXPECT_TRUE(parse_filters("")->empty());
+  EXPECT_FALSE(validate_list_filters(*parse_filters(R"({"bogus":["x"]})")));
+  EXPECT_FALSE(validate_list_filters(*parse_filters(R"({"status":["sleeping"]})")));
+
+  Record r = sample();
+  auto m = [&](const char* j) { return *matches_filters(r, *parse_filters(j)); };
+  EXPECT_TRUE(m(R"({"label":["app=web"]})"));
+  EXPECT_TRUE(m(R"({"label":["tier"]})"));
+  EXPECT_FALSE(m(R"({"label":["app=db"]})"));
+  EXPECT_TRUE(m(R"({"name":["we"]})"));
+  EXPECT_TRUE(m(R"({"name":["^web$"]})"));
+  EXPECT_FALSE(m(R"({"name":["^we$"]})"));
+  EXPECT_TRUE(m(R"({"id":["aaaa"]})"));
+  EXPECT_FALSE(m(R"({"id":["ab"]})"));
+  EXPECT_TRUE(m(R"({"status":["created","running"]})"));
+  EXPECT_FALSE(m(R"({"status":["running"]})"));
+  EXPECT_TRUE(m(R"({"ancestor":["busybox"]})"));
+  r.state.status = StateStatus::exited;
+  r.state.exit_code = 3;
+  EXPECT_TRUE(m(R"({"exited":["3"]})"));
+  EXPECT_FALSE(m(R"({"exited":["0"]})"));
+}
+
+TEST(Container, RecordStoreRoundTrip) {
+  char t[] = "/tmp/berth-ctr-XXXXXX";
+  std::string dir = ::mkdtemp(t);
+  {
+    auto db = std::move(*store::Db::open(dir + "/b.db"));
+    auto rs = *RecordStore::open(*db);
+    Record r = sample();
+    ASSERT_TRUE(rs.insert(r));
+    Record dup = sample();
+    dup.id = std::string(64, 'c');
+    auto clash = rs.insert(dup);  // same name
+    ASSERT_FALSE(clash);
+    EXPECT_EQ(clash.error().kind, Errc::conflict);
+    r.state.status = StateStatus::exited;
+    r.state.exit_code = 7;
+    r.state.finished_ns = 5;
+    ASSERT_TRUE(rs.update_state(r.id, r.state));
+    auto all = *rs.load_all();
+    ASSERT_EQ(all.size(), 1u);
+    EXPECT_EQ(all[0].name, "/web");
+    EXPECT_EQ(all[0].args, r.args);
+    EXPECT_EQ(all[0].layer_dirs, r.layer_dirs);
+    EXPECT_EQ(all[0].state.status, StateStatus::exited);
+    EXPECT_EQ(all[0].state.exit_code, 7);
+    ASSERT_TRUE(rs.remove(r.id));
+    EXPECT_TRUE(rs.load_all()->empty());
+  }
+  (void)fs::remove_all(dir);
+}
+
+TEST(Container, ShimArgv) {
+  ShimSpawnOptions o;
+  o.shim_binary = "/bin/berth-shim";
+  o.id = "ID";
+  o.bundle = "/b";
+  o.runtime = "/bin/rt";
+  o.runtime_root = "/rr";
+  o.socket = "/s.sock";
+  o.state_dir = "/st";
+  o.log_path = "/l.log";
+  o.tty = true;
+  o.stdin_open = true;
+  auto a = shim_argv(o);
+  EXPECT_EQ(a, (std::vector<std::string>{"/bin/berth-shim", "--id", "ID", "--bundle", "/b", "--runtime",
+                                         "/bin/rt", "--runtime-root", "/rr", "--socket", "/s.sock",
+                                         "--state-dir", "/st", "--log-driver", "json-file",
+                                         "--log-path", "/l.log", "--tty", "--stdin"}));
+  o.log_driver = "none";
+  o.tty = o.stdin_open = false;
+  EXPECT_EQ(shim_argv(o).size(), 15u);
+}

@@ -1,0 +1,122 @@
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "container/create_config.h"
+#include "container/spec_builder.h"
+
+using namespace berth;
+using namespace berth::container;
+
+namespace {
+
+const std::string kId = "0123456789ab" + std::string(52, 'f');
+
+std::string golden_path(const std::string& name) {
+  std::string here = __FILE__;
+  return here.substr(0, here.rfind('/')) + "/golden/" + name;
+}
+
+// Compares with the golden file; BERTH_UPDATE_GOLDEN=1 rewrites it.
+void expect_golden(const Json& got, const std::string& name) {
+  std::string path = golden_path(name);
+  std::string text = got.dump(2) + "\n";
+  if (std::getenv("BERTH_UPDATE_GOLDEN")) {
+    std::ofstream(path) << text;
+    return;
+  }
+  std::ifstream in(path);
+  ASSERT_TRUE(in.good()) << "missing golden file " << path;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  EXPECT_EQ(Json::parse(ss.str()), got) << "spec differs from " << path << ":\n" << text;
+}
+
+SpecInput input(const char* body, const char* image_config = "{}") {
+  auto req = prepare_create(Json::parse(body), Json::parse(image_config));
+  EXPECT_TRUE(req) << req.error().msg;
+  SpecInput in;
+  in.id = kId;
+  in.config = req->config;
+  in.host_config = req->host_config;
+  in.path = req->path;
+  in.args = req->args;
+  in.rootfs = "/var/lib/berth/overlay/" + kId + "/merged";
+  std::string dir = "/var/lib/berth/containers/" + kId;
+  in.hostname_path = dir + "/hostname";
+  in.hosts_path = dir + "/hosts";
+  in.resolv_conf_path = dir + "/resolv.conf";
+  return in;
+}
+
+}  // namespace
+
+TEST(SpecBuilder, DefaultRunMatchesGolden) {
+  auto in = input(R"({"Image":"busybox","Cmd":["echo","hi"]})",
+                  R"({"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]})");
+  in.user.home = "/root";
+  auto spec = build_spec(in);
+  ASSERT_TRUE(spec) << spec.error().msg;
+  expect_golden(*spec, "default_run.json");
+}
+
+TEST(SpecBuilder, TtyUserHostNetworkAndLimitsMatchGolden) {
+  auto in = input(R"({"Image":"busybox","Cmd":["sh"],"Tty":true,"User":"app","WorkingDir":"/work",
+      "Env":["FOO=bar","HOME=/custom"],"Hostname":"box",
+      "HostConfig":{"NetworkMode":"host","CapAdd":["NET_ADMIN"],"CapDrop":["MKNOD"],
+        "ReadonlyRootfs":true,"Memory":67108864,"NanoCpus":500000000,"PidsLimit":64,
+        "Ulimits":[{"Name":"nofile","Soft":1024,"Hard":2048}],"ShmSize":1048576,
+        "Tmpfs":{"/run":"size=1m"},"Binds":["/srv/data:/data:ro"],"OomScoreAdj":100,
+        "Sysctls":{"kernel.msgmax":"65536"}}})");
+  in.user.uid = 1000;
+  in.user.gid = 1000;
+  in.user.additional_gids = {10};
+  in.user.home = "/home/app";
+  auto spec = build_spec(in);
+  ASSERT_TRUE(spec) << spec.error().msg;
+  expect_golden(*spec, "tty_user_host_limits.json");
+}
+
+TEST(SpecBuilder, EnvDefaults) {
+  auto in = input(R"({"Image":"x","Cmd":["a"],"Tty":true})");
+  auto env = process_env(in);
+  EXPECT_EQ(env, (std::vector<std::string>{kDefaultPathEnv, "HOSTNAME=0123456789ab", "TERM=xterm",
+                                           "HOME=/"}));
+  auto in2 = input(R"({"Image":"x","Cmd":["a"],"Env":["PATH=/x","HOSTNAME=mine"]})");
+  EXPECT_EQ(process_env(in2), (std::vector<std::string>{"PATH=/x", "HOSTNAME=mine", "HOME=/"}));
+}
+
+TEST(SpecBuilder, NamespacesFollowModes) {
+  auto ns_types = [](const Json& spec) {
+    std::vector<std::string> out;
+    for (const auto& n : spec["linux"]["namespaces"]) out.push_back(n["type"]);
+    return out;
+  };
+  auto d = *build_spec(input(R"({"Image":"x","Cmd":["a"]})"));
+  EXPECT_EQ(ns_types(d), (std::vector<std::string>{"pid", "network", "ipc", "uts", "mount"}));
+  EXPECT_EQ(d["hostname"], "0123456789ab");
+  auto none = *build_spec(input(R"({"Image":"x","Cmd":["a"],"HostConfig":{"NetworkMode":"none"}})"));
+  EXPECT_EQ(ns_types(none), ns_types(d));
+  auto host = *build_spec(input(
+      R"({"Image":"x","Cmd":["a"],"HostConfig":{"NetworkMode":"host","PidMode":"host","IpcMode":"host","UTSMode":"host"}})"));
+  EXPECT_EQ(ns_types(host), (std::vector<std::string>{"mount"}));
+  EXPECT_FALSE(host.contains("hostname"));
+  EXPECT_FALSE(host["linux"].contains("sysctl"));
+  auto cg = *build_spec(input(R"({"Image":"x","Cmd":["a"],"HostConfig":{"CgroupnsMode":"private"}})"));
+  EXPECT_EQ(ns_types(cg).back(), "cgroup");
+}
+
+TEST(SpecBuilder, NoSeccompAndDockerDefaults) {
+  auto s = *build_spec(input(R"({"Image":"x","Cmd":["a"]})"));
+  EXPECT_FALSE(s["linux"].contains("seccomp"));
+  EXPECT_EQ(s["linux"]["cgroupsPath"], "/berth/" + kId);
+  EXPECT_EQ(s["process"]["capabilities"]["bounding"].size(), 14u);
+  EXPECT_FALSE(s["process"]["capabilities"].contains("inheritable"));
+  EXPECT_FALSE(s["process"]["capabilities"].contains("ambient"));
+  EXPECT_EQ(s["linux"]["maskedPaths"].size(), 11u);
+  EXPECT_EQ(s["linux"]["readonlyPaths"].size(), 5u);
+  EXPECT_EQ(s["process"]["cwd"], "/");
+  EXPECT_EQ(s["root"]["readonly"], false);
+}
