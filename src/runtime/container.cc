@@ -408,7 +408,8 @@ Result<pid_t> Runtime::create_impl(const CreateOptions& o, const sigset_t* child
     BERTH_TRY_VOID(run_hooks(spec.hooks.prestart, "hooks.prestart", sj));
     BERTH_TRY_VOID(run_hooks(spec.hooks.create_runtime, "hooks.createRuntime", sj));
   }
-  if (::write(parent_sock.get(), "g", 1) != 1) return sys_error("start init");
+  // MSG_NOSIGNAL: an init that already died must not SIGPIPE the runtime.
+  if (::send(parent_sock.get(), "g", 1, MSG_NOSIGNAL) != 1) return sys_error("start init");
 
   InitReport rep;
   ssize_t n;
