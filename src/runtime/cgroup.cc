@@ -118,10 +118,9 @@ Status Cgroup::create() {
       if (part.empty()) continue;
       std::string parent = cur;
       cur += "/" + part;
-      if (::mkdir(cur.c_str(), 0755) != 0) {
-        if (errno != EEXIST) return sys_error("mkdir " + cur);
-        continue;
-      }
+      if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) return sys_error("mkdir " + cur);
+      // Also for existing levels: a concurrent creator may not have filled
+      // them in yet, and an empty cpuset refuses tasks (ENOSPC).
       if (cpuset) {
         for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
           auto cur_v = fs::read_file(cur + "/" + f);

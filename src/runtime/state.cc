@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "common/fs.h"
 #include "sys/proc.h"
 
@@ -90,6 +92,7 @@ std::vector<std::string> StateDir::ids() const {
   std::vector<std::string> out;
   for (auto& n : fs::list_dir(root_))
     if (fs::exists(dir(n) + "/state.json")) out.push_back(n);
+  std::sort(out.begin(), out.end());  // runc lists by name
   return out;
 }
 
