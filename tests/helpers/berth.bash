@@ -33,6 +33,19 @@ start_berthd() {
   wait_for_ping "$BERTHD_SOCK" || { cat "$BERTHD_DIR/berthd.log" >&2; return 1; }
 }
 
+# berthd_pid: the running daemon's pid (bats runs each test in its own
+# process, so a restart in one test is seen by the next only through the
+# pid file).
+berthd_pid() { cat "$BERTHD_DIR/berthd.pid" 2>/dev/null || echo "${BERTHD_PID:-}"; }
+
+# kill9_berthd: crash the daemon and wait until it is gone.
+kill9_berthd() {
+  local pid
+  pid=$(berthd_pid)
+  kill -9 "$pid"
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.01; done
+}
+
 # restart_berthd: start berthd again on the same roots (after a crash).
 restart_berthd() {
   "$BERTH_BIN/berthd" -H "unix://$BERTHD_SOCK" --data-root "$BERTHD_DIR/data" \
@@ -46,6 +59,7 @@ restart_berthd() {
 # stop_berthd: remove every container, stop the daemon, and delete its roots.
 stop_berthd() {
   [[ -n ${BERTHD_DIR:-} ]] || return 0
+  BERTHD_PID=$(berthd_pid)
   if [[ -n ${BERTHD_PID:-} ]] && kill -0 "$BERTHD_PID" 2>/dev/null; then
     local ids
     ids=$(docker ps -aq 2>/dev/null || true)
@@ -115,7 +129,11 @@ CFG
 }
 
 stop_registry() {
-  [[ -n ${REGISTRY_PID:-} ]] && kill "$REGISTRY_PID" 2>/dev/null && wait "$REGISTRY_PID" 2>/dev/null
-  [[ -n ${REGISTRY_DIR:-} ]] && rm -rf "$REGISTRY_DIR"
+  if [[ -n ${REGISTRY_PID:-} ]]; then
+    kill "$REGISTRY_PID" 2>/dev/null || true
+    wait "$REGISTRY_PID" 2>/dev/null || true
+  fi
+  if [[ -n ${REGISTRY_DIR:-} ]]; then rm -rf "$REGISTRY_DIR"; fi
   unset REGISTRY_PID REGISTRY_DIR REGISTRY_ADDR
+  return 0
 }

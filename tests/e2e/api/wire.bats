@@ -3,6 +3,7 @@
 # status codes and error bodies for bad input. After each bad request the
 # daemon must keep serving.
 
+bats_require_minimum_version 1.5.0
 load ../../helpers/berth
 
 setup_file() {

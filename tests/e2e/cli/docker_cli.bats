@@ -2,6 +2,7 @@
 # End-to-end: the real docker CLI (28) against berthd, through berth-shim and
 # berth-runtime. One berthd per file, on a throwaway data root.
 
+bats_require_minimum_version 1.5.0
 load ../../helpers/berth
 
 setup_file() {
@@ -152,10 +153,10 @@ teardown_file() {
 }
 
 @test "a missing executable exits 127, a non-executable 126" {
-  run docker run --rm busybox /nope
+  run -127 docker run --rm busybox /nope
   [ "$status" -eq 127 ]
   [[ $output == *"no such file or directory"* ]]
-  run docker run --rm busybox nope
+  run -127 docker run --rm busybox nope
   [ "$status" -eq 127 ]
   [[ $output == *"executable file not found"* ]]
   run docker run --rm busybox /etc/passwd

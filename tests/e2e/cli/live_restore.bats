@@ -2,6 +2,7 @@
 # Crash safety: kill -9 of berthd leaves running containers running; the
 # next start reconciles its database with the shims it finds.
 
+bats_require_minimum_version 1.5.0
 load ../../helpers/berth
 
 setup_file() {
@@ -16,8 +17,7 @@ teardown_file() {
 @test "containers survive kill -9 of berthd and are adopted on restart" {
   id=$(docker run -d --name survivor busybox sh -c 'echo before; exec sleep 300')
   pid=$(docker inspect -f '{{.State.Pid}}' survivor)
-  kill -9 "$BERTHD_PID"
-  wait "$BERTHD_PID" 2>/dev/null || true
+  kill9_berthd
   kill -0 "$pid"                     # still running without the daemon
   restart_berthd
   run docker inspect -f '{{.State.Status}} {{.State.Pid}}' survivor
@@ -31,8 +31,7 @@ teardown_file() {
 
 @test "a container that exits while berthd is down is reported exited with its code" {
   docker run -d --name shortlived busybox sh -c 'sleep 1; exit 9' >/dev/null
-  kill -9 "$BERTHD_PID"
-  wait "$BERTHD_PID" 2>/dev/null || true
+  kill9_berthd
   sleep 1.5
   restart_berthd
   run docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' shortlived
@@ -44,8 +43,7 @@ teardown_file() {
   for i in 1 2 3; do
     docker run -d busybox sleep 5 >/dev/null 2>&1 &
     sleep 0.0$((RANDOM % 9))
-    kill -9 "$BERTHD_PID"
-    wait "$BERTHD_PID" 2>/dev/null || true
+    kill9_berthd
     wait
     restart_berthd
   done
