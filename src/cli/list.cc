@@ -34,11 +34,6 @@ Result<std::string> filters_json(const std::vector<std::string>& flags,
   return j.dump();
 }
 
-struct Column {
-  std::string_view field;
-  std::string_view header;
-};
-
 // Renders --format: "table ..." prints a header row and aligns with
 // docker's tabwriter (minwidth 10, padding 3); otherwise one line per row.
 int render_format(Context& ctx, std::string format, const std::vector<OrderedJson>& rows,

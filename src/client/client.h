@@ -60,7 +60,7 @@ class Stream {
   const api::HttpHead& head() const { return head_; }
   int fd() const { return conn_.fd(); }
   // Bytes already received and not yet decoded (poll() would not report them).
-  bool has_buffered() const { return !conn_buffer_empty(); }
+  bool has_buffered() const { return !conn_.buffer().empty(); }
   // Appends decoded body bytes; false once the body is complete (the last
   // bytes may come with that call).
   Result<bool> read(std::string* out) { return body_.read(conn_, out); }
@@ -72,7 +72,6 @@ class Stream {
  private:
   friend class Client;
   friend class PendingStream;
-  bool conn_buffer_empty() const { return const_cast<Conn&>(conn_).buffer().empty(); }
   Stream(Conn c, api::HttpHead h, BodyReader b) : conn_(std::move(c)), head_(std::move(h)), body_(b) {}
   Conn conn_;
   api::HttpHead head_;

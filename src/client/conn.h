@@ -46,6 +46,7 @@ class Conn {
   Result<size_t> fill();
   // Bytes read from the socket but not consumed yet.
   std::string& buffer() { return buf_; }
+  const std::string& buffer() const { return buf_; }
 
   // Reads and consumes one response head. A connection closed before any
   // byte arrived is Errc::unavailable with sys_errno = EPIPE (the caller may
