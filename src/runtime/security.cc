@@ -51,6 +51,8 @@ Result<CapSets> resolve_capabilities(const oci::Capabilities& caps) {
   // The kernel keeps effective within permitted and ambient within
   // permitted & inheritable; enforce it instead of failing capset().
   out.effective &= out.permitted;
+  // capset() refuses inheritable bits outside the (already reduced) bounding set.
+  out.inheritable &= out.bounding;
   out.ambient &= out.permitted & out.inheritable;
   return out;
 }
