@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <thread>
 
@@ -140,8 +141,14 @@ int run(const Config& cfg, log::Logger& log) {
   if (!cfg.live_restore) {
     (*containers)->stop_all(10);
   }
+  // Connection threads are detached and may still be blocked in handlers
+  // (wait, logs -f, attach) that reference the services: leave without
+  // running destructors under them.
+  for (const auto& s : sockets) ::unlink(s.c_str());
+  ::unlink(cfg.pidfile.c_str());
   BERTH_LOG(log, info, "berthd stopped");
-  return 0;
+  std::fflush(nullptr);
+  ::_exit(0);
 }
 
 }  // namespace berth::daemon
