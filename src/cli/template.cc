@@ -163,6 +163,18 @@ struct Exec {
                                          std::string(node) + ">: " + msg);
   }
 
+  static OrderedJson::const_iterator find_key_ignoring_case(const OrderedJson& obj, const std::string& key) {
+    auto lower = [](std::string_view x) {
+      std::string o(x);
+      for (auto& c : o) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      return o;
+    };
+    const std::string want = lower(key);
+    for (auto it = obj.begin(); it != obj.end(); ++it)
+      if (lower(it.key()) == want) return it;
+    return obj.end();
+  }
+
   Result<OrderedJson> eval_arg(const Arg& a, const OrderedJson& dot) const {
     switch (a.kind) {
       case Arg::Kind::dot: return dot;
@@ -175,6 +187,11 @@ struct Exec {
           const std::string& f = a.fields[k];
           if (v->is_object()) {
             auto it = v->find(f);
+            // Docker's Go types name fields in Go style (APIVersion, ID)
+            // while their JSON keys differ only in case (ApiVersion, Id);
+            // the docker CLI's templates accept the Go names, so fall back
+            // to a key that matches without regard to case.
+            if (it == v->end()) it = find_key_ignoring_case(*v, f);
             if (it == v->end()) return exec_error(a.offsets[k], a.text, "map has no entry for key \"" + f + "\"");
             v = &*it;
           } else if (v->is_null()) {

@@ -37,6 +37,13 @@ TEST(Template, FieldsAndLiterals) {
   EXPECT_EQ(run("no actions"), "no actions");
 }
 
+TEST(Template, GoFieldNamesMatchJsonKeysDifferingInCase) {
+  // docker's templates see Go structs: .ID for "Id", .APIVersion for "ApiVersion".
+  EXPECT_EQ(run("{{.ID}}"), "b64c2012fba8");
+  EXPECT_EQ(run("{{.State.PID}}"), "42");
+  EXPECT_EQ(run("{{.Nope}}").substr(0, 5), "EXEC:");
+}
+
 TEST(Template, Functions) {
   EXPECT_EQ(run("{{json .Config.Cmd}}"), R"(["sleep","1000"])");
   EXPECT_EQ(run("{{json .Config.Env}}"), R"(["A=1","B=\u003c2\u003e"])");
