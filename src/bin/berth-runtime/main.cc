@@ -14,7 +14,7 @@
 #include "common/strings.h"
 #include "common/time.h"
 #include "runtime/container.h"
-#include "runtime/signals.h"
+#include "common/signals.h"
 
 namespace {
 
@@ -316,7 +316,7 @@ int main(int argc, char** argv) {
     if (!p) return log.fail(p.error().msg);
     if (p->positional.empty() || p->positional.size() > 2)
       return log.fail("kill: usage: kill [--all] ID [SIGNAL]");
-    auto sig = berth::runtime::parse_signal(p->positional.size() == 2 ? p->positional[1] : "TERM");
+    auto sig = berth::parse_signal(p->positional.size() == 2 ? p->positional[1] : "TERM");
     if (!sig) return log.fail(sig.error().msg);
     auto r = rt.kill(p->positional[0], *sig, p->has("--all"));
     return r ? 0 : log.fail(r.error().msg);

@@ -1,4 +1,4 @@
-#include "runtime/signals.h"
+#include "common/signals.h"
 
 #include <csignal>
 #include <optional>
@@ -6,7 +6,7 @@
 
 #include "common/strings.h"
 
-namespace berth::runtime {
+namespace berth {
 
 namespace {
 struct Named {
@@ -55,4 +55,4 @@ Result<int> parse_signal(std::string_view in) {
   return bad();
 }
 
-}  // namespace berth::runtime
+}  // namespace berth
