@@ -10,6 +10,7 @@
 #include "cli/reference.h"
 #include "cli/template.h"
 #include "cli/timestamp.h"
+#include "common/fs.h"
 #include "common/strings.h"
 #include "common/unique_fd.h"
 
@@ -23,18 +24,6 @@ constexpr CommandSpec kInspect{"inspect", "inspect [OPTIONS] NAME|ID [NAME|ID...
                                "Return low-level information on Docker objects"};
 constexpr CommandSpec kImport{"import", "import [OPTIONS] file|URL|- [REPOSITORY[:TAG]]",
                               "Import the contents from a tarball to create a filesystem image"};
-
-Status write_fd(int fd, std::string_view d) {
-  while (!d.empty()) {
-    ssize_t n = ::write(fd, d.data(), d.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return sys_error("write");
-    }
-    d.remove_prefix(static_cast<size_t>(n));
-  }
-  return ok();
-}
 
 }  // namespace
 
@@ -128,7 +117,7 @@ int cmd_logs(Context& ctx, const Args& args) {
   Status werr = ok();
   auto sink = [&](api::StdStream st, std::string_view payload) {
     if (!werr) return;
-    werr = write_fd(st == api::StdStream::stderr_ ? ctx.err.fd() : ctx.out.fd(), payload);
+    werr = fs::write_all(st == api::StdStream::stderr_ ? ctx.err.fd() : ctx.out.fd(), payload);
   };
   for (;;) {
     std::string chunk;
@@ -136,7 +125,7 @@ int cmd_logs(Context& ctx, const Args& args) {
     if (!more) return ctx.fail(more.error().msg);
     if (!chunk.empty()) {
       if (tty) {
-        werr = write_fd(ctx.out.fd(), chunk);
+        werr = fs::write_all(ctx.out.fd(), chunk);
       } else if (auto st = demux.feed(chunk, sink); !st) {
         return ctx.fail("error from daemon in stream: " + st.error().msg);
       }

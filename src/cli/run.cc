@@ -15,6 +15,7 @@
 #include "cli/commands.h"
 #include "cli/format.h"
 #include "cli/reference.h"
+#include "common/fs.h"
 #include "common/strings.h"
 #include "common/unique_fd.h"
 
@@ -89,18 +90,6 @@ const char* signal_name(int s) {
     case SIGALRM: return "ALRM";
     default: return nullptr;
   }
-}
-
-Status write_all_fd(int fd, std::string_view d) {
-  while (!d.empty()) {
-    ssize_t n = ::write(fd, d.data(), d.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return sys_error("write");
-    }
-    d.remove_prefix(static_cast<size_t>(n));
-  }
-  return ok();
 }
 
 }  // namespace
@@ -508,10 +497,10 @@ int cmd_run(Context& ctx, const Args& args) {
       } else {
         std::string_view data(buf.data(), *r);
         if (o.tty) {
-          (void)write_all_fd(ctx.out.fd(), data);
+          (void)fs::write_all(ctx.out.fd(), data);
         } else {
           auto st = demux.feed(data, [&](api::StdStream s, std::string_view p) {
-            (void)write_all_fd(s == api::StdStream::stderr_ ? ctx.err.fd() : ctx.out.fd(), p);
+            (void)fs::write_all(s == api::StdStream::stderr_ ? ctx.err.fd() : ctx.out.fd(), p);
           });
           if (!st) {
             failure = st.error().msg;

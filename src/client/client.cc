@@ -44,21 +44,7 @@ std::string encode_query(const api::Query& q) {
   return out;
 }
 
-std::string path_escape(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string o;
-  for (unsigned char c : s) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-        c == '_' || c == '~' || c == ':' || c == '@' || c == '/') {
-      o += static_cast<char>(c);
-    } else {
-      o += '%';
-      o += hex[c >> 4];
-      o += hex[c & 15];
-    }
-  }
-  return o;
-}
+std::string path_escape(std::string_view s) { return str::url_encode(s, ":@/"); }
 
 Error daemon_error(int status, std::string_view body, std::string_view method, std::string_view url) {
   std::string msg;

@@ -19,6 +19,8 @@ bool parse_query_bool(std::string_view s);
 std::optional<int64_t> parse_int(std::string_view s);
 // Percent-decoding for URL query strings ('+' becomes a space).
 std::string url_decode(std::string_view s);
-std::string url_encode(std::string_view s);
+// Percent-encoding of everything but RFC 3986 unreserved characters and
+// the characters in `also_keep` (e.g. ":@/" for a path).
+std::string url_encode(std::string_view s, std::string_view also_keep = {});
 
 }  // namespace berth::str

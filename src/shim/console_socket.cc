@@ -93,21 +93,4 @@ Result<ConsoleSocket> make_console_socket(const std::string& state_dir) {
   return cs;
 }
 
-Status send_fd(int sock, int fd, const std::string& name) {
-  iovec iov{const_cast<char*>(name.data()), name.size()};
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))];
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = cbuf;
-  msg.msg_controllen = sizeof cbuf;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  if (::sendmsg(sock, &msg, 0) < 0) return sys_error("sendmsg");
-  return ok();
-}
-
 }  // namespace berth::shim

@@ -34,7 +34,4 @@ class ConsoleSocket {
 // path would exceed the unix socket path limit.
 Result<ConsoleSocket> make_console_socket(const std::string& state_dir);
 
-// Sends `fd` over a connected unix socket (used by tests as a fake runtime).
-Status send_fd(int sock, int fd, const std::string& name);
-
 }  // namespace berth::shim

@@ -45,6 +45,8 @@ TEST(Strings, QueryBoolLikeDockerd) {
 TEST(Strings, UrlDecode) {
   EXPECT_EQ(str::url_decode("a%20b+c%2Fd%"), "a b c/d%");
   EXPECT_EQ(str::url_decode(str::url_encode("{\"a\":[1]} /")), "{\"a\":[1]} /");
+  EXPECT_EQ(str::url_encode("a b/c:d"), "a%20b%2Fc%3Ad");
+  EXPECT_EQ(str::url_encode("127.0.0.1:5000/x y", ":@/"), "127.0.0.1:5000/x%20y");
 }
 
 TEST(Digest, ParseAndHash) {

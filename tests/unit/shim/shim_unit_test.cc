@@ -7,6 +7,7 @@
 
 #include "common/fs.h"
 #include "shim/console_socket.h"
+#include "sys/unix_socket.h"
 #include "shim/options.h"
 #include "shim/protocol.h"
 #include "shim/runtime_cli.h"
@@ -176,7 +177,7 @@ TEST(ConsoleSocket, ReceivesAFileDescriptor) {
   a.sun_family = AF_UNIX;
   std::strcpy(a.sun_path, cs->path().c_str());
   ASSERT_EQ(::connect(client.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_TRUE(send_fd(client.get(), p[1], "/dev/pts/7"));
+  ASSERT_EQ(sys::send_fd(client.get(), p[1], "/dev/pts/7"), 0);
   auto fd = cs->receive_master(1000);
   ASSERT_TRUE(fd) << fd.error().msg;
   ASSERT_EQ(::write(fd->get(), "x", 1), 1);  // the received fd is the pipe's write end
