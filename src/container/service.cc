@@ -363,6 +363,10 @@ Status ContainerService::start(std::string_view ref) {
 
   std::string sock = opts_.paths.shim_socket(id);
   std::string state_dir = opts_.paths.shim_state_dir(id);
+  // A previous shim of this container may still be deleting its runtime
+  // state (it answers `wait` first); the runtime ID must be free again.
+  wait_for_exit(e->shim_pidfd, 10000);
+  e->shim_pidfd.reset();
   (void)fs::remove_all(state_dir);
   ::unlink(sock.c_str());
   if (auto st = fs::mkdir_p(state_dir, 0700); !st) return fail(std::move(st).error(), false);
@@ -379,8 +383,9 @@ Status ContainerService::start(std::string_view ref) {
   so.tty = tty;
   so.stdin_open = open_stdin;
   so.stdin_once = stdin_once;
-  if (auto st = spawn_shim(so); !st) {
-    Error err = std::move(st).error();
+  auto spawned = spawn_shim(so);
+  if (!spawned) {
+    Error err = std::move(spawned).error();
     Errc kind = exit_code_for_start_error(err.msg) == 128 ? Errc::internal : Errc::invalid;
     BERTH_LOG(log_, warn, "container create failed in runtime", {"id", id}, {"error", err.msg});
     (void)fs::remove_all(state_dir);
@@ -388,6 +393,7 @@ Status ContainerService::start(std::string_view ref) {
                                      err.msg + ": unknown"),
                 true);
   }
+  e->shim_pidfd = std::move(*spawned);
   const int64_t t2 = timeutil::now_unix_nano();
   // The shim exists: hand it every attach that was waiting for the start,
   // so no output is lost, then open the exit watch, then start.

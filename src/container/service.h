@@ -145,6 +145,7 @@ class ContainerService {
     std::mutex op_mu;
     bool removed = false;
     bool shim_up = false;  // the shim exists (between spawn and exit)
+    UniqueFd shim_pidfd;   // the last shim spawned; it may outlive shim_up while it deletes runtime state
     std::vector<std::shared_ptr<Waiter>> waiters;
     std::vector<std::shared_ptr<PendingAttach>> attaches;
   };

@@ -1,5 +1,6 @@
 #include "container/shim_client.h"
 
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
@@ -10,6 +11,7 @@
 
 #include <cstring>
 
+#include "common/strings.h"
 #include "common/fs.h"
 
 extern char** environ;
@@ -31,7 +33,7 @@ std::vector<std::string> shim_argv(const ShimSpawnOptions& o) {
   return a;
 }
 
-Status spawn_shim(const ShimSpawnOptions& o) {
+Result<UniqueFd> spawn_shim(const ShimSpawnOptions& o) {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return sys_error("pipe");
   UniqueFd rd(p[0]), wr(p[1]);
@@ -81,13 +83,27 @@ Status spawn_shim(const ShimSpawnOptions& o) {
       break;
     }
   }
-  if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return ok();
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+    UniqueFd pidfd;
+    auto text = fs::read_file(fs::join(o.state_dir, "shim.pid"));
+    auto shim_pid = text ? str::parse_int(str::trim(*text)) : std::nullopt;
+    if (shim_pid && *shim_pid > 0)
+      pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, static_cast<pid_t>(*shim_pid), 0)));
+    return pidfd;
+  }
   while (!err.empty() && (err.back() == '\n' || err.back() == '\r')) err.pop_back();
   if (auto nl = err.rfind('\n'); nl != std::string::npos) err = err.substr(nl + 1);
   if (err.empty())
     err = WIFSIGNALED(st) ? "berth-shim killed by signal " + std::to_string(WTERMSIG(st))
                           : "berth-shim exited with status " + std::to_string(WEXITSTATUS(st));
   return make_error(Errc::internal, err);
+}
+
+void wait_for_exit(const UniqueFd& pidfd, int timeout_ms) {
+  if (!pidfd) return;
+  pollfd p{pidfd.get(), POLLIN, 0};
+  while (::poll(&p, 1, timeout_ms) < 0 && errno == EINTR) {
+  }
 }
 
 Result<ShimConn> ShimConn::connect(const std::string& socket) {

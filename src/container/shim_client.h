@@ -28,9 +28,17 @@ struct ShimSpawnOptions {
 // argv for the shim (pure; tested).
 std::vector<std::string> shim_argv(const ShimSpawnOptions& o);
 
-// Runs the shim and waits for its first process to exit. On failure the
-// Error's msg is the shim's stderr line (the runtime's message).
-Status spawn_shim(const ShimSpawnOptions& o);
+// Runs the shim and waits for its first process to exit. On success,
+// returns a pidfd of the long-lived shim (from STATE_DIR/shim.pid; invalid
+// if it could not be opened): after answering `wait` the shim still runs the
+// runtime's `delete`, and a new shim for the same container must not start
+// before that ends. On failure the Error's msg is the shim's stderr line
+// (the runtime's message).
+Result<UniqueFd> spawn_shim(const ShimSpawnOptions& o);
+
+// Blocks until the process behind `pidfd` has exited (at most timeout_ms);
+// an invalid fd returns at once.
+void wait_for_exit(const UniqueFd& pidfd, int timeout_ms);
 
 // A connection to the shim's control socket.
 class ShimConn {

@@ -518,9 +518,8 @@ void Monitor::finish() {
   for (auto& [t, cp] : clients_)
     if (cp->kind == Kind::attach) attach.push_back(t);
   for (auto t : attach) drop(t);
-  // 4. Runtime state, then the exit record.
-  auto del = runtime_.run({"delete", opts_.id});
-  if (!del || !del->success()) (void)runtime_.run({"delete", "--force", opts_.id});
+  // 4. The exit record, then waiters: berthd learns of the exit without
+  // waiting for the runtime's delete (one exec and the cgroup removal).
   Json ex = Json::object();
   ex["exit_code"] = exit_code_;
   ex["exited_at"] = timeutil::rfc3339_nano(exited_at_ns_);
@@ -528,7 +527,6 @@ void Monitor::finish() {
   ex["pid"] = init_pid_;
   (void)fs::write_file_atomic(fs::join(opts_.state_dir, "exit.json"), ex.dump() + "\n",
                               fs::Durability::none, 0644);
-  // 5. Waiters; every other connection is closed.
   std::string wr = wait_reply();
   for (auto& [t, cp] : clients_) {
     if (cp->kind != Kind::waiter) continue;
@@ -539,6 +537,12 @@ void Monitor::finish() {
     if (cp->kind == Kind::request && !cp->out.empty()) (void)flush_client(*cp);
   clients_.clear();
   ::unlink(opts_.socket.c_str());
+  // 5. Runtime state. berthd may already be removing STATE_DIR, so the
+  // runtime's log goes to /dev/null; berthd waits for this process to end
+  // (shim.pid) before it starts a new shim for the same container.
+  RuntimeCli quiet = runtime_.with_log("/dev/null");
+  auto del = quiet.run({"delete", opts_.id});
+  if (!del || !del->success()) (void)quiet.run({"delete", "--force", opts_.id});
   ::unlink(fs::join(opts_.state_dir, "shim.pid").c_str());
 }
 

@@ -42,6 +42,9 @@ class RuntimeCli {
   Status run_checked(const std::vector<std::string>& args) const;
 
   const std::string& log_path() const { return log_path_; }
+  // The same runtime with its --log sent elsewhere (e.g. /dev/null once
+  // berthd may have removed the state dir).
+  RuntimeCli with_log(std::string log_path) const { return RuntimeCli(runtime_, root_, std::move(log_path)); }
 
  private:
   std::string runtime_;

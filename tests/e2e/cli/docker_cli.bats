@@ -199,3 +199,30 @@ teardown_file() {
   run docker version --format '{{.Server.APIVersion}}'
   [ "$output" = "1.41" ]
 }
+
+@test "a container can be started again right after it exits" {
+  # The shim answers wait before it deletes the runtime state; berthd must
+  # let that shim finish before the next start reuses the runtime ID. A
+  # runtime whose delete is slow makes the window wide enough to hit.
+  wrap=$BATS_TEST_TMPDIR/slow-delete-runtime
+  printf '#!/bin/sh\nfor a in "$@"; do [ "$a" = delete ] && sleep 0.3; done\nexec %s "$@"\n' "$BERTH_BIN/berth-runtime" > "$wrap"
+  chmod +x "$wrap"
+  saved_dir=$BERTHD_DIR saved_pid=$BERTHD_PID
+  start_berthd --add-runtime "slow=$wrap" --default-runtime slow
+  import_busybox
+  docker create --name again busybox true >/dev/null
+  urls=()
+  for i in $(seq 5); do
+    urls+=(-X POST "http://d/v1.41/containers/again/start" -X POST "http://d/v1.41/containers/again/wait?condition=not-running")
+  done
+  run curl -s --unix-socket "$BERTHD_SOCK" -w ' %{http_code}\n' "${urls[@]}"
+  echo "$output"
+  status_line=$(docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' again)
+  stop_berthd
+  BERTHD_DIR=$saved_dir BERTHD_PID=$saved_pid BERTHD_SOCK=$saved_dir/berth.sock
+  export DOCKER_HOST=unix://$BERTHD_SOCK BERTH_HOST=unix://$BERTHD_SOCK
+  [[ $output != *" 500"* ]]
+  [[ $output != *" 409"* ]]
+  [ "$(grep -c '"StatusCode":0' <<<"$output")" -eq 5 ]
+  [ "$status_line" = "exited 0" ]
+}
