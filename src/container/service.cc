@@ -772,6 +772,14 @@ void ContainerService::cancel_attach(const std::shared_ptr<PendingAttach>& a) {
   }
 }
 
+void ContainerService::cancel_wait(const std::shared_ptr<Waiter>& w) {
+  std::lock_guard g(mu_);
+  for (auto& [id, e] : by_id_) {
+    auto& v = e->waiters;
+    v.erase(std::remove(v.begin(), v.end(), w), v.end());
+  }
+}
+
 Result<Json> ContainerService::inspect(std::string_view ref) {
   EntryPtr e = BERTH_TRY(find(ref));
   std::lock_guard g(mu_);

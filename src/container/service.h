@@ -129,6 +129,9 @@ class ContainerService {
   // answering the client, so a start that follows sees it.
   Result<std::shared_ptr<PendingAttach>> attach(std::string_view ref, const AttachOptions& o);
   void cancel_attach(const std::shared_ptr<PendingAttach>& a);
+  // Forgets a waiter whose client went away (from wait() or log_source()),
+  // so its eventfd does not live until the container exits.
+  void cancel_wait(const std::shared_ptr<Waiter>& w);
   Result<Json> inspect(std::string_view ref);
   Result<std::vector<Json>> list(const ListOptions& o);
   Result<LogSource> log_source(std::string_view ref);

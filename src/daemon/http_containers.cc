@@ -195,6 +195,7 @@ void add_container_routes(Router& r, Backends& b) {
     // Headers now: the CLI sends wait before start and waits for them.
     BERTH_TRY_VOID(res.start_stream(200, "application/json"));
     if (!wait_notice_or_hangup(w->notice.fd(), req.conn->fd())) {
+      cs.cancel_wait(w);
       res.set_keep_alive(false);
       return ok();
     }
@@ -273,6 +274,8 @@ void add_container_routes(Router& r, Backends& b) {
     if (auto s = req.q("since")) ro.since_ns = BERTH_TRY(parse_timestamp(*s));
     if (auto u = req.q("until")) ro.until_ns = BERTH_TRY(parse_timestamp(*u));
     auto src = BERTH_TRY(cs.log_source(req.param("id")));
+    // However the stream ends, the exit waiter must not outlive it.
+    ScopeExit forget([&] { cs.cancel_wait(src.exit); });
     auto reader = BERTH_TRY(logging::JsonFileReader::open(src.path));
     BERTH_TRY_VOID(res.start_stream(200, kRawStream));
     std::string buf;

@@ -226,3 +226,36 @@ teardown_file() {
   [ "$(grep -c '"StatusCode":0' <<<"$output")" -eq 5 ]
   [ "$status_line" = "exited 0" ]
 }
+
+@test "a client that disconnects mid-logs -f leaves nothing behind" {
+  pid=$(berthd_pid)
+  docker run -d --name chatty busybox sh -c 'while true; do echo tick; sleep 0.1; done' >/dev/null
+  sleep 0.3
+  before=$(ls /proc/$pid/fd | wc -l)
+  threads_before=$(ls /proc/$pid/task | wc -l)
+  for i in 1 2 3; do
+    docker logs -f chatty > /dev/null & cli=$!
+    sleep 0.4
+    kill -9 $cli; wait $cli 2>/dev/null || true
+  done
+  # The daemon notices the closed connection at its next write (~0.1 s).
+  for i in $(seq 30); do
+    [ "$(ls /proc/$pid/fd | wc -l)" -le "$before" ] && [ "$(ls /proc/$pid/task | wc -l)" -le "$threads_before" ] && break
+    sleep 0.1
+  done
+  [ "$(ls /proc/$pid/fd | wc -l)" -le "$before" ]
+  [ "$(ls /proc/$pid/task | wc -l)" -le "$threads_before" ]
+  docker rm -f chatty >/dev/null
+}
+
+@test "a client that hangs up on wait leaves nothing behind" {
+  pid=$(berthd_pid)
+  docker run -d --name waitee busybox sleep 60 >/dev/null
+  before=$(ls /proc/$pid/fd | wc -l)
+  for i in 1 2 3; do
+    curl -s --max-time 0.3 --unix-socket "$BERTHD_SOCK" -X POST http://d/v1.41/containers/waitee/wait || true
+  done
+  for i in $(seq 30); do [ "$(ls /proc/$pid/fd | wc -l)" -le "$before" ] && break; sleep 0.1; done
+  [ "$(ls /proc/$pid/fd | wc -l)" -le "$before" ]
+  docker rm -f waitee >/dev/null
+}
