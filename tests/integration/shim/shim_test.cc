@@ -356,7 +356,8 @@ TEST_F(ShimTest, SurvivesItsSpawnerAndReportsRss) {
   auto s = request(sock_, R"({"op":"state"})");
   EXPECT_EQ(s["status"], "running") << s.dump();
 
-  auto shim_pid = str::trim(*fs::read_file(state_ + "/shim.pid"));
+  const std::string shim_pid_text = *fs::read_file(state_ + "/shim.pid");
+  auto shim_pid = str::trim(shim_pid_text);
   auto status = fs::read_file("/proc/" + std::string(shim_pid) + "/status");
   ASSERT_TRUE(status);
   auto pos = status->find("VmRSS:");
