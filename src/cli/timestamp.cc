@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "common/strings.h"
+#include "common/time.h"
 
 namespace berth::cli {
 
@@ -13,15 +14,6 @@ namespace {
 
 bool digit(char c) { return c >= '0' && c <= '9'; }
 
-// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
 
 struct Parsed {
   int64_t unix_ns;
@@ -82,7 +74,7 @@ Result<Parsed> parse_timestamp(std::string_view v, int64_t local_offset_s) {
     }
   }
   if (p != v.size()) return bad();
-  int64_t secs = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 + h * 3600 +
+  int64_t secs = timeutil::days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 + h * 3600 +
                  mi * 60 + s - offset;
   return Parsed{secs * 1000000000LL + frac_ns};
 }

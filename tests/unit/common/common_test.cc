@@ -69,6 +69,16 @@ TEST(Time, Rfc3339RoundTrip) {
   ASSERT_TRUE(o);
   EXPECT_EQ(timeutil::rfc3339_nano(*o), "2026-11-29T19:48:21Z");
   EXPECT_FALSE(timeutil::parse_rfc3339("yesterday"));
+  EXPECT_FALSE(timeutil::parse_rfc3339("2026-13-01T00:00:00Z"));
+  char buf[48];
+  EXPECT_EQ(std::string(buf, timeutil::format_rfc3339(buf, 1500000000LL, true)),
+            "1970-01-01T00:00:01.500000000Z");
+  EXPECT_EQ(timeutil::days_from_civil(1970, 1, 1), 0);
+  EXPECT_EQ(timeutil::days_from_civil(2000, 3, 1), 11017);
+  int y;
+  unsigned m, d;
+  timeutil::civil_from_days(-1, &y, &m, &d);
+  EXPECT_EQ(y * 10000 + static_cast<int>(m) * 100 + static_cast<int>(d), 19691231);
 }
 
 TEST(Fs, AtomicWriteAndRemoveAll) {
