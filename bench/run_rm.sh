@@ -16,7 +16,13 @@ command -v hyperfine >/dev/null || { echo "needs hyperfine (scripts/install-deps
 out=$(mktemp -d /tmp/berth-bench.XXXXXX)
 
 start_berthd
-trap 'stop_berthd; [[ -n ${DPID:-} ]] && kill $DPID 2>/dev/null; wait ${DPID:-0} 2>/dev/null; cleanup_docker' EXIT
+finish() {
+  set +e
+  if [[ -n ${DPID:-} ]]; then kill "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; fi
+  cleanup_docker
+  stop_berthd
+}
+trap finish EXIT
 import_busybox busybox:latest
 berth_sock=$BERTHD_SOCK
 
@@ -26,7 +32,7 @@ cmds=(-n "berth run --rm (berthd)" "$BERTH_BIN/berth -H unix://$berth_sock run -
 DPID=
 cleanup_docker() {
   [[ -n ${DDIR:-} ]] || return 0
-  grep -o " $DDIR[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  { grep -o " $DDIR[^ ]*" /proc/self/mountinfo || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
   rm -rf "$DDIR"
 }
 if command -v dockerd >/dev/null && [[ ${BENCH_DOCKER:-1} == 1 ]]; then

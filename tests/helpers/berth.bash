@@ -74,7 +74,7 @@ stop_berthd() {
   for pf in "$BERTHD_DIR"/exec/shims/*/shim.pid; do
     [[ -f $pf ]] && kill -9 "$(cat "$pf")" 2>/dev/null || true
   done
-  grep -o " $BERTHD_DIR[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do
+  { grep -o " $BERTHD_DIR[^ ]*" /proc/self/mountinfo || true; } | sort -r | while read -r m; do
     umount -l "$m" 2>/dev/null || true
   done
   rm -rf "$BERTHD_DIR"
