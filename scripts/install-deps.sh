@@ -5,13 +5,16 @@ set -euo pipefail
 
 PACKAGES=(
   # toolchain
-  g++ cmake ninja-build pkg-config git
+  g++ cmake ninja-build pkg-config git ccache
   # libraries (DESIGN.md §5)
   nlohmann-json3-dev libsqlite3-dev libarchive-dev libssl-dev libcap-dev libseccomp-dev
+  libcurl4-openssl-dev zlib1g-dev libzstd-dev libisal-dev libmnl-dev libnftables-dev nftables
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev bats hyperfine curl jq socat iproute2 procps
   # fixtures: busybox image, debootstrap'd Debian image, the reference registry
   busybox-static debootstrap docker-registry tar gzip xz-utils
+  # runtime interoperability smoke test (containerd 1.6 + ctr), loop-device filesystems
+  containerd e2fsprogs xfsprogs
 )
 
 missing=()
