@@ -440,6 +440,24 @@ const Namespace* Linux::find_ns(NsType t) const {
   return nullptr;
 }
 
+Result<Process> parse_process_json(const Json& j) {
+  Process pr;
+  std::vector<std::string> unsupported;
+  BERTH_TRY_VOID(parse_process(j, "process", &pr, &unsupported));
+  if (!unsupported.empty()) return bad(unsupported.front(), "not supported by berth-runtime");
+  if (pr.args.empty()) return bad("process.args", "must not be empty");
+  if (pr.cwd.empty() || pr.cwd[0] != '/') return bad("process.cwd", "must be an absolute path");
+  return pr;
+}
+
+Result<Resources> parse_resources_json(const Json& j) {
+  Resources r;
+  std::vector<std::string> unsupported;
+  BERTH_TRY_VOID(parse_resources(j, "resources", &r, &unsupported));
+  if (!unsupported.empty()) return bad(unsupported.front(), "not supported by berth-runtime");
+  return r;
+}
+
 Result<Spec> parse_spec(std::string_view text) {
   auto j = parse_json(text);
   if (!j) return make_error(Errc::invalid, "invalid JSON: " + j.error().msg);

@@ -194,6 +194,12 @@ struct Spec {
 Result<Spec> parse_spec(std::string_view text);
 Result<Spec> parse_spec_json(const Json& j);
 
+// A process object alone (runc exec --process FILE). Fields this runtime
+// does not implement are errors naming the field.
+Result<Process> parse_process_json(const Json& j);
+// A linux.resources object alone (runc update -r FILE); same rule.
+Result<Resources> parse_resources_json(const Json& j);
+
 // Cross-field checks that need no filesystem (namespaces unique, id mappings
 // only with a user namespace, absolute mount destinations, ...).
 Status validate_spec(const Spec& spec);

@@ -38,6 +38,12 @@ std::vector<std::string> Cgroup::dirs() const {
 std::string Cgroup::dir_for(const std::string& controller) const {
   if (layout_.mode == CgroupMode::v2) return layout_.unified + path_;
   if (const auto* h = layout_.find_v1(controller)) return h->mount_point + path_;
+  if (!layout_.unified.empty()) {
+    auto ctrls = fs::read_file(layout_.unified + "/cgroup.controllers");
+    if (ctrls)
+      for (const auto& c : str::split(trim_copy(*ctrls), ' '))
+        if (c == controller) return layout_.unified + path_;
+  }
   return {};
 }
 
@@ -136,8 +142,9 @@ Status Cgroup::create() {
     auto parts = str::split(path_, '/');
     for (const auto& part : parts) {
       if (part.empty()) continue;
-      if (layout_.mode == CgroupMode::v2) {
-        // Enable every available controller for the children of `cur`.
+      {
+        // Enable every available controller for the children of `cur`
+        // (on a hybrid host: those v1 does not hold, e.g. hugetlb).
         auto avail = fs::read_file(cur + "/cgroup.controllers");
         if (avail) {
           for (const auto& c : str::split(trim_copy(*avail), ' ')) {

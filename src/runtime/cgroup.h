@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/json.h"
 #include "common/result.h"
 #include "oci/spec.h"
 #include "runtime/cgroup_layout.h"
@@ -34,12 +35,21 @@ class Cgroup {
   Status add_pid(pid_t pid);
   // Pids in the cgroup (from the first hierarchy that has cgroup.procs).
   Result<std::vector<pid_t>> pids() const;
+  // Freeze or thaw every task: the v1 freezer when mounted, else the v2
+  // cgroup.freeze; waits (bounded) until the kernel reports the new state.
+  Status set_frozen(bool frozen);
+  // runc's `events --stats` "data" object (cpu, memory, pids, blkio,
+  // hugetlb) read from the cgroup files of whichever version holds each.
+  OrderedJson stats() const;
   // rmdir every directory (retrying briefly while tasks are exiting).
   // Missing directories are fine.
   Status destroy();
 
  private:
-  std::string dir_for(const std::string& controller) const;  // "" if absent
+  // Directory holding `controller`: its v1 hierarchy, else the unified
+  // hierarchy when that lists it (pure v2, or hugetlb on a hybrid host).
+  // "" if absent.
+  std::string dir_for(const std::string& controller) const;
   Status write(const std::string& dir, const char* file, const std::string& value);
 
   CgroupLayout layout_;

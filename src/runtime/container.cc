@@ -350,6 +350,7 @@ Result<pid_t> Runtime::create_impl(const CreateOptions& o, const sigset_t* child
   st.own_pid_ns = lx.has_ns(oci::NsType::pid);
   st.poststart = spec.hooks.poststart;
   st.poststop = spec.hooks.poststop;
+  if (auto cj = parse_json(*text)) st.config = std::move(*cj);
 
   if (new_user) {
     // The init runs as the mapped root, which usually cannot write the
@@ -441,7 +442,7 @@ Status Runtime::start(const std::string& id) {
   ContainerState s = BERTH_TRY(dir_.load(id));
   ContainerStatus status = current_status(dir_, s);
   if (status == ContainerStatus::stopped) return make_error(Errc::conflict, "cannot start a container that has stopped");
-  if (status == ContainerStatus::running) return make_error(Errc::conflict, "cannot start an already running container");
+  if (status != ContainerStatus::created) return make_error(Errc::conflict, "cannot start an already running container");
   const std::string fifo = dir_.fifo(id);
   UniqueFd fd(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   if (!fd) return sys_error("open " + fifo);
@@ -488,6 +489,12 @@ Status Runtime::destroy(const ContainerState& s) {
   auto layout = detect_host_cgroup_layout();
   std::optional<Cgroup> cg;
   if (layout) cg.emplace(*layout, s.cgroup_path);
+  if (cg && cgroup_frozen(s.cgroup_dirs)) {
+    // Frozen (v1) tasks do not die until thawed: queue SIGKILL, then thaw.
+    if (auto pids = cg->pids())
+      for (pid_t p : *pids) ::kill(p, SIGKILL);
+    (void)cg->set_frozen(false);
+  }
   kill_everything(s, cg ? &*cg : nullptr);
   if (cg) {
     // Stragglers of a container without its own pid namespace.
@@ -515,8 +522,9 @@ Status Runtime::remove(const std::string& id, bool force) {
     return std::move(s).error();
   }
   ContainerStatus status = current_status(dir_, *s);
-  if (status == ContainerStatus::running && !force)
-    return make_error(Errc::conflict, "cannot delete container " + id + " that is not stopped: running");
+  if ((status == ContainerStatus::running || status == ContainerStatus::paused) && !force)
+    return make_error(Errc::conflict,
+                      "cannot delete container " + id + " that is not stopped: " + status_name(status));
   return destroy(*s);
 }
 

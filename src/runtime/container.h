@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,19 @@ struct CreateOptions {
   std::string pid_file;
   std::string console_socket;
   bool no_pivot = false;
+  int preserve_fds = 0;
+};
+
+struct ExecOptions {
+  std::string id;
+  std::string process_file;  // --process (JSON of an OCI process), "-" = stdin
+  std::vector<std::string> args;  // used when process_file is empty
+  bool detach = false;
+  bool tty = false;
+  std::string console_socket, pid_file, cwd, user;
+  std::vector<std::string> env, caps;
+  std::optional<bool> no_new_privs;
+  std::vector<uint32_t> additional_gids;
   int preserve_fds = 0;
 };
 
@@ -44,6 +58,17 @@ class Runtime {
   // create + start; unless detached, forward signals, wait, delete and
   // return the exit status (128+signal for a signalled init).
   Result<int> run(const CreateOptions& o, bool detach);
+  // A new process in a created or running container. Detached: returns 0
+  // once it runs; else waits (forwarding signals) and returns its status.
+  Result<int> exec(const ExecOptions& o);
+  Status pause(const std::string& id);
+  Status resume(const std::string& id);
+  // Host pids of every process in the container's cgroup.
+  Result<std::vector<pid_t>> pids(const std::string& id) const;
+  // Apply new resources to a live container (runc update).
+  Status update(const std::string& id, const oci::Resources& r);
+  // runc's `events --stats` object: {"type":"stats","id":..,"data":{..}}.
+  Result<OrderedJson> stats(const std::string& id) const;
 
  private:
   Result<pid_t> create_impl(const CreateOptions& o, const sigset_t* child_mask);
@@ -54,5 +79,11 @@ class Runtime {
 
 // A default config.json for a rootfs at "rootfs" (like `runc spec`).
 OrderedJson default_spec(bool terminal);
+// `spec --rootless`: turn default_spec() into one a non-root user can run.
+void make_rootless(OrderedJson& spec, uint32_t uid, uint32_t gid);
+// runc's `features` JSON for this runtime and host.
+OrderedJson features_json();
+bool host_has_apparmor();
+bool host_has_selinux();
 
 }  // namespace berth::runtime

@@ -323,6 +323,8 @@ void apply_identity(const InitPlan& p) {
 }  // namespace
 
 [[noreturn]] void init_main(const InitPlan& p) noexcept {
+  // Not dumpable until execve (see exec_main).
+  (void)::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   ::umask(0);
   // 1. Wait until the parent has put us in the cgroups and written id maps.
   char go = 0;
@@ -427,6 +429,69 @@ void apply_identity(const InitPlan& p) {
   if (es) (void)!::write(2, es, std::strlen(es));
   (void)!::write(2, "\n", 1);
   fail(p, InitStep::exec, -1, e);
+}
+
+[[noreturn]] void exec_main(const InitPlan& p) noexcept {
+  // Not dumpable until execve: container processes cannot open our
+  // /proc/PID/exe (the runtime binary) or ptrace us (CVE-2019-5736).
+  (void)::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  ::umask(0);
+  char go = 0;
+  ssize_t n;
+  do {
+    n = ::read(p.sync_fd, &go, 1);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1) ::_exit(1);
+  for (size_t i = 0; i < p.joins.size(); ++i) {
+    if (::setns(p.joins[i].fd, p.joins[i].nstype) != 0) fail(p, InitStep::join_namespace, static_cast<int>(i));
+    ::close(p.joins[i].fd);
+  }
+  // Joining the mount namespace moved our root and cwd to its root: the
+  // container's. cwd is resolved there, after every host fd but the sync
+  // and console sockets is closed-on-exec (CVE-2024-21626).
+  for (size_t i = 0; i < p.rlimits.size(); ++i)
+    if (::setrlimit(static_cast<__rlimit_resource>(p.rlimits[i].resource), &p.rlimits[i].lim) != 0)
+      fail(p, InitStep::rlimit, static_cast<int>(i));
+  if (::chdir(p.cwd.c_str()) != 0) fail(p, InitStep::cwd);
+  char exe[PATH_MAX];
+  lookup(p, exe);
+  if (::setsid() < 0) fail(p, InitStep::setsid);
+  if (p.terminal) {
+    int master = ::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0) fail(p, InitStep::console);
+    int unlock = 0;
+    if (::ioctl(master, TIOCSPTLCK, &unlock) != 0) fail(p, InitStep::console);
+    int slave = ::ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave < 0) fail(p, InitStep::console);
+    if (p.rows || p.cols) {
+      winsize ws{};
+      ws.ws_row = p.rows;
+      ws.ws_col = p.cols;
+      (void)::ioctl(master, TIOCSWINSZ, &ws);
+    }
+    if (p.console_sock >= 0) {
+      if (sys::send_fd(p.console_sock, master, "/dev/ptmx") != 0) fail(p, InitStep::send_console);
+      ::close(p.console_sock);
+    }
+    ::close(master);
+    if (::ioctl(slave, TIOCSCTTY, 0) != 0) fail(p, InitStep::set_ctty);
+    for (int fd = 0; fd < 3; ++fd)
+      if (::dup2(slave, fd) < 0) fail(p, InitStep::set_ctty);
+    if (slave > 2) ::close(slave);
+  }
+  apply_identity(p);
+  ::umask(p.umask);
+  if (p.restore_sigmask) ::sigprocmask(SIG_SETMASK, &p.sigmask, nullptr);
+  ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+  for (int fd = 3; fd < 3 + p.preserve_fds; ++fd) ::fcntl(fd, F_SETFD, 0);
+  if (p.has_seccomp && p.no_new_privs) {
+    sock_fprog prog{static_cast<unsigned short>(p.seccomp.filter.size()),
+                    const_cast<sock_filter*>(p.seccomp.filter.data())};
+    if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p.seccomp.flags, &prog) != 0)
+      fail(p, InitStep::seccomp);
+  }
+  ::execve(exe, p.argv.data(), p.envp.data());
+  fail(p, InitStep::exec, -1, errno);
 }
 
 std::string describe_init_failure(const InitReport& r, const InitPlan& p) {

@@ -108,6 +108,13 @@ struct InitPlan {
 
 [[noreturn]] void init_main(const InitPlan& plan) noexcept;
 
+// `exec`: a process joining a running container. Uses sync_fd, joins (all
+// of the container's namespaces, user first; pid joined by the parent), cwd,
+// args/env, identity, rlimits, caps, seccomp, no_new_privs, terminal +
+// console_sock, preserve_fds, sigmask. Reports failures like init_main and
+// nothing on success: the exec closes sync_fd.
+[[noreturn]] void exec_main(const InitPlan& plan) noexcept;
+
 // Human-readable message for a failure report ("exec: \"nope\": executable
 // file not found in $PATH", "mount proc on /proc: operation not permitted").
 std::string describe_init_failure(const InitReport& r, const InitPlan& plan);

@@ -47,7 +47,8 @@ Json ContainerState::to_json() const {
               {"cgroup_dirs", cgroup_dirs},
               {"own_pid_ns", own_pid_ns},
               {"poststart", hooks_json(poststart)},
-              {"poststop", hooks_json(poststop)}};
+              {"poststop", hooks_json(poststop)},
+              {"config", config}};
 }
 
 Result<ContainerState> ContainerState::from_json(const Json& j) {
@@ -65,6 +66,7 @@ Result<ContainerState> ContainerState::from_json(const Json& j) {
     s.own_pid_ns = j.value("own_pid_ns", true);
     if (j.contains("poststart")) s.poststart = hooks_from(j["poststart"]);
     if (j.contains("poststop")) s.poststop = hooks_from(j["poststop"]);
+    if (j.contains("config")) s.config = j["config"];
     return s;
   } catch (const std::exception& e) {
     return make_error(Errc::internal, std::string("corrupt state.json: ") + e.what());
@@ -102,6 +104,7 @@ const char* status_name(ContainerStatus s) {
   switch (s) {
     case ContainerStatus::created: return "created";
     case ContainerStatus::running: return "running";
+    case ContainerStatus::paused: return "paused";
     case ContainerStatus::stopped: return "stopped";
   }
   return "unknown";
@@ -111,7 +114,18 @@ ContainerStatus current_status(const StateDir& dir, const ContainerState& s) {
   if (!sys::process_matches(s.pid, s.start_time)) return ContainerStatus::stopped;
   struct stat st;
   if (::lstat(dir.fifo(s.id).c_str(), &st) == 0) return ContainerStatus::created;
+  if (cgroup_frozen(s.cgroup_dirs)) return ContainerStatus::paused;
   return ContainerStatus::running;
+}
+
+bool cgroup_frozen(const std::vector<std::string>& dirs) {
+  for (const auto& d : dirs) {
+    if (auto v1 = fs::read_file(d + "/freezer.state"))
+      if (v1->rfind("FROZEN", 0) == 0 || v1->rfind("FREEZING", 0) == 0) return true;
+    if (auto v2 = fs::read_file(d + "/cgroup.freeze"))
+      if (v2->rfind("1", 0) == 0) return true;
+  }
+  return false;
 }
 
 OrderedJson oci_state_json(const ContainerState& s, ContainerStatus st) {

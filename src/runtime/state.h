@@ -27,6 +27,9 @@ struct ContainerState {
   std::vector<std::string> cgroup_dirs;
   bool own_pid_ns = true;
   std::vector<oci::Hook> poststart, poststop;
+  // The config.json the container was created from (exec takes its
+  // process defaults and seccomp profile from it, as runc does).
+  Json config;
 
   Json to_json() const;
   static Result<ContainerState> from_json(const Json& j);
@@ -48,9 +51,14 @@ class StateDir {
   std::string root_;
 };
 
-enum class ContainerStatus { created, running, stopped };
+enum class ContainerStatus { created, running, paused, stopped };
 const char* status_name(ContainerStatus s);
+// stopped (init gone or pid reused), created (exec fifo present), paused
+// (a freezer of the container's cgroup is frozen) or running.
 ContainerStatus current_status(const StateDir& dir, const ContainerState& s);
+// True when the v1 freezer.state or the v2 cgroup.freeze of one of `dirs`
+// says frozen.
+bool cgroup_frozen(const std::vector<std::string>& dirs);
 
 // OCI state as `runc state` prints it.
 OrderedJson oci_state_json(const ContainerState& s, ContainerStatus st);

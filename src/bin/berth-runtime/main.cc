@@ -3,7 +3,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+#include <sys/wait.h>
+
+#include <cctype>
+#include <cerrno>
+#include <climits>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <set>
 #include <map>
 #include <optional>
 #include <string>
@@ -37,7 +47,16 @@ const char* kUsage =
     "  kill [--all|-a] ID [SIGNAL]\n"
     "  delete [--force|-f] ID\n"
     "  list [--quiet|-q] [--format table|json]\n"
-    "  spec [--bundle|-b DIR]\n";
+    "  exec [--process|-p F] [-d] [-t] [--console-socket S] [--pid-file F] [--cwd D] [-e K=V]...\n"
+    "       [-u UID[:GID]] [-g GID]... [--cap CAP]... [--no-new-privs] [--preserve-fds N] ID [COMMAND...]\n"
+    "  pause ID | resume ID\n"
+    "  ps [--format table|json] ID [ps options]\n"
+    "  update [-r resources.json|-] [--memory N] [--memory-swap N] [--memory-reservation N] [--cpu-share N]\n"
+    "         [--cpu-quota N] [--cpu-period N] [--cpuset-cpus L] [--cpuset-mems L] [--pids-limit N]\n"
+    "         [--blkio-weight N] ID\n"
+    "  events [--stats] [--interval 5s] ID\n"
+    "  features\n"
+    "  spec [--bundle|-b DIR] [--rootless]\n";
 
 // Where errors go: stderr always, and the --log file in its format.
 struct LogSink {
@@ -72,20 +91,29 @@ struct LogSink {
 struct FlagSpec {
   std::vector<std::string> names;
   bool takes_value;
+  bool repeat = false;  // every occurrence is kept (--env A --env B)
 };
 
 struct Parsed {
   std::map<std::string, std::string> values;  // canonical (first) name -> value ("true" for bools)
+  std::map<std::string, std::vector<std::string>> lists;  // repeatable flags
   std::vector<std::string> positional;
   bool has(const std::string& n) const { return values.count(n) != 0; }
+  std::vector<std::string> all(const std::string& n) const {
+    auto it = lists.find(n);
+    return it == lists.end() ? std::vector<std::string>{} : it->second;
+  }
   std::string get(const std::string& n, std::string def = "") const {
     auto it = values.find(n);
     return it == values.end() ? def : it->second;
   }
 };
 
+// stop_at_positional: everything from the first positional on is
+// positional (exec's COMMAND args, ps's options), as Go's flag package does.
 Result<Parsed> parse_flags(const std::vector<std::string>& args, size_t start,
-                           const std::vector<FlagSpec>& specs, const std::string& cmd) {
+                           const std::vector<FlagSpec>& specs, const std::string& cmd,
+                           bool stop_at_positional = false) {
   Parsed out;
   for (size_t i = start; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -94,6 +122,10 @@ Result<Parsed> parse_flags(const std::vector<std::string>& args, size_t start,
       break;
     }
     if (a.size() < 2 || a[0] != '-') {
+      if (stop_at_positional) {
+        for (; i < args.size(); ++i) out.positional.push_back(args[i]);
+        break;
+      }
       out.positional.push_back(a);
       continue;
     }
@@ -123,6 +155,7 @@ Result<Parsed> parse_flags(const std::vector<std::string>& args, size_t start,
       value = "true";
     }
     out.values[spec->names[0]] = value;
+    if (spec->repeat) out.lists[spec->names[0]].push_back(value);
   }
   return out;
 }
@@ -205,6 +238,300 @@ int cmd_list(berth::runtime::Runtime& rt, const Parsed& p, const LogSink& log) {
     std::printf("%s\n", line.c_str());
   }
   return 0;
+}
+
+std::vector<std::string> split_ws(const std::string& s) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+    size_t j = i;
+    while (j < s.size() && !std::isspace(static_cast<unsigned char>(s[j]))) ++j;
+    if (j > i) out.push_back(s.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+std::string join_args(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& a : v) out += (out.empty() ? "" : " ") + a;
+  return out;
+}
+
+// Docker/runc memory sizes: "512", "64k", "512m", "1g" (binary units, an
+// optional trailing b); -1 means unlimited.
+Result<int64_t> parse_bytes(const std::string& flag, std::string v) {
+  auto bad = [&] { return make_error(Errc::invalid, "invalid value \"" + v + "\" for flag " + flag); };
+  if (v == "-1") return int64_t{-1};
+  std::string lower = berth::str::to_lower(v);
+  if (!lower.empty() && lower.back() == 'b') lower.pop_back();
+  int64_t mult = 1;
+  if (!lower.empty()) {
+    switch (lower.back()) {
+      case 'k': mult = 1LL << 10; break;
+      case 'm': mult = 1LL << 20; break;
+      case 'g': mult = 1LL << 30; break;
+      case 't': mult = 1LL << 40; break;
+      default: break;
+    }
+    if (mult != 1) lower.pop_back();
+  }
+  auto n = berth::str::parse_int(lower);
+  if (!n || *n < 0 || *n > INT64_MAX / mult) return bad();
+  return *n * mult;
+}
+
+Result<int64_t> parse_num(const std::string& flag, const std::string& v) {
+  auto n = berth::str::parse_int(v);
+  if (!n) return make_error(Errc::invalid, "invalid value \"" + v + "\" for flag " + flag);
+  return *n;
+}
+
+// Go durations as runc's --interval takes them: "5s", "250ms", "1m", "1m30s".
+Result<int64_t> parse_duration_ms(const std::string& v) {
+  int64_t total = 0;
+  size_t i = 0;
+  if (v.empty()) return make_error(Errc::invalid, "invalid duration \"\"");
+  while (i < v.size()) {
+    size_t j = i;
+    while (j < v.size() && (std::isdigit(static_cast<unsigned char>(v[j])) || v[j] == '.')) ++j;
+    if (j == i) return make_error(Errc::invalid, "invalid duration \"" + v + "\"");
+    double num = std::strtod(v.substr(i, j - i).c_str(), nullptr);
+    size_t k = j;
+    while (k < v.size() && std::isalpha(static_cast<unsigned char>(v[k]))) ++k;
+    std::string unit = v.substr(j, k - j);
+    double ms;
+    if (unit == "ms") ms = num;
+    else if (unit == "s") ms = num * 1000;
+    else if (unit == "m") ms = num * 60000;
+    else if (unit == "h") ms = num * 3600000;
+    else if (unit == "us" || unit == "µs") ms = num / 1000;
+    else if (unit == "ns") ms = num / 1e6;
+    else return make_error(Errc::invalid, "invalid duration \"" + v + "\"");
+    total += static_cast<int64_t>(ms);
+    i = k;
+  }
+  return total;
+}
+
+int cmd_exec(berth::runtime::Runtime& rt, const std::vector<std::string>& args, size_t i, const LogSink& log) {
+  static const std::vector<FlagSpec> specs = {
+      {{"--console-socket"}, true},       {{"--cwd"}, true},
+      {{"--env", "-e"}, true, true},      {{"--tty", "-t"}, false},
+      {{"--user", "-u"}, true},           {{"--additional-gids", "-g"}, true, true},
+      {{"--process", "-p"}, true},        {{"--detach", "-d"}, false},
+      {{"--pid-file"}, true},             {{"--process-label"}, true},
+      {{"--apparmor"}, true},             {{"--no-new-privs"}, false},
+      {{"--cap", "-c"}, true, true},      {{"--preserve-fds"}, true},
+      {{"--cgroup"}, true, true},         {{"--ignore-paused"}, false},
+      {{"--no-subreaper"}, false},
+  };
+  auto p = parse_flags(args, i + 1, specs, "exec", true);
+  if (!p) return log.fail(p.error().msg);
+  if (p->positional.empty()) return log.fail("exec: usage: exec [options] ID COMMAND [ARGS...] (or --process FILE)");
+  if (p->has("--apparmor") && !p->get("--apparmor").empty())
+    return log.fail("exec: --apparmor: AppArmor is not enabled on this host");
+  if (p->has("--process-label") && !p->get("--process-label").empty())
+    return log.fail("exec: --process-label: SELinux is not enabled on this host");
+  if (p->has("--cgroup")) return log.fail("exec: --cgroup: sub-cgroups are not supported");
+  berth::runtime::ExecOptions o;
+  o.id = p->positional[0];
+  o.args.assign(p->positional.begin() + 1, p->positional.end());
+  o.process_file = p->get("--process");
+  if (!o.process_file.empty() && !o.args.empty())
+    return log.fail("exec: give either --process or a command, not both");
+  o.detach = p->has("--detach");
+  o.tty = p->has("--tty");
+  o.console_socket = p->get("--console-socket");
+  o.pid_file = p->get("--pid-file");
+  if (!o.pid_file.empty() && o.pid_file[0] != '/') {
+    char cwd[PATH_MAX];
+    if (::getcwd(cwd, sizeof cwd)) o.pid_file = std::string(cwd) + "/" + o.pid_file;
+  }
+  o.cwd = p->get("--cwd");
+  o.user = p->get("--user");
+  o.env = p->all("--env");
+  o.caps = p->all("--cap");
+  if (p->has("--no-new-privs")) o.no_new_privs = true;
+  for (const auto& g : p->all("--additional-gids")) {
+    auto n = berth::str::parse_int(g);
+    if (!n || *n < 0 || *n > UINT32_MAX) return log.fail("exec: invalid --additional-gids \"" + g + "\"");
+    o.additional_gids.push_back(static_cast<uint32_t>(*n));
+  }
+  if (p->has("--preserve-fds")) {
+    auto n = berth::str::parse_int(p->get("--preserve-fds"));
+    if (!n || *n < 0 || *n > 1024) return log.fail("exec: invalid --preserve-fds");
+    o.preserve_fds = static_cast<int>(*n);
+  }
+  auto r = rt.exec(o);
+  if (!r) return log.fail(r.error().msg);
+  return *r;
+}
+
+int cmd_ps(berth::runtime::Runtime& rt, const std::vector<std::string>& args, size_t i, const LogSink& log) {
+  auto p = parse_flags(args, i + 1, {{{"--format", "-f"}, true}}, "ps", true);
+  if (!p) return log.fail(p.error().msg);
+  if (p->positional.empty()) return log.fail("ps: usage: ps [--format table|json] ID [ps options]");
+  auto pids = rt.pids(p->positional[0]);
+  if (!pids) return log.fail(pids.error().msg);
+  std::string format = p->get("--format", "table");
+  if (format == "json") {
+    berth::OrderedJson arr = berth::OrderedJson::array();
+    for (pid_t pid : *pids) arr.push_back(pid);
+    std::printf("%s\n", arr.dump().c_str());
+    return 0;
+  }
+  if (format != "table") return log.fail("ps: invalid format option \"" + format + "\"");
+  // Like runc: run the host's ps with the given options (default -ef) and
+  // keep the header plus the rows of the container's pids.
+  std::vector<std::string> ps_args = {"ps"};
+  if (p->positional.size() > 1)
+    ps_args.insert(ps_args.end(), p->positional.begin() + 1, p->positional.end());
+  else
+    ps_args.push_back("-ef");
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) return log.fail("ps: pipe: " + std::string(std::strerror(errno)));
+  pid_t child = ::fork();
+  if (child < 0) return log.fail("ps: fork: " + std::string(std::strerror(errno)));
+  if (child == 0) {
+    ::dup2(pipefd[1], 1);
+    std::vector<char*> argv;
+    for (auto& a : ps_args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execvp("ps", argv.data());
+    ::_exit(127);
+  }
+  ::close(pipefd[1]);
+  std::string out;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(pipefd[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(pipefd[0]);
+  int ws = 0;
+  ::waitpid(child, &ws, 0);
+  if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0) return log.fail("ps: running ps " + join_args(ps_args) + " failed");
+  auto lines = berth::str::split(out, '\n');
+  if (lines.empty()) return 0;
+  auto header = split_ws(lines[0]);
+  int col = -1;
+  for (size_t k = 0; k < header.size(); ++k)
+    if (header[k] == "PID") col = static_cast<int>(k);
+  if (col < 0) return log.fail("ps: couldn't find PID field in ps output");
+  std::set<pid_t> want(pids->begin(), pids->end());
+  std::printf("%s\n", lines[0].c_str());
+  for (size_t k = 1; k < lines.size(); ++k) {
+    auto f = split_ws(lines[k]);
+    if (static_cast<int>(f.size()) <= col) continue;
+    auto n = berth::str::parse_int(f[static_cast<size_t>(col)]);
+    if (n && want.count(static_cast<pid_t>(*n))) std::printf("%s\n", lines[k].c_str());
+  }
+  return 0;
+}
+
+int cmd_update(berth::runtime::Runtime& rt, const std::vector<std::string>& args, size_t i, const LogSink& log) {
+  static const std::vector<FlagSpec> specs = {
+      {{"--resources", "-r"}, true}, {{"--blkio-weight"}, true},   {{"--cpu-period"}, true},
+      {{"--cpu-quota"}, true},       {{"--cpu-share"}, true},      {{"--cpu-rt-period"}, true},
+      {{"--cpu-rt-runtime"}, true},  {{"--cpuset-cpus"}, true},    {{"--cpuset-mems"}, true},
+      {{"--kernel-memory"}, true},   {{"--kernel-memory-tcp"}, true}, {{"--memory"}, true},
+      {{"--memory-reservation"}, true}, {{"--memory-swap"}, true}, {{"--pids-limit"}, true},
+      {{"--l3-cache-schema"}, true}, {{"--mem-bw-schema"}, true},
+  };
+  auto p = parse_flags(args, i + 1, specs, "update");
+  if (!p) return log.fail(p.error().msg);
+  if (p->positional.size() != 1) return log.fail("update: expected exactly one container id");
+  berth::oci::Resources r;
+  if (p->has("--resources")) {
+    std::string f = p->get("--resources");
+    auto text = berth::fs::read_file(f == "-" ? "/dev/stdin" : f);
+    if (!text) return log.fail("update: --resources: " + text.error().msg);
+    auto j = berth::parse_json(*text);
+    if (!j) return log.fail("update: --resources: invalid JSON");
+    auto parsed = berth::oci::parse_resources_json(*j);
+    if (!parsed) return log.fail("update: " + parsed.error().msg);
+    r = std::move(*parsed);
+  }
+  for (const char* f : {"--cpu-rt-period", "--cpu-rt-runtime", "--kernel-memory", "--kernel-memory-tcp",
+                        "--l3-cache-schema", "--mem-bw-schema"})
+    if (p->has(f)) return log.fail(std::string("update: ") + f + " is not supported by berth-runtime");
+  auto mem = [&]() -> berth::oci::MemoryResources& {
+    if (!r.memory) r.memory.emplace();
+    return *r.memory;
+  };
+  auto cpu = [&]() -> berth::oci::CpuResources& {
+    if (!r.cpu) r.cpu.emplace();
+    return *r.cpu;
+  };
+  for (const char* f : {"--memory", "--memory-reservation", "--memory-swap"}) {
+    if (!p->has(f)) continue;
+    auto v = parse_bytes(f, p->get(f));
+    if (!v) return log.fail("update: " + v.error().msg);
+    std::string name = f;
+    if (name == "--memory") mem().limit = *v;
+    else if (name == "--memory-reservation") mem().reservation = *v;
+    else mem().swap = *v;
+  }
+  for (const char* f : {"--cpu-period", "--cpu-quota", "--cpu-share", "--pids-limit", "--blkio-weight"}) {
+    if (!p->has(f)) continue;
+    auto v = parse_num(f, p->get(f));
+    if (!v) return log.fail("update: " + v.error().msg);
+    std::string name = f;
+    if (name == "--cpu-quota") {
+      cpu().quota = *v;
+    } else if (name == "--pids-limit") {
+      r.pids_limit = *v;
+    } else {
+      if (*v < 0) return log.fail("update: invalid value for " + name);
+      if (name == "--cpu-period") cpu().period = static_cast<uint64_t>(*v);
+      else if (name == "--cpu-share") cpu().shares = static_cast<uint64_t>(*v);
+      else {
+        if (*v > 1000) return log.fail("update: --blkio-weight must be between 10 and 1000");
+        r.blkio_weight = static_cast<uint16_t>(*v);
+      }
+    }
+  }
+  if (p->has("--cpuset-cpus")) cpu().cpus = p->get("--cpuset-cpus");
+  if (p->has("--cpuset-mems")) cpu().mems = p->get("--cpuset-mems");
+  auto u = rt.update(p->positional[0], r);
+  return u ? 0 : log.fail(u.error().msg);
+}
+
+int cmd_events(berth::runtime::Runtime& rt, const std::vector<std::string>& args, size_t i, const LogSink& log) {
+  auto p = parse_flags(args, i + 1, {{{"--stats"}, false}, {{"--interval"}, true}}, "events");
+  if (!p) return log.fail(p.error().msg);
+  if (p->positional.size() != 1) return log.fail("events: expected exactly one container id");
+  const std::string id = p->positional[0];
+  int64_t interval_ms = 5000;
+  if (p->has("--interval")) {
+    auto d = parse_duration_ms(p->get("--interval"));
+    if (!d) return log.fail("events: --interval: " + d.error().msg);
+    if (*d <= 0) return log.fail("events: --interval must be greater than 0");
+    interval_ms = *d;
+  }
+  if (p->has("--stats")) {
+    auto st = rt.stats(id);
+    if (!st) return log.fail(st.error().msg);
+    std::printf("%s\n", st->dump().c_str());
+    return 0;
+  }
+  // Stream a stats event every interval until the container stops.
+  for (;;) {
+    auto st = rt.stats(id);
+    if (!st) {
+      auto state = rt.state(id);
+      if (!state || (*state)["status"] == "stopped") return 0;
+      return log.fail(st.error().msg);
+    }
+    std::printf("%s\n", st->dump().c_str());
+    std::fflush(stdout);
+    timespec ts{interval_ms / 1000, (interval_ms % 1000) * 1000000L};
+    ::nanosleep(&ts, nullptr);
+  }
 }
 
 }  // namespace
@@ -339,12 +666,30 @@ int main(int argc, char** argv) {
   if (cmd == "spec") {
     auto p = parse({{{"--bundle", "-b"}, true}, {{"--rootless"}, false}});
     if (!p) return log.fail(p.error().msg);
-    if (p->has("--rootless")) return log.fail("spec: --rootless is not supported");
     std::string path = p->get("--bundle", ".") + "/config.json";
     if (berth::fs::exists(path)) return log.fail("File " + path + " exists. Remove it first");
-    auto w = berth::fs::write_file_atomic(path, berth::runtime::default_spec(false).dump(2) + "\n",
-                                          berth::fs::Durability::none, 0644);
+    auto spec = berth::runtime::default_spec(false);
+    if (p->has("--rootless")) berth::runtime::make_rootless(spec, ::getuid(), ::getgid());
+    auto w = berth::fs::write_file_atomic(path, spec.dump(2) + "\n", berth::fs::Durability::none, 0644);
     return w ? 0 : log.fail(w.error().msg);
+  }
+  if (cmd == "exec") return cmd_exec(rt, args, i, log);
+  if (cmd == "ps") return cmd_ps(rt, args, i, log);
+  if (cmd == "update") return cmd_update(rt, args, i, log);
+  if (cmd == "events") return cmd_events(rt, args, i, log);
+  if (cmd == "pause" || cmd == "resume") {
+    auto p = parse({});
+    if (!p) return log.fail(p.error().msg);
+    auto id = one_id(*p, cmd);
+    if (!id) return log.fail(id.error().msg);
+    auto r = cmd == "pause" ? rt.pause(*id) : rt.resume(*id);
+    return r ? 0 : log.fail(r.error().msg);
+  }
+  if (cmd == "features") {
+    auto p = parse({});
+    if (!p) return log.fail(p.error().msg);
+    std::printf("%s\n", berth::runtime::features_json().dump(4).c_str());
+    return 0;
   }
   return log.fail("unknown command \"" + cmd + "\"\n" + kUsage);
 }
