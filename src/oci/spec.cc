@@ -256,11 +256,40 @@ Status parse_resources(const Json& j, const std::string& p, Resources* r,
     std::string bp = sub(p, "blockIO");
     BERTH_TRY_VOID(want_object(*b, bp));
     BERTH_TRY_VOID(get(*b, "weight", bp, &r->blkio_weight));
-    for (const char* k : {"leafWeight", "weightDevice", "throttleReadBpsDevice",
-                          "throttleWriteBpsDevice", "throttleReadIOPSDevice",
-                          "throttleWriteIOPSDevice"})
-      note_unsupported(*b, k, bp, unsupported);
+    note_unsupported(*b, "leafWeight", bp, unsupported);
+    auto devs = [&](const char* k, std::vector<BlockIODevice>* out, bool weight) -> Status {
+      return each_object(*b, k, bp, [&](const Json& d, const std::string& dp) -> Status {
+        BlockIODevice dev;
+        if (!field(d, "major") || !field(d, "minor")) return bad(dp, "major and minor are required");
+        BERTH_TRY_VOID(get(d, "major", dp, &dev.major));
+        BERTH_TRY_VOID(get(d, "minor", dp, &dev.minor));
+        if (weight) {
+          BERTH_TRY_VOID(get(d, "weight", dp, &dev.weight));
+          note_unsupported(d, "leafWeight", dp, unsupported);
+        } else {
+          if (!field(d, "rate")) return bad(sub(dp, "rate"), "required");
+          BERTH_TRY_VOID(get(d, "rate", dp, &dev.rate));
+        }
+        out->push_back(dev);
+        return ok();
+      });
+    };
+    BERTH_TRY_VOID(devs("weightDevice", &r->weight_devices, true));
+    BERTH_TRY_VOID(devs("throttleReadBpsDevice", &r->throttle_read_bps, false));
+    BERTH_TRY_VOID(devs("throttleWriteBpsDevice", &r->throttle_write_bps, false));
+    BERTH_TRY_VOID(devs("throttleReadIOPSDevice", &r->throttle_read_iops, false));
+    BERTH_TRY_VOID(devs("throttleWriteIOPSDevice", &r->throttle_write_iops, false));
   }
+  BERTH_TRY_VOID(each_object(j, "hugepageLimits", p, [&](const Json& h, const std::string& hp) -> Status {
+    HugepageLimit l;
+    if (!field(h, "pageSize")) return bad(sub(hp, "pageSize"), "required");
+    BERTH_TRY_VOID(get(h, "pageSize", hp, &l.page_size));
+    BERTH_TRY_VOID(get(h, "limit", hp, &l.limit));
+    if (l.page_size.empty() || l.page_size.find('/') != std::string::npos || l.page_size.find('.') != std::string::npos)
+      return bad(sub(hp, "pageSize"), "invalid page size \"" + l.page_size + "\"");
+    r->hugepage_limits.push_back(l);
+    return ok();
+  }));
   BERTH_TRY_VOID(each_object(j, "devices", p, [&](const Json& d, const std::string& dp) -> Status {
     DeviceCgroupRule rule;
     BERTH_TRY_VOID(get(d, "allow", dp, &rule.allow));
@@ -277,7 +306,7 @@ Status parse_resources(const Json& j, const std::string& p, Resources* r,
     return ok();
   }));
   BERTH_TRY_VOID(get(j, "unified", p, &r->unified));
-  for (const char* k : {"hugepageLimits", "network", "rdma"}) note_unsupported(j, k, p, unsupported);
+  for (const char* k : {"network", "rdma"}) note_unsupported(j, k, p, unsupported);
   return ok();
 }
 

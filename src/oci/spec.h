@@ -114,8 +114,22 @@ struct CpuResources {
   std::string cpus, mems;
 };
 
+struct HugepageLimit {
+  std::string page_size;  // "2MB"
+  uint64_t limit = 0;
+};
+
+struct BlockIODevice {  // weightDevice and throttle* entries
+  int64_t major = 0, minor = 0;
+  std::optional<uint16_t> weight;  // weightDevice
+  uint64_t rate = 0;               // throttle*
+};
+
 struct Resources {
   std::optional<MemoryResources> memory;
+  std::vector<HugepageLimit> hugepage_limits;
+  std::vector<BlockIODevice> weight_devices, throttle_read_bps, throttle_write_bps, throttle_read_iops,
+      throttle_write_iops;
   std::optional<CpuResources> cpu;
   std::optional<int64_t> pids_limit;
   std::optional<uint16_t> blkio_weight;

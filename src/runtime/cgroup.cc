@@ -4,11 +4,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <ctime>
 
 #include "common/fs.h"
 #include "common/strings.h"
+#include "runtime/device_filter.h"
 
 namespace berth::runtime {
 
@@ -18,6 +20,13 @@ Error res_error(const std::string& field, const std::string& why) {
 }
 std::string trim_copy(const std::string& s) { return std::string(str::trim(s)); }
 }  // namespace
+
+uint64_t blkio_weight_to_io_weight(uint64_t w) {
+  if (w == 0) return 0;
+  if (w < 10) w = 10;
+  if (w > 1000) w = 1000;
+  return 1 + (w - 10) * 9999 / 990;
+}
 
 uint64_t cpu_shares_to_weight(uint64_t shares) {
   if (shares == 0) return 0;
@@ -100,10 +109,26 @@ Status Cgroup::check(const oci::Resources& r) const {
         return res_error("blockIO.weight", "no blkio weight file on this host (no CFQ/BFQ)");
     }
   }
-  if (!r.devices.empty()) {
-    if (v2) return res_error("devices", "device rules on cgroup v2 (eBPF) are not supported");
-    BERTH_TRY_VOID(need("devices", "devices"));
+  if (!r.devices.empty() && !v2) BERTH_TRY_VOID(need("devices", "devices"));
+  if (!r.hugepage_limits.empty()) {
+    std::string d = dir_for("hugetlb");
+    if (d.empty()) return res_error("hugepageLimits", "the hugetlb cgroup controller is not available");
+    for (size_t i = 0; i < r.hugepage_limits.size(); ++i) {
+      // "2MB" -> /sys/kernel/mm/hugepages/hugepages-2048kB
+      const std::string& ps = r.hugepage_limits[i].page_size;
+      size_t n = 0;
+      while (n < ps.size() && std::isdigit(static_cast<unsigned char>(ps[n]))) ++n;
+      auto num = str::parse_int(ps.substr(0, n));
+      std::string unit = ps.substr(n);
+      int64_t kb = !num ? -1 : unit == "KB" ? *num : unit == "MB" ? *num * 1024 : unit == "GB" ? *num * 1024 * 1024 : -1;
+      if (kb <= 0 || !fs::exists("/sys/kernel/mm/hugepages/hugepages-" + std::to_string(kb) + "kB"))
+        return res_error("hugepageLimits[" + std::to_string(i) + "].pageSize",
+                         "page size \"" + ps + "\" is not supported by this host");
+    }
   }
+  bool throttles = !r.throttle_read_bps.empty() || !r.throttle_write_bps.empty() ||
+                   !r.throttle_read_iops.empty() || !r.throttle_write_iops.empty();
+  if (throttles || !r.weight_devices.empty()) BERTH_TRY_VOID(need(v2 ? "io" : "blkio", "blockIO"));
   if (!r.unified.empty()) {
     if (layout_.unified.empty()) return res_error("unified", "requires a cgroup v2 hierarchy");
     if (!v2) return res_error("unified", "not supported on a hybrid cgroup host");
@@ -214,14 +239,59 @@ Status Cgroup::apply(const oci::Resources& r) {
   }
   if (r.blkio_weight) {
     if (v2) {
-      BERTH_TRY_VOID(write(dir_for("io"), "io.weight", "default " + std::to_string(*r.blkio_weight)));
+      // BFQ takes the v1 scale as is; io.weight wants it converted (as runc does).
+      std::string d = dir_for("io");
+      if (fs::exists(d + "/io.bfq.weight"))
+        BERTH_TRY_VOID(write(d, "io.bfq.weight", std::to_string(*r.blkio_weight)));
+      else
+        BERTH_TRY_VOID(write(d, "io.weight", "default " + std::to_string(blkio_weight_to_io_weight(*r.blkio_weight))));
     } else {
       std::string d = dir_for("blkio");
       const char* f = fs::exists(d + "/blkio.weight") ? "blkio.weight" : "blkio.bfq.weight";
       BERTH_TRY_VOID(write(d, f, std::to_string(*r.blkio_weight)));
     }
   }
-  if (!r.devices.empty()) {
+  {
+    auto dev = [](const oci::BlockIODevice& b) { return std::to_string(b.major) + ":" + std::to_string(b.minor); };
+    if (v2) {
+      std::string d = dir_for("io");
+      for (const auto& w : r.weight_devices)
+        if (w.weight) BERTH_TRY_VOID(write(d, "io.weight", dev(w) + " " + std::to_string(blkio_weight_to_io_weight(*w.weight))));
+      auto lim = [&](const std::vector<oci::BlockIODevice>& v, const char* key) -> Status {
+        for (const auto& b : v) BERTH_TRY_VOID(write(d, "io.max", dev(b) + " " + key + "=" + std::to_string(b.rate)));
+        return ok();
+      };
+      BERTH_TRY_VOID(lim(r.throttle_read_bps, "rbps"));
+      BERTH_TRY_VOID(lim(r.throttle_write_bps, "wbps"));
+      BERTH_TRY_VOID(lim(r.throttle_read_iops, "riops"));
+      BERTH_TRY_VOID(lim(r.throttle_write_iops, "wiops"));
+    } else {
+      std::string d = dir_for("blkio");
+      for (const auto& w : r.weight_devices)
+        if (w.weight) BERTH_TRY_VOID(write(d, "blkio.weight_device", dev(w) + " " + std::to_string(*w.weight)));
+      auto lim = [&](const std::vector<oci::BlockIODevice>& v, const char* file) -> Status {
+        for (const auto& b : v) BERTH_TRY_VOID(write(d, file, dev(b) + " " + std::to_string(b.rate)));
+        return ok();
+      };
+      BERTH_TRY_VOID(lim(r.throttle_read_bps, "blkio.throttle.read_bps_device"));
+      BERTH_TRY_VOID(lim(r.throttle_write_bps, "blkio.throttle.write_bps_device"));
+      BERTH_TRY_VOID(lim(r.throttle_read_iops, "blkio.throttle.read_iops_device"));
+      BERTH_TRY_VOID(lim(r.throttle_write_iops, "blkio.throttle.write_iops_device"));
+    }
+  }
+  if (!r.hugepage_limits.empty()) {
+    std::string d = dir_for("hugetlb");
+    bool hv2 = v2 || (!layout_.unified.empty() && str::starts_with(d, layout_.unified + "/"));
+    for (const auto& h : r.hugepage_limits) {
+      std::string f = "hugetlb." + h.page_size + (hv2 ? ".max" : ".limit_in_bytes");
+      BERTH_TRY_VOID(write(d, f.c_str(), std::to_string(h.limit)));
+    }
+  }
+  if (!r.devices.empty() && v2) {
+    auto prog = compile_device_filter(r.devices);
+    UniqueFd fd = BERTH_TRY(load_device_filter(prog));
+    BERTH_TRY_VOID(attach_device_filter(layout_.unified + path_, fd.get()));
+  } else if (!r.devices.empty()) {
     std::string d = dir_for("devices");
     for (const auto& rule : r.devices) {
       std::string type = rule.type.empty() ? "a" : rule.type;

@@ -58,5 +58,7 @@ class Cgroup {
 
 // cgroup v1 cpu.shares to the v2 cpu.weight scale (as runc converts).
 uint64_t cpu_shares_to_weight(uint64_t shares);
+// v1 blkio.weight (10..1000) to the v2 io.weight scale (1..10000), as runc.
+uint64_t blkio_weight_to_io_weight(uint64_t weight);
 
 }  // namespace berth::runtime

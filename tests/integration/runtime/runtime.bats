@@ -209,7 +209,8 @@ rt() { "$R" --root "$ROOT" "$@"; }
   check '.linux.uidMappings = [{"containerID":0,"hostID":1000,"size":1}]' 'linux.uidMappings: requires a new user namespace in linux.namespaces'
   check '.root.path = "missing"' "root.path: stat $B/missing: No such file or directory"
   check '.mounts[0].destination = "proc"' 'mounts[0].destination: must be an absolute path, got "proc"'
-  check '.linux.resources.hugepageLimits = [{"pageSize":"2MB","limit":1}]' 'linux.resources.hugepageLimits: not supported by berth-runtime'
+  check '.linux.resources.network = {"classID":1}' 'linux.resources.network: not supported by berth-runtime'
+  check '.linux.resources.hugepageLimits = [{"pageSize":"3MB","limit":1}]' 'linux.resources.hugepageLimits[0].pageSize: page size "3MB" is not supported by this host'
   check '.process.user.uid = "root"' 'process.user.uid: expected integer'
 }
 

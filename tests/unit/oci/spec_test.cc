@@ -125,18 +125,42 @@ TEST(Spec, RejectsDuplicateNamespaceAndHostnameWithoutUts) {
 
 TEST(Spec, RecordsUnsupportedFieldsInsteadOfIgnoringThem) {
   auto j = good();
-  j["linux"]["resources"]["hugepageLimits"] = Json::parse(R"([{"pageSize":"2MB","limit":1}])");
+  j["linux"]["resources"]["network"] = Json::parse(R"({"classID":1})");
   j["process"]["apparmorProfile"] = "docker-default";
   auto s = parse_spec_json(j);
   ASSERT_TRUE(s);
-  EXPECT_EQ(s->unsupported, (std::vector<std::string>{"process.apparmorProfile", "linux.resources.hugepageLimits"}));
+  EXPECT_EQ(s->unsupported, (std::vector<std::string>{"process.apparmorProfile", "linux.resources.network"}));
   // Empty values are not "set".
   j = good();
   j["process"]["apparmorProfile"] = "";
-  j["linux"]["resources"]["hugepageLimits"] = Json::array();
+  j["linux"]["resources"]["network"] = Json::object();
   s = parse_spec_json(j);
   ASSERT_TRUE(s);
   EXPECT_TRUE(s->unsupported.empty());
+}
+
+TEST(Spec, HugepageLimitsAndBlockIODevices) {
+  auto j = good();
+  j["linux"]["resources"]["hugepageLimits"] = Json::parse(R"([{"pageSize":"2MB","limit":4194304}])");
+  j["linux"]["resources"]["blockIO"] = Json::parse(
+      R"({"weight":300,"weightDevice":[{"major":8,"minor":0,"weight":500}],)"
+      R"("throttleReadBpsDevice":[{"major":8,"minor":16,"rate":1048576}]})");
+  auto s = parse_spec_json(j);
+  ASSERT_TRUE(s) << s.error().msg;
+  const auto& r = *s->linux_spec->resources;
+  ASSERT_EQ(r.hugepage_limits.size(), 1u);
+  EXPECT_EQ(r.hugepage_limits[0].page_size, "2MB");
+  EXPECT_EQ(r.hugepage_limits[0].limit, 4194304u);
+  ASSERT_EQ(r.weight_devices.size(), 1u);
+  EXPECT_EQ(*r.weight_devices[0].weight, 500);
+  ASSERT_EQ(r.throttle_read_bps.size(), 1u);
+  EXPECT_EQ(r.throttle_read_bps[0].minor, 16);
+  EXPECT_EQ(r.throttle_read_bps[0].rate, 1048576u);
+  j["linux"]["resources"]["blockIO"]["throttleReadBpsDevice"][0].erase("rate");
+  EXPECT_EQ(error_of(j), "linux.resources.blockIO.throttleReadBpsDevice[0].rate: required");
+  j = good();
+  j["linux"]["resources"]["hugepageLimits"] = Json::parse(R"([{"pageSize":"../x","limit":1}])");
+  EXPECT_EQ(error_of(j), "linux.resources.hugepageLimits[0].pageSize: invalid page size \"../x\"");
 }
 
 TEST(Spec, NullMeansAbsent) {
