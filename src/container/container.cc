@@ -378,6 +378,12 @@ Status RecordStore::update_state(const std::string& id, const State& st) {
   return s.run();
 }
 
+Status RecordStore::update_record(const Record& r) {
+  auto s = BERTH_TRY(db_->prepare("UPDATE containers SET record=? WHERE id=?"));
+  s.bind(1, record_to_json(r).dump()).bind(2, r.id);
+  return s.run();
+}
+
 Status RecordStore::remove(const std::string& id) {
   auto s = BERTH_TRY(db_->prepare("DELETE FROM containers WHERE id=?"));
   s.bind(1, id);

@@ -96,6 +96,7 @@ class RecordStore {
   static Result<RecordStore> open(store::Db& db);
   Status insert(const Record& r);
   Status update_state(const std::string& id, const State& s);
+  Status update_record(const Record& r);  // what create fixed, changed later (network connect)
   Status remove(const std::string& id);
   Result<std::vector<Record>> load_all();
 

@@ -115,8 +115,6 @@ struct Unsupported {
 // refused rather than silently ignored.
 constexpr Unsupported kUnsupported[] = {
     {"ContainerIDFile", "--cidfile"},  // handled client-side; never set by clients that work
-    {"PortBindings", "-p/--publish"},
-    {"PublishAllPorts", "-P/--publish-all"},
     {"VolumeDriver", "--volume-driver"},
     {"VolumesFrom", "--volumes-from"},
     {"Mounts", "--mount"},
@@ -160,7 +158,7 @@ const std::set<std::string>& known_fields() {
       "OomScoreAdj", "PidMode", "ReadonlyRootfs", "UTSMode", "ShmSize", "Sysctls", "Tmpfs",
       "Ulimits", "LogConfig", "Memory", "MemoryReservation", "MemorySwap", "MemorySwappiness",
       "CpuShares", "CpuPeriod", "CpuQuota", "NanoCpus", "CpusetCpus", "CpusetMems", "PidsLimit",
-      "Annotations"};
+      "Annotations", "PortBindings", "PublishAllPorts"};
   return k;
 }
 
@@ -207,8 +205,6 @@ Status check_host_config(Json& hc) {
   };
 
   std::string nm = str_of("NetworkMode");
-  if (!(nm.empty() || nm == "default" || nm == "bridge" || nm == "host" || nm == "none"))
-    return invalid("berth does not support --network " + nm + " yet (only default, bridge, host, none)");
   hc["NetworkMode"] = nm.empty() ? "default" : nm;
   std::string ipc = str_of("IpcMode");
   if (!(ipc.empty() || ipc == "private" || ipc == "shareable" || ipc == "host"))

@@ -14,6 +14,7 @@
 #include "common/strings.h"
 #include "common/time.h"
 #include "container/names.h"
+#include "container/network_attach.h"
 #include "container/overlay.h"
 #include "container/shim_client.h"
 #include "container/signals.h"
@@ -161,7 +162,7 @@ Result<Record> ContainerService::get(std::string_view ref) {
 
 Status ContainerService::persist_state(const Entry& e) { return records_.update_state(e.rec.id, e.rec.state); }
 
-Status ContainerService::write_network_files(const Record& r) {
+Status ContainerService::write_network_files(const Record& r, const std::string& own_hosts, bool embedded_dns) {
   std::string dir = opts_.paths.container_dir(r.id);
   const Json& hc = r.host_config;
   bool host_net = hc.value("NetworkMode", std::string()) == "host";
@@ -180,8 +181,11 @@ Status ContainerService::write_network_files(const Record& r) {
   for (const auto& eh : json_strings(hc.value("ExtraHosts", Json()))) {
     auto c = eh.find(':');
     if (c == std::string::npos) continue;
-    hosts += eh.substr(c + 1) + "\t" + eh.substr(0, c) + "\n";
+    std::string ip = eh.substr(c + 1);
+    if (ip == "host-gateway" && opts_.networks) ip = opts_.networks->default_bridge_gateway();
+    hosts += ip + "\t" + eh.substr(0, c) + "\n";
   }
+  hosts += own_hosts;
   std::string resolv;
   auto dns = json_strings(hc.value("Dns", Json()));
   auto search = json_strings(hc.value("DnsSearch", Json()));
@@ -211,6 +215,23 @@ Status ContainerService::write_network_files(const Record& r) {
       resolv += s + "\n";
     }
   }
+  if (embedded_dns) {
+    // Docker's resolv.conf for user-defined networks: the embedded server
+    // (which forwards to the host's resolvers), the search list, ndots:0.
+    std::string base = host_resolv_conf(true);
+    resolv.clear();
+    if (!search.empty()) {
+      resolv += "search";
+      for (const auto& x : search) resolv += " " + x;
+      resolv += "\n";
+    } else {
+      for (const auto& l : str::split(base, '\n'))
+        if (str::starts_with(l, "search")) resolv += l + "\n";
+    }
+    resolv += "nameserver 127.0.0.11\noptions ndots:0";
+    for (const auto& x : options) resolv += " " + x;
+    resolv += "\n";
+  }
   BERTH_TRY_VOID(fs::write_file_atomic(dir + "/hostname", hostname + "\n", fs::Durability::none));
   BERTH_TRY_VOID(fs::write_file_atomic(dir + "/hosts", hosts, fs::Durability::none));
   BERTH_TRY_VOID(fs::write_file_atomic(dir + "/resolv.conf", resolv, fs::Durability::none));
@@ -235,6 +256,13 @@ Result<std::string> ContainerService::create(std::string_view name, const Json& 
   if (r.config.value("Hostname", std::string()).empty()) r.config["Hostname"] = r.id.substr(0, 12);
   r.host_config = std::move(req.host_config);
   r.networking_config = std::move(req.networking_config);
+  BERTH_TRY_VOID(check_networking(r.host_config, r.networking_config, opts_.networks));
+  if (NetMode m = parse_network_mode(r.host_config.value("NetworkMode", std::string()));
+      m.kind == NetKind::container) {
+    auto other = BERTH_TRY(find(m.target));
+    std::lock_guard g(mu_);
+    r.host_config["NetworkMode"] = "container:" + other->rec.id;
+  }
 
   // Validate binds' sources now: Docker creates missing host directories.
   for (const auto& b : json_strings(r.host_config.value("Binds", Json()))) {
@@ -294,6 +322,7 @@ Status ContainerService::prepare_bundle(Entry& e) {
   in.hostname_path = dir + "/hostname";
   in.hosts_path = dir + "/hosts";
   in.resolv_conf_path = dir + "/resolv.conf";
+  in.netns_path = BERTH_TRY(setup_network(r));
   in.user = BERTH_TRY(resolve_user_in_rootfs(rd.merged, r.config.value("User", std::string()),
                                              json_strings(r.host_config.value("GroupAdd", Json()))));
   // Docker creates the working directory when it does not exist.
@@ -346,6 +375,7 @@ Status ContainerService::start(std::string_view ref) {
   // (AutoRemove containers are removed, as dockerd does).
   auto fail = [&](Error err, bool user_error_check) -> Status {
     (void)unmount_rootfs(rd);
+    if (opts_.networks) opts_.networks->destroy_sandbox(id);
     bool auto_remove;
     {
       std::lock_guard g(mu_);
@@ -576,6 +606,7 @@ void ContainerService::on_exit(const std::string& id, Result<Json> answer) {
     }
   }
   (void)unmount_rootfs(rootfs_dirs(opts_.paths.data_root, id));
+  if (opts_.networks) opts_.networks->destroy_sandbox(id);
   (void)fs::remove_all(opts_.paths.shim_state_dir(id));
   ::unlink(opts_.paths.shim_socket(id).c_str());
   BERTH_LOG(log_, debug, "container exited", {"id", id}, {"exit_code", std::to_string(st.exit_code)});
@@ -594,6 +625,7 @@ void ContainerService::remove_locked(const EntryPtr& e) {
   }
   RootfsDirs rd = rootfs_dirs(opts_.paths.data_root, id);
   (void)unmount_rootfs(rd);
+  if (opts_.networks) opts_.networks->destroy_sandbox(id);
   if (auto s = records_.remove(id); !s)
     BERTH_LOG(log_, error, "deleting container row failed", {"id", id}, {"error", s.error().msg});
   (void)fs::remove_all(rd.base);
@@ -782,8 +814,113 @@ void ContainerService::cancel_wait(const std::shared_ptr<Waiter>& w) {
 
 Result<Json> ContainerService::inspect(std::string_view ref) {
   EntryPtr e = BERTH_TRY(find(ref));
+  Json j;
+  {
+    std::lock_guard g(mu_);
+    j = inspect_json(e->rec, opts_.paths);
+  }
+  if (opts_.networks) {
+    Json ns = j["NetworkSettings"];
+    Json ports = Json::object();
+    if (auto it = j["Config"].find("ExposedPorts"); it != j["Config"].end() && it->is_object())
+      for (const auto& [k, v] : it->items()) ports[k] = nullptr;
+    ns["Ports"] = ports;
+    j["NetworkSettings"] = opts_.networks->settings(e->rec.id, ns);
+  }
+  return j;
+}
+
+Result<std::string> ContainerService::setup_network(const Record& r) {
+  NetMode m = parse_network_mode(r.host_config.value("NetworkMode", std::string()));
+  if (m.kind == NetKind::container) {
+    auto other = find(m.target);
+    if (!other) return make_error(Errc::conflict, "cannot join network of a non running container: " + m.target);
+    std::lock_guard g(mu_);
+    if (!is_running((*other)->rec.state.status) || (*other)->rec.state.pid <= 0)
+      return make_error(Errc::conflict, "cannot join network of a non running container: " + m.target);
+    return "/proc/" + std::to_string((*other)->rec.state.pid) + "/ns/net";
+  }
+  if (!opts_.networks || (m.kind != NetKind::bridge && m.kind != NetKind::custom)) return std::string();
+  auto req = BERTH_TRY(sandbox_request(r.id, r.name, r.config, r.host_config, r.networking_config));
+  std::string path = BERTH_TRY(opts_.networks->create_sandbox(req));
+  std::string hostname = container_hostname(r.id, r.config);
+  if (auto st = write_network_files(r, opts_.networks->hosts_entries(r.id, hostname),
+                                    opts_.networks->uses_embedded_dns(r.id));
+      !st) {
+    opts_.networks->destroy_sandbox(r.id);
+    return std::move(st).error();
+  }
+  return path;
+}
+
+Status ContainerService::connect_network(std::string_view ref, const std::string& network,
+                                         const Json& endpoint_config) {
+  if (!opts_.networks) return make_error(Errc::invalid, "networking is disabled");
+  EntryPtr e = BERTH_TRY(find(ref));
+  auto n = BERTH_TRY(opts_.networks->find(network));
+  std::unique_lock op(e->op_mu);
+  Record r;
+  {
+    std::lock_guard g(mu_);
+    r = e->rec;
+  }
+  NetMode m = parse_network_mode(r.host_config.value("NetworkMode", std::string()));
+  if (m.kind == NetKind::host || m.kind == NetKind::none || m.kind == NetKind::container)
+    return make_error(Errc::forbidden, "container sharing network namespace with another container or host cannot be connected to any other network");
+  Json eps = r.networking_config.value("EndpointsConfig", Json::object());
+  if (!eps.is_object()) eps = Json::object();
+  if (eps.contains(n.name) || (m.target == n.name))
+    if (opts_.networks->has_sandbox(r.id) || eps.contains(n.name))
+      return make_error(Errc::forbidden, "endpoint with name " + r.name.substr(1) + " already exists in network " + n.name);
+  Json cfg = endpoint_config.is_object() ? endpoint_config : Json::object();
+  Json probe_nc{{"EndpointsConfig", {{n.name, cfg}}}};
+  BERTH_TRY_VOID(check_networking(Json{{"NetworkMode", "none"}}, probe_nc, opts_.networks));
+  if (opts_.networks->has_sandbox(r.id)) {
+    auto req = BERTH_TRY(sandbox_request(r.id, r.name, r.config, Json{{"NetworkMode", n.name}}, probe_nc));
+    BERTH_TRY_VOID(opts_.networks->connect(r.id, req.endpoints.front()));
+    std::string hostname = container_hostname(r.id, r.config);
+    (void)write_network_files(r, opts_.networks->hosts_entries(r.id, hostname),
+                              opts_.networks->uses_embedded_dns(r.id));
+  }
+  eps[n.name] = cfg;
   std::lock_guard g(mu_);
-  return inspect_json(e->rec, opts_.paths);
+  e->rec.networking_config["EndpointsConfig"] = eps;
+  return records_.update_record(e->rec);
+}
+
+Status ContainerService::disconnect_network(std::string_view ref, const std::string& network, bool force) {
+  if (!opts_.networks) return make_error(Errc::invalid, "networking is disabled");
+  EntryPtr e = BERTH_TRY(find(ref));
+  auto n = BERTH_TRY(opts_.networks->find(network));
+  std::unique_lock op(e->op_mu);
+  Record r;
+  {
+    std::lock_guard g(mu_);
+    r = e->rec;
+  }
+  NetMode m = parse_network_mode(r.host_config.value("NetworkMode", std::string()));
+  Json eps = r.networking_config.value("EndpointsConfig", Json::object());
+  if (!eps.is_object()) eps = Json::object();
+  bool listed = eps.contains(n.name) || m.target == n.name;
+  if (opts_.networks->has_sandbox(r.id)) {
+    auto st = opts_.networks->disconnect(r.id, n.name);
+    if (!st && !force) return st;
+  } else if (!listed && !force) {
+    return make_error(Errc::forbidden, "container " + r.id + " is not connected to network " + n.name);
+  }
+  eps.erase(n.name);
+  std::lock_guard g(mu_);
+  e->rec.networking_config["EndpointsConfig"] = eps;
+  if (m.target == n.name) e->rec.host_config["NetworkMode"] = eps.empty() ? "none" : eps.begin().key();
+  return records_.update_record(e->rec);
+}
+
+std::set<std::string> ContainerService::running_ids() {
+  std::set<std::string> out;
+  std::lock_guard g(mu_);
+  for (const auto& [id, e] : by_id_)
+    if (is_running(e->rec.state.status)) out.insert(id);
+  return out;
 }
 
 Result<std::vector<Json>> ContainerService::list(const ListOptions& o) {

@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +24,7 @@
 #include "common/unique_fd.h"
 #include "container/container.h"
 #include "container/create_config.h"
+#include "network/service.h"
 #include "store/db.h"
 
 namespace berth::container {
@@ -32,6 +34,7 @@ struct ServiceOptions {
   std::string shim_binary;
   std::string runtime_path;  // OCI runtime binary the shims drive
   std::string runtime_name = "berth";
+  network::NetworkService* networks = nullptr;  // null: loopback-only containers
 };
 
 // The image a container is created from (filled in by the daemon from the
@@ -139,6 +142,13 @@ class ContainerService {
   Counts counts();
   // Stops every running container (daemon shutdown without live-restore).
   void stop_all(int timeout_s);
+  // POST /networks/{id}/connect and /disconnect: live on a running
+  // container, recorded in its NetworkingConfig either way.
+  Status connect_network(std::string_view ref, const std::string& network, const Json& endpoint_config);
+  Status disconnect_network(std::string_view ref, const std::string& network, bool force);
+  // IDs of running containers (network reconcile after a restart).
+  std::set<std::string> running_ids();
+  // Containers (IDs) whose mounts use the named volume.
   // Resolves a reference to a full ID (404 when unknown).
   Result<std::string> resolve(std::string_view ref);
 
@@ -159,7 +169,8 @@ class ContainerService {
   Status reconcile();
   Status persist_state(const Entry& e);
   Status prepare_bundle(Entry& e);
-  Status write_network_files(const Record& r);
+  Status write_network_files(const Record& r, const std::string& own_hosts = "", bool embedded_dns = false);
+  Result<std::string> setup_network(const Record& r);
   void on_exit(const std::string& id, Result<Json> answer);
   void remove_locked(const EntryPtr& e);  // op_mu held
   void monitor_loop();

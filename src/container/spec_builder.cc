@@ -201,7 +201,11 @@ Result<Json> build_spec(const SpecInput& in) {
 
   Json ns = Json::array();
   if (!host_pid) ns.push_back(Json{{"type", "pid"}});
-  if (!host_net) ns.push_back(Json{{"type", "network"}});
+  if (!host_net) {
+    Json n{{"type", "network"}};
+    if (!in.netns_path.empty()) n["path"] = in.netns_path;
+    ns.push_back(n);
+  }
   if (!host_ipc) ns.push_back(Json{{"type", "ipc"}});
   if (!host_uts) ns.push_back(Json{{"type", "uts"}});
   ns.push_back(Json{{"type", "mount"}});

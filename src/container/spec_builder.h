@@ -21,6 +21,7 @@ struct SpecInput {
   std::vector<std::string> args;
   std::string rootfs;       // the mounted overlay (root.path)
   std::string hostname_path, hosts_path, resolv_conf_path;
+  std::string netns_path;   // join this network namespace ("" = a new one)
   ResolvedUser user;
 };
 

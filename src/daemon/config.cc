@@ -11,7 +11,9 @@ Error invalid(std::string m) { return make_error(Errc::invalid, std::move(m)); }
 const std::set<std::string>& file_keys() {
   static const std::set<std::string> k = {"hosts",  "data-root",    "exec-root",       "log-level",
                                           "pidfile", "live-restore", "debug",           "default-runtime",
-                                          "runtimes", "group"};
+                                          "runtimes", "group", "bridge", "bip", "fixed-cidr",
+                                          "ip-forward", "iptables", "nft-table", "default-address-pools",
+                                          "mtu", "userland-proxy"};
   return k;
 }
 
@@ -37,6 +39,15 @@ std::string usage() {
          "  -G, --group string           Group for the unix socket (default \"berth\")\n"
          "  -h, --help                   Print usage\n"
          "  -H, --host list              Daemon socket(s) to connect to (unix://PATH)\n"
+         "  -b, --bridge string          Interface of the default bridge network (default \"berth0\")\n"
+         "      --bip string             Default bridge's gateway address and prefix (e.g. 10.210.0.1/24)\n"
+         "      --fixed-cidr string      IPv4 range for default bridge addresses\n"
+         "      --default-address-pool   Default address pool for networks (base=CIDR,size=N)\n"
+         "      --ip-forward             Enable net.ipv4.ip_forward (default true)\n"
+         "      --iptables               Manage berth's nftables table (default true)\n"
+         "      --nft-table string       Name of berth's nftables table (default \"berth\")\n"
+         "      --mtu int                MTU of container interfaces (default 1500)\n"
+         "      --userland-proxy         Only false is accepted: ports are published by DNAT\n"
          "      --live-restore           Keep containers running when the daemon stops\n"
          "  -l, --log-level string       Set the logging level (debug|info|warn|error|fatal) (default \"info\")\n"
          "  -p, --pidfile string         Path to use for daemon PID file (default \"/run/berth/berthd.pid\")\n"
@@ -109,6 +120,36 @@ Result<Config> parse_flags(const std::vector<std::string>& args) {
     } else if (a == "--add-runtime") {
       BERTH_TRY_VOID(add_runtime(c, BERTH_TRY(need(a))));
       c.from_flags.insert("runtimes");
+    } else if (a == "-b" || a == "--bridge") {
+      c.bridge = BERTH_TRY(need(a));
+      c.from_flags.insert("bridge");
+    } else if (a == "--bip") {
+      c.bip = BERTH_TRY(need(a));
+      c.from_flags.insert("bip");
+    } else if (a == "--fixed-cidr") {
+      c.fixed_cidr = BERTH_TRY(need(a));
+      c.from_flags.insert("fixed-cidr");
+    } else if (a == "--ip-forward") {
+      c.ip_forward = BERTH_TRY(boolean(a));
+      c.from_flags.insert("ip-forward");
+    } else if (a == "--iptables") {
+      c.iptables = BERTH_TRY(boolean(a));
+      c.from_flags.insert("iptables");
+    } else if (a == "--nft-table") {
+      c.nft_table = BERTH_TRY(need(a));
+      c.from_flags.insert("nft-table");
+    } else if (a == "--default-address-pool") {
+      c.default_address_pools.push_back(BERTH_TRY(need(a)));
+      c.from_flags.insert("default-address-pools");
+    } else if (a == "--mtu") {
+      auto n = str::parse_int(BERTH_TRY(need(a)));
+      if (!n || *n < 68 || *n > 65535) return invalid("invalid value for --mtu");
+      c.mtu = static_cast<int>(*n);
+      c.from_flags.insert("mtu");
+    } else if (a == "--userland-proxy") {
+      if (BERTH_TRY(boolean(a)))
+        return invalid("berthd has no userland proxy: published ports use nftables DNAT (127.0.0.1 included); use --userland-proxy=false");
+      c.from_flags.insert("userland-proxy");
     } else if (a == "-v" || a == "--version") {
       c.show_version = true;
     } else if (a == "-h" || a == "--help") {
@@ -170,6 +211,29 @@ Status apply_config_file(Config& c, std::string_view text) {
     if (c.debug) c.log_level = log::Level::debug;
   }
   if (j.contains("live-restore")) c.live_restore = BERTH_TRY(want_bool("live-restore"));
+  if (j.contains("bridge")) c.bridge = BERTH_TRY(want_str("bridge"));
+  if (j.contains("bip")) c.bip = BERTH_TRY(want_str("bip"));
+  if (j.contains("fixed-cidr")) c.fixed_cidr = BERTH_TRY(want_str("fixed-cidr"));
+  if (j.contains("nft-table")) c.nft_table = BERTH_TRY(want_str("nft-table"));
+  if (j.contains("ip-forward")) c.ip_forward = BERTH_TRY(want_bool("ip-forward"));
+  if (j.contains("iptables")) c.iptables = BERTH_TRY(want_bool("iptables"));
+  if (j.contains("userland-proxy") && BERTH_TRY(want_bool("userland-proxy")))
+    return invalid("berthd has no userland proxy: published ports use nftables DNAT (127.0.0.1 included); set userland-proxy to false");
+  if (j.contains("mtu")) {
+    if (!j["mtu"].is_number_integer()) return invalid("invalid value for mtu: expected an integer");
+    c.mtu = j["mtu"].get<int>();
+  }
+  if (j.contains("default-address-pools")) {
+    if (!j["default-address-pools"].is_array())
+      return invalid("invalid value for default-address-pools: expected an array");
+    for (const auto& p : j["default-address-pools"]) {
+      if (!p.is_object() || !p.contains("base") || !p["base"].is_string() || !p.contains("size") ||
+          !p["size"].is_number_integer())
+        return invalid("invalid value for default-address-pools: each needs \"base\" and \"size\"");
+      c.default_address_pools.push_back("base=" + p["base"].get<std::string>() +
+                                        ",size=" + std::to_string(p["size"].get<int>()));
+    }
+  }
   if (j.contains("runtimes")) {
     if (!j["runtimes"].is_object()) return invalid("invalid value for runtimes: expected an object");
     for (const auto& [name, v] : j["runtimes"].items()) {

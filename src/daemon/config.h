@@ -26,6 +26,15 @@ struct Config {
   std::string group = "berth";
   std::string default_runtime = "berth";
   std::map<std::string, std::string> runtimes;  // extra runtimes: name → path
+  // Networking (dockerd's names).
+  std::string bridge = "berth0";   // --bridge/-b: the default bridge's interface
+  std::string bip;                 // --bip: gateway address/prefix of the default bridge
+  std::string fixed_cidr;          // --fixed-cidr
+  bool ip_forward = true;          // --ip-forward
+  bool iptables = true;            // --iptables: berth's nftables table on/off
+  std::string nft_table = "berth"; // --nft-table (berth's own): per-daemon table name
+  std::vector<std::string> default_address_pools;  // "base=CIDR,size=N"
+  int mtu = 1500;                  // --mtu
   bool show_version = false;
   bool show_help = false;
   // daemon.json keys that were given as flags (for the conflict check).

@@ -105,8 +105,26 @@ int run(const Config& cfg, log::Logger& log) {
   so.shim_binary = shim;
   so.runtime_path = *rt;
   so.runtime_name = cfg.default_runtime;
+  network::Options no;
+  no.exec_root = cfg.exec_root;
+  no.bridge_name = cfg.bridge;
+  no.bip = cfg.bip;
+  no.fixed_cidr = cfg.fixed_cidr;
+  no.ip_forward = cfg.ip_forward;
+  no.nftables = cfg.iptables;
+  no.nft_table = cfg.nft_table;
+  no.mtu = cfg.mtu;
+  for (const auto& p : cfg.default_address_pools) {
+    auto ap = network::parse_address_pool(p);
+    if (!ap) return die(ap.error());
+    no.pools.push_back(*ap);
+  }
+  auto networks = network::NetworkService::open(**db, no, log);
+  if (!networks) return die(networks.error());
+  so.networks = networks->get();
   auto containers = container::ContainerService::open(**db, so, log);
   if (!containers) return die(containers.error());
+  (*networks)->reconcile((*containers)->running_ids());
   auto eid = engine_id(cfg.data_root);
   if (!eid) return die(eid.error());
 
@@ -118,11 +136,12 @@ int run(const Config& cfg, log::Logger& log) {
   sys.runtimes[cfg.default_runtime] = *rt;
   sys.live_restore = cfg.live_restore;
   sys.debug = cfg.debug;
-  Backends backends{sys, **containers, **images, log};
+  Backends backends{sys, **containers, **images, log, networks->get()};
   Router router;
   add_system_routes(router, backends);
   add_container_routes(router, backends);
   add_image_routes(router, backends);
+  add_network_routes(router, backends);
 
   Server server(router, log);
   for (const auto& s : sockets)

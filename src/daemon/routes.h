@@ -10,6 +10,7 @@
 #include "container/service.h"
 #include "daemon/http_server.h"
 #include "image/image_store.h"
+#include "network/service.h"
 
 namespace berth::daemon {
 
@@ -29,11 +30,13 @@ struct Backends {
   container::ContainerService& containers;
   image::ImageStore& images;
   log::Logger& log;
+  network::NetworkService* networks = nullptr;
 };
 
 void add_system_routes(Router& r, Backends& b);
 void add_container_routes(Router& r, Backends& b);
 void add_image_routes(Router& r, Backends& b);
+void add_network_routes(Router& r, Backends& b);
 
 // "10", "10.5", "1700000000.123456789" or RFC 3339 → unix nanoseconds
 // (Docker's since/until parameters).

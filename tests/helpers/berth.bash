@@ -24,11 +24,16 @@ start_berthd() {
   BERTHD_DIR=$(mktemp -d /tmp/berth-e2e.XXXXXX)
   BERTHD_SOCK=$BERTHD_DIR/berth.sock
   echo '{}' > "$BERTHD_DIR/daemon.json"
+  # Each test daemon gets its own default bridge, address pool and nftables
+  # table, so concurrent daemons never share or clobber network state.
+  local tag=$(printf '%04x%02x' $((RANDOM)) $((RANDOM % 256)))
+  BERTHD_BRIDGE=bt$tag BERTHD_NFT_TABLE=berth_$tag
+  BERTHD_NET_FLAGS="--bridge $BERTHD_BRIDGE --nft-table $BERTHD_NFT_TABLE --default-address-pool base=10.$((RANDOM % 30 + 220)).0.0/16,size=24"
   "$BERTH_BIN/berthd" -H "unix://$BERTHD_SOCK" --data-root "$BERTHD_DIR/data" \
     --exec-root "$BERTHD_DIR/exec" --pidfile "$BERTHD_DIR/berthd.pid" \
-    --config-file "$BERTHD_DIR/daemon.json" "$@" >"$BERTHD_DIR/berthd.log" 2>&1 &
+    --config-file "$BERTHD_DIR/daemon.json" $BERTHD_NET_FLAGS "$@" >"$BERTHD_DIR/berthd.log" 2>&1 &
   BERTHD_PID=$!
-  export BERTHD_DIR BERTHD_PID BERTHD_SOCK
+  export BERTHD_DIR BERTHD_PID BERTHD_SOCK BERTHD_BRIDGE BERTHD_NFT_TABLE BERTHD_NET_FLAGS
   export DOCKER_HOST=unix://$BERTHD_SOCK BERTH_HOST=unix://$BERTHD_SOCK
   wait_for_ping "$BERTHD_SOCK" || { cat "$BERTHD_DIR/berthd.log" >&2; return 1; }
 }
@@ -50,7 +55,7 @@ kill9_berthd() {
 restart_berthd() {
   "$BERTH_BIN/berthd" -H "unix://$BERTHD_SOCK" --data-root "$BERTHD_DIR/data" \
     --exec-root "$BERTHD_DIR/exec" --pidfile "$BERTHD_DIR/berthd.pid" \
-    --config-file "$BERTHD_DIR/daemon.json" "$@" >>"$BERTHD_DIR/berthd.log" 2>&1 &
+    --config-file "$BERTHD_DIR/daemon.json" ${BERTHD_NET_FLAGS:-} "$@" >>"$BERTHD_DIR/berthd.log" 2>&1 &
   BERTHD_PID=$!
   export BERTHD_PID
   wait_for_ping "$BERTHD_SOCK" || { cat "$BERTHD_DIR/berthd.log" >&2; return 1; }
@@ -64,6 +69,7 @@ stop_berthd() {
     local ids
     ids=$(docker ps -aq 2>/dev/null || true)
     [[ -z $ids ]] || docker rm -f $ids >/dev/null 2>&1 || true
+    docker network prune -f >/dev/null 2>&1 || true
     kill "$BERTHD_PID" 2>/dev/null || true
     local i
     for ((i = 0; i < 100; i++)); do kill -0 "$BERTHD_PID" 2>/dev/null || break; sleep 0.05; done
@@ -77,6 +83,10 @@ stop_berthd() {
   { grep -o " $BERTHD_DIR[^ ]*" /proc/self/mountinfo || true; } | sort -r | while read -r m; do
     umount -l "$m" 2>/dev/null || true
   done
+  # The daemon's network state: its default bridge (user networks were
+  # pruned above) and its nftables table.
+  [[ -z ${BERTHD_BRIDGE:-} ]] || ip link del "$BERTHD_BRIDGE" 2>/dev/null || true
+  [[ -z ${BERTHD_NFT_TABLE:-} ]] || nft delete table ip "$BERTHD_NFT_TABLE" 2>/dev/null || true
   rm -rf "$BERTHD_DIR"
   unset BERTHD_DIR BERTHD_PID
 }

@@ -1,0 +1,62 @@
+// /networks/... routes.
+#include "container/container.h"
+#include "daemon/routes.h"
+
+namespace berth::daemon {
+
+void add_network_routes(Router& r, Backends& b) {
+  if (!b.networks) return;
+  network::NetworkService& ns = *b.networks;
+  container::ContainerService& cs = b.containers;
+
+  r.add("GET", "/networks", [&ns](Request& req, Response& res) -> Status {
+    std::vector<std::pair<std::string, std::vector<std::string>>> f;
+    if (auto q = req.q("filters")) f = BERTH_TRY(container::parse_filters(*q));
+    auto list = BERTH_TRY(ns.list(f));
+    Json out = Json::array();
+    for (auto& j : list) out.push_back(std::move(j));
+    return res.json(200, out);
+  });
+
+  r.add("GET", "/networks/{id}", [&ns](Request& req, Response& res) -> Status {
+    return res.json(200, BERTH_TRY(ns.inspect(req.param("id"))));
+  });
+
+  r.add("POST", "/networks/create", [&ns](Request& req, Response& res) -> Status {
+    Json body = BERTH_TRY(req.json_body());
+    return res.json(201, BERTH_TRY(ns.create(body)));
+  });
+
+  r.add("DELETE", "/networks/{id}", [&ns](Request& req, Response& res) -> Status {
+    BERTH_TRY_VOID(ns.remove(req.param("id")));
+    return res.no_content();
+  });
+
+  r.add("POST", "/networks/prune", [&ns](Request& req, Response& res) -> Status {
+    std::vector<std::pair<std::string, std::vector<std::string>>> f;
+    if (auto q = req.q("filters")) f = BERTH_TRY(container::parse_filters(*q));
+    auto gone = BERTH_TRY(ns.prune(f));
+    return res.json(200, Json{{"NetworksDeleted", gone.empty() ? Json(nullptr) : Json(gone)}});
+  });
+
+  r.add("POST", "/networks/{id}/connect", [&ns, &cs](Request& req, Response& res) -> Status {
+    Json body = BERTH_TRY(req.json_body());
+    if (!body.is_object() || !body.value("Container", Json()).is_string())
+      return make_error(Errc::invalid, "container is required");
+    auto n = BERTH_TRY(ns.find(req.param("id")));
+    BERTH_TRY_VOID(cs.connect_network(body["Container"].get<std::string>(), n.name,
+                                      body.value("EndpointConfig", Json::object())));
+    return res.send(200, "", "");
+  });
+
+  r.add("POST", "/networks/{id}/disconnect", [&ns, &cs](Request& req, Response& res) -> Status {
+    Json body = BERTH_TRY(req.json_body());
+    if (!body.is_object() || !body.value("Container", Json()).is_string())
+      return make_error(Errc::invalid, "container is required");
+    auto n = BERTH_TRY(ns.find(req.param("id")));
+    BERTH_TRY_VOID(cs.disconnect_network(body["Container"].get<std::string>(), n.name, body.value("Force", false)));
+    return res.send(200, "", "");
+  });
+}
+
+}  // namespace berth::daemon

@@ -1,0 +1,23 @@
+// Persistent network namespaces: a bind mount of a namespace onto a file
+// (as `ip netns add`), and running code inside one on a helper thread.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "common/result.h"
+#include "common/unique_fd.h"
+
+namespace berth::sys {
+
+// Creates a new, empty network namespace and pins it at `path` (a file
+// created here). The namespace outlives every process in it until
+// remove_netns.
+Status create_netns(const std::string& path);
+// Unmounts (detached) and unlinks; a missing file is fine.
+Status remove_netns(const std::string& path);
+// Runs f on a fresh thread that joined the network namespace at `path`
+// (or of /proc/<pid>/ns/net); the thread ends with f.
+Status run_in_netns(const std::string& path, const std::function<Status()>& f);
+
+}  // namespace berth::sys
