@@ -32,6 +32,7 @@ constexpr Entry kCommands[] = {
     {"inspect", cmd_inspect, "Return low-level information on Docker objects"},
     {"version", cmd_version, "Show the Docker version information"},
     {"info", cmd_info, "Display system-wide information"},
+    {"network", cmd_network, "Manage networks"},
 };
 
 struct Alias {

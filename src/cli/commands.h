@@ -22,6 +22,7 @@ int cmd_import(Context& ctx, const Args& args);
 int cmd_inspect(Context& ctx, const Args& args);
 int cmd_version(Context& ctx, const Args& args);
 int cmd_info(Context& ctx, const Args& args);
+int cmd_network(Context& ctx, const Args& args);
 
 // Prints a JSON progress stream (pull, import, load) the way the docker CLI
 // does when the output is not a terminal; returns the in-stream error

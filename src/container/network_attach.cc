@@ -60,7 +60,19 @@ Status check_networking(const Json& hc, const Json& nc, network::NetworkService*
   }
   if (m.kind == NetKind::container && m.target.empty())
     return invalid("invalid container format container:<name|id>");
-  if (!nets) return ok();
+  if (!nets) {
+    // Without lookups: the predefined networks are known by name.
+    auto predefined = [](const std::string& n) { return n == "bridge" || n == "default" || n == "host" || n == "none"; };
+    if (auto eps = nc.find("EndpointsConfig"); eps != nc.end() && eps->is_object())
+      for (const auto& [name, cfg] : eps->items()) {
+        if (!predefined(name) || !cfg.is_object()) continue;
+        if (auto ipam = cfg.find("IPAMConfig"); ipam != cfg.end() && ipam->is_object() && !jstr(*ipam, "IPv4Address").empty())
+          return invalid("user specified IP address is supported on user defined networks only");
+        if (cfg.contains("Aliases") && cfg["Aliases"].is_array() && !cfg["Aliases"].empty())
+          return invalid("network-scoped alias is supported only for containers in user defined networks");
+      }
+    return ok();
+  }
   if (m.kind == NetKind::bridge || m.kind == NetKind::custom) {
     auto n = BERTH_TRY(nets->find(m.target));
     (void)n;

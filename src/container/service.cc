@@ -256,7 +256,9 @@ Result<std::string> ContainerService::create(std::string_view name, const Json& 
   if (r.config.value("Hostname", std::string()).empty()) r.config["Hostname"] = r.id.substr(0, 12);
   r.host_config = std::move(req.host_config);
   r.networking_config = std::move(req.networking_config);
-  BERTH_TRY_VOID(check_networking(r.host_config, r.networking_config, opts_.networks));
+  // Networks are looked up at start (as dockerd 20.10: create succeeds,
+  // start fails with 404 "network X not found").
+  BERTH_TRY_VOID(check_networking(r.host_config, r.networking_config, nullptr));
   if (NetMode m = parse_network_mode(r.host_config.value("NetworkMode", std::string()));
       m.kind == NetKind::container) {
     auto other = BERTH_TRY(find(m.target));

@@ -227,12 +227,15 @@ Result<pid_t> Runtime::create_impl(const CreateOptions& o, const sigset_t* child
   pin.cgroup_path = cg_path;
   pin.can_mknod = !user_ns;
   const auto* net_ns = lx.find_ns(oci::NsType::network);
-  pin.new_netns = net_ns && net_ns->path.empty();
+  // sysfs is mountable in any network namespace of the container's own,
+  // new or joined by path (berthd's pinned sandboxes); only loopback
+  // bring-up is for new ones.
+  pin.new_netns = net_ns != nullptr;
   pin.source_is_dir = stat_is_dir;
   plan.rootfs = BERTH_TRY_CTX(plan_rootfs(spec, pin), "config.json");
   plan.no_pivot = o.no_pivot;
   plan.new_user = new_user;
-  plan.new_net = pin.new_netns;
+  plan.new_net = net_ns && net_ns->path.empty();
   const auto* cg_ns = lx.find_ns(oci::NsType::cgroup);
   plan.new_cgroup = cg_ns && cg_ns->path.empty();
   const auto* uts_ns = lx.find_ns(oci::NsType::uts);

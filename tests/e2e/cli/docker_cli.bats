@@ -65,9 +65,11 @@ teardown_file() {
   [ "$output" = "1" ]
 }
 
-@test "the container has its own network namespace with only loopback" {
+@test "the container has its own network namespace: loopback plus eth0 on the default bridge" {
   run docker run --rm busybox ls /sys/class/net
   [ "$status" -eq 0 ]
+  [ "$output" = $'eth0\nlo' ]
+  run docker run --rm --network none busybox ls /sys/class/net
   [ "$output" = "lo" ]
 }
 

@@ -77,9 +77,7 @@ TEST(CreateConfig, UnimplementedHostConfigIsRefusedByName) {
     const char* flag;
   } cases[] = {
       {R"({"Privileged":true})", "--privileged"},
-      {R"({"PortBindings":{"80/tcp":[{"HostPort":"8080"}]}})", "-p/--publish"},
       {R"({"RestartPolicy":{"Name":"always"}})", "--restart always"},
-      {R"({"NetworkMode":"mynet"})", "--network mynet"},
       {R"({"Binds":["vol:/data"]})", "named volumes"},
       {R"({"LogConfig":{"Type":"syslog"}})", "--log-driver syslog"},
       {R"({"SecurityOpt":["seccomp=unconfined"]})", "--security-opt"},
