@@ -12,6 +12,20 @@ Error invalid(std::string m) { return make_error(Errc::invalid, std::move(m)); }
 
 Json mounts_json(const Record& r) {
   Json out = Json::array();
+  if (r.mounts.is_array()) {
+    for (const auto& m : r.mounts) {
+      Json j{{"Type", m.value("Type", "")}};
+      if (m.value("Type", "") == "volume") j["Name"] = m.value("Name", "");
+      j["Source"] = m.value("Source", "");
+      j["Destination"] = m.value("Destination", "");
+      if (m.value("Type", "") == "volume") j["Driver"] = "local";
+      j["Mode"] = m.value("Mode", "");
+      j["RW"] = m.value("RW", true);
+      j["Propagation"] = m.value("Propagation", "");
+      out.push_back(j);
+    }
+    return out;
+  }
   auto it = r.host_config.find("Binds");
   if (it == r.host_config.end() || !it->is_array()) return out;
   for (const auto& b : *it) {
@@ -116,6 +130,7 @@ Json record_to_json(const Record& r) {
               {"config", r.config},
               {"host_config", r.host_config},
               {"networking_config", r.networking_config},
+              {"mounts", r.mounts},
               {"restart_count", r.restart_count}};
 }
 
@@ -134,6 +149,7 @@ Result<Record> record_from_json(const Json& j, const Json& state) {
     r.host_config = j.at("host_config");
     r.networking_config = j.at("networking_config");
     r.restart_count = j.value("restart_count", 0);
+    r.mounts = j.value("mounts", Json());
     r.state = state_from_json(state);
     return r;
   } catch (const std::exception& e) {
@@ -344,7 +360,7 @@ Result<bool> matches_filters(
                r.image_ref + ":latest" == v;
       } else if (k == "volume") {
         for (const auto& m : mounts_json(r))
-          any |= m["Source"] == v || m["Destination"] == v;
+          any |= m["Source"] == v || m["Destination"] == v || m.value("Name", "") == v;
       } else if (k == "network") {
         any |= network_name(r) == v;
       } else if (k == "before" || k == "since" || k == "publish" || k == "expose" ||

@@ -45,6 +45,9 @@ struct Record {
   Json config;
   Json host_config;
   Json networking_config;
+  // Resolved mount points (container/mounts.h): volumes, binds, tmpfs, in
+  // Docker's inspect shape plus berth's fields; null for old records.
+  Json mounts;
   State state;
   int restart_count = 0;
 };

@@ -116,8 +116,6 @@ struct Unsupported {
 constexpr Unsupported kUnsupported[] = {
     {"ContainerIDFile", "--cidfile"},  // handled client-side; never set by clients that work
     {"VolumeDriver", "--volume-driver"},
-    {"VolumesFrom", "--volumes-from"},
-    {"Mounts", "--mount"},
     {"Links", "--link"},
     {"Privileged", "--privileged"},
     {"SecurityOpt", "--security-opt"},
@@ -158,7 +156,7 @@ const std::set<std::string>& known_fields() {
       "OomScoreAdj", "PidMode", "ReadonlyRootfs", "UTSMode", "ShmSize", "Sysctls", "Tmpfs",
       "Ulimits", "LogConfig", "Memory", "MemoryReservation", "MemorySwap", "MemorySwappiness",
       "CpuShares", "CpuPeriod", "CpuQuota", "NanoCpus", "CpusetCpus", "CpusetMems", "PidsLimit",
-      "Annotations", "PortBindings", "PublishAllPorts"};
+      "Annotations", "PortBindings", "PublishAllPorts", "VolumesFrom", "Mounts"};
   return k;
 }
 
@@ -254,8 +252,6 @@ Status check_host_config(Json& hc) {
       auto parts = str::split(b.get<std::string>(), ':');
       if (parts.size() < 2 || parts.size() > 3 || parts[1].empty() || parts[1][0] != '/')
         return invalid("invalid volume specification: '" + b.get<std::string>() + "'");
-      if (parts[0].empty() || parts[0][0] != '/')
-        return invalid("berth does not support named volumes yet (-v " + b.get<std::string>() + ")");
       if (parts.size() == 3) {
         for (const auto& o : str::split(parts[2], ',')) {
           if (o == "ro" || o == "rw" || o == "z" || o == "Z" || o == "rprivate" ||
@@ -318,8 +314,6 @@ Status check_config(const Json& c) {
   BERTH_TRY_VOID(want_int(c, "StopTimeout", w));
   if (auto it = c.find("Healthcheck"); it != c.end() && !is_zero(*it))
     return invalid("berth does not support health checks yet (--health-cmd)");
-  if (auto it = c.find("Volumes"); it != c.end() && !is_zero(*it))
-    return invalid("berth does not support anonymous volumes yet (-v " + it->begin().key() + ")");
   if (auto it = c.find("Hostname"); it != c.end() && it->is_string() && !it->get<std::string>().empty()) {
     const auto& h = it->get_ref<const std::string&>();
     if (h.size() > 63) return invalid("invalid hostname format: " + h);

@@ -13,6 +13,7 @@
 #include "common/id.h"
 #include "common/strings.h"
 #include "common/time.h"
+#include "container/mounts.h"
 #include "container/names.h"
 #include "container/network_attach.h"
 #include "container/overlay.h"
@@ -266,11 +267,17 @@ Result<std::string> ContainerService::create(std::string_view name, const Json& 
     r.host_config["NetworkMode"] = "container:" + other->rec.id;
   }
 
-  // Validate binds' sources now: Docker creates missing host directories.
-  for (const auto& b : json_strings(r.host_config.value("Binds", Json()))) {
-    auto src = b.substr(0, b.find(':'));
-    if (!fs::exists(src)) BERTH_TRY_VOID(fs::mkdir_p(src, 0755));
-  }
+  // Mount points: volumes are created now (anonymous ones go again if the
+  // create fails), bind sources checked or made as Docker does.
+  r.mounts = BERTH_TRY(resolve_mounts(r.config, r.host_config, opts_.volumes, [this](const std::string& ref) -> Result<Json> {
+    auto other = BERTH_TRY(find(ref));
+    std::lock_guard g(mu_);
+    return other->rec.mounts;
+  }));
+  auto undo_vols = ScopeExit([&] {
+    if (opts_.volumes)
+      for (const auto& v : anonymous_volumes(r.mounts)) (void)opts_.volumes->remove(v);
+  });
 
   // Files first, row last: a crash in between leaves only orphan
   // directories, which reconcile removes.
@@ -304,6 +311,7 @@ Result<std::string> ContainerService::create(std::string_view name, const Json& 
     by_id_[e->rec.id] = e;
   }
   undo.dismiss();
+  undo_vols.dismiss();
   BERTH_LOG(log_, info, "container created", {"id", e->rec.id}, {"name", e->rec.name});
   return e->rec.id;
 }
@@ -324,6 +332,7 @@ Status ContainerService::prepare_bundle(Entry& e) {
   in.hostname_path = dir + "/hostname";
   in.hosts_path = dir + "/hosts";
   in.resolv_conf_path = dir + "/resolv.conf";
+  if (r.mounts.is_array()) in.extra_mounts = BERTH_TRY(oci_mounts(r.mounts, opts_.volumes, rd.merged));
   in.netns_path = BERTH_TRY(setup_network(r));
   in.user = BERTH_TRY(resolve_user_in_rootfs(rd.merged, r.config.value("User", std::string()),
                                              json_strings(r.host_config.value("GroupAdd", Json()))));
@@ -386,7 +395,7 @@ Status ContainerService::start(std::string_view ref) {
       (void)persist_state(*e);
       auto_remove = e->rec.host_config.value("AutoRemove", false);
     }
-    if (auto_remove) remove_locked(e);
+    if (auto_remove) remove_locked(e, true);
     return err;
   };
   const int64_t t0 = timeutil::now_unix_nano();
@@ -613,10 +622,10 @@ void ContainerService::on_exit(const std::string& id, Result<Json> answer) {
   ::unlink(opts_.paths.shim_socket(id).c_str());
   BERTH_LOG(log_, debug, "container exited", {"id", id}, {"exit_code", std::to_string(st.exit_code)});
   for (auto& w : wake) w->notice.fire();
-  if (auto_remove) remove_locked(e);
+  if (auto_remove) remove_locked(e, true);
 }
 
-void ContainerService::remove_locked(const EntryPtr& e) {
+void ContainerService::remove_locked(const EntryPtr& e, bool volumes) {
   const std::string id = e->rec.id;
   std::vector<std::shared_ptr<Waiter>> wake;
   std::vector<std::shared_ptr<PendingAttach>> attaches;
@@ -649,6 +658,11 @@ void ContainerService::remove_locked(const EntryPtr& e) {
     a->error = "container removed";
     a->ready.fire();
   }
+  if (volumes && opts_.volumes)
+    for (const auto& v : anonymous_volumes(e->rec.mounts))
+      if (volume_users(v).empty())
+        if (auto st = opts_.volumes->remove(v); !st)
+          BERTH_LOG(log_, warn, "removing anonymous volume failed", {"volume", v}, {"error", st.error().msg});
   BERTH_LOG(log_, debug, "container removed", {"id", id});
 }
 
@@ -700,7 +714,7 @@ Status ContainerService::stop(std::string_view ref, std::optional<int> timeout_s
   return ok();
 }
 
-Status ContainerService::remove(std::string_view ref, bool force) {
+Status ContainerService::remove(std::string_view ref, bool force, bool volumes) {
   EntryPtr e = BERTH_TRY(find(ref));
   std::shared_ptr<Waiter> w;
   std::string id;
@@ -732,8 +746,16 @@ Status ContainerService::remove(std::string_view ref, bool force) {
                                             ". Stop the container before attempting removal or "
                                             "force remove");
   }
-  remove_locked(e);
+  remove_locked(e, volumes);
   return ok();
+}
+
+std::vector<std::string> ContainerService::volume_users(const std::string& name) {
+  std::vector<std::string> out;
+  std::lock_guard g(mu_);
+  for (const auto& [id, e] : by_id_)
+    if (uses_volume(e->rec.mounts, name)) out.push_back(id);
+  return out;
 }
 
 Status ContainerService::resize(std::string_view ref, int height, int width) {

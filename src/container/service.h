@@ -25,6 +25,7 @@
 #include "container/container.h"
 #include "container/create_config.h"
 #include "network/service.h"
+#include "volume/service.h"
 #include "store/db.h"
 
 namespace berth::container {
@@ -35,6 +36,7 @@ struct ServiceOptions {
   std::string runtime_path;  // OCI runtime binary the shims drive
   std::string runtime_name = "berth";
   network::NetworkService* networks = nullptr;  // null: loopback-only containers
+  volume::VolumeService* volumes = nullptr;     // null: no volumes
 };
 
 // The image a container is created from (filled in by the daemon from the
@@ -125,7 +127,8 @@ class ContainerService {
   Status kill(std::string_view ref, int signal);
   // timeout_s: nullopt = the container's StopTimeout or 10; -1 = forever.
   Status stop(std::string_view ref, std::optional<int> timeout_s);
-  Status remove(std::string_view ref, bool force);
+  // volumes: also remove the container's anonymous volumes (rm -v).
+  Status remove(std::string_view ref, bool force, bool volumes = false);
   Status resize(std::string_view ref, int height, int width);
   Result<std::shared_ptr<Waiter>> wait(std::string_view ref, WaitCondition c);
   // Registers (or, when running, connects) an attach. Call before
@@ -149,6 +152,7 @@ class ContainerService {
   // IDs of running containers (network reconcile after a restart).
   std::set<std::string> running_ids();
   // Containers (IDs) whose mounts use the named volume.
+  std::vector<std::string> volume_users(const std::string& name);
   // Resolves a reference to a full ID (404 when unknown).
   Result<std::string> resolve(std::string_view ref);
 
@@ -172,7 +176,7 @@ class ContainerService {
   Status write_network_files(const Record& r, const std::string& own_hosts = "", bool embedded_dns = false);
   Result<std::string> setup_network(const Record& r);
   void on_exit(const std::string& id, Result<Json> answer);
-  void remove_locked(const EntryPtr& e);  // op_mu held
+  void remove_locked(const EntryPtr& e, bool volumes = false);  // op_mu held
   void monitor_loop();
   void watch(const std::string& id, UniqueFd conn);
 

@@ -127,7 +127,9 @@ Result<Json> build_spec(const SpecInput& in) {
   mounts.push_back(mount("/etc/resolv.conf", "bind", in.resolv_conf_path.c_str(), {"rbind", "rprivate", rw}));
   mounts.push_back(mount("/etc/hostname", "bind", in.hostname_path.c_str(), {"rbind", "rprivate", rw}));
   mounts.push_back(mount("/etc/hosts", "bind", in.hosts_path.c_str(), {"rbind", "rprivate", rw}));
-  if (auto it = hc.find("Binds"); it != hc.end() && it->is_array()) {
+  if (in.extra_mounts.is_array()) {
+    for (const auto& m : in.extra_mounts) mounts.push_back(m);
+  } else if (auto it = hc.find("Binds"); it != hc.end() && it->is_array()) {
     for (const auto& b : *it) {
       auto parts = str::split(b.get<std::string>(), ':');
       std::vector<std::string> opts = {"rbind"};

@@ -22,6 +22,7 @@ struct SpecInput {
   std::string rootfs;       // the mounted overlay (root.path)
   std::string hostname_path, hosts_path, resolv_conf_path;
   std::string netns_path;   // join this network namespace ("" = a new one)
+  Json extra_mounts;        // resolved OCI mounts (container/mounts.h); null: from HostConfig.Binds
   ResolvedUser user;
 };
 

@@ -122,6 +122,9 @@ int run(const Config& cfg, log::Logger& log) {
   auto networks = network::NetworkService::open(**db, no, log);
   if (!networks) return die(networks.error());
   so.networks = networks->get();
+  auto volumes = volume::VolumeService::open(**db, cfg.data_root, log);
+  if (!volumes) return die(volumes.error());
+  so.volumes = volumes->get();
   auto containers = container::ContainerService::open(**db, so, log);
   if (!containers) return die(containers.error());
   (*networks)->reconcile((*containers)->running_ids());
@@ -136,12 +139,13 @@ int run(const Config& cfg, log::Logger& log) {
   sys.runtimes[cfg.default_runtime] = *rt;
   sys.live_restore = cfg.live_restore;
   sys.debug = cfg.debug;
-  Backends backends{sys, **containers, **images, log, networks->get()};
+  Backends backends{sys, **containers, **images, log, networks->get(), volumes->get()};
   Router router;
   add_system_routes(router, backends);
   add_container_routes(router, backends);
   add_image_routes(router, backends);
   add_network_routes(router, backends);
+  add_volume_routes(router, backends);
 
   Server server(router, log);
   for (const auto& s : sockets)

@@ -178,7 +178,7 @@ void add_container_routes(Router& r, Backends& b) {
   r.add("DELETE", "/containers/{id}", [&cs](Request& req, Response& res) -> Status {
     if (req.qbool("link"))
       return make_error(Errc::invalid, "berth does not support container links");
-    BERTH_TRY_VOID(cs.remove(req.param("id"), req.qbool("force")));
+    BERTH_TRY_VOID(cs.remove(req.param("id"), req.qbool("force"), req.qbool("v")));
     return res.no_content();
   });
 

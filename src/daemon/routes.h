@@ -11,6 +11,7 @@
 #include "daemon/http_server.h"
 #include "image/image_store.h"
 #include "network/service.h"
+#include "volume/service.h"
 
 namespace berth::daemon {
 
@@ -31,12 +32,14 @@ struct Backends {
   image::ImageStore& images;
   log::Logger& log;
   network::NetworkService* networks = nullptr;
+  volume::VolumeService* volumes = nullptr;
 };
 
 void add_system_routes(Router& r, Backends& b);
 void add_container_routes(Router& r, Backends& b);
 void add_image_routes(Router& r, Backends& b);
 void add_network_routes(Router& r, Backends& b);
+void add_volume_routes(Router& r, Backends& b);
 
 // "10", "10.5", "1700000000.123456789" or RFC 3339 → unix nanoseconds
 // (Docker's since/until parameters).

@@ -78,7 +78,6 @@ TEST(CreateConfig, UnimplementedHostConfigIsRefusedByName) {
   } cases[] = {
       {R"({"Privileged":true})", "--privileged"},
       {R"({"RestartPolicy":{"Name":"always"}})", "--restart always"},
-      {R"({"Binds":["vol:/data"]})", "named volumes"},
       {R"({"LogConfig":{"Type":"syslog"}})", "--log-driver syslog"},
       {R"({"SecurityOpt":["seccomp=unconfined"]})", "--security-opt"},
       {R"({"Init":true})", "--init"},
