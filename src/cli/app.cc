@@ -33,6 +33,7 @@ constexpr Entry kCommands[] = {
     {"version", cmd_version, "Show the Docker version information"},
     {"info", cmd_info, "Display system-wide information"},
     {"network", cmd_network, "Manage networks"},
+    {"volume", cmd_volume, "Manage volumes"},
 };
 
 struct Alias {

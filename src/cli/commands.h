@@ -23,6 +23,7 @@ int cmd_inspect(Context& ctx, const Args& args);
 int cmd_version(Context& ctx, const Args& args);
 int cmd_info(Context& ctx, const Args& args);
 int cmd_network(Context& ctx, const Args& args);
+int cmd_volume(Context& ctx, const Args& args);
 
 // Prints a JSON progress stream (pull, import, load) the way the docker CLI
 // does when the output is not a terminal; returns the in-stream error

@@ -182,6 +182,14 @@ Result<Json> resolve_mounts(const Json& config, const Json& hc, volume::VolumeSe
   // Config.Volumes: the image's VOLUMEs and -v /path.
   if (auto it = config.find("Volumes"); it != config.end() && it->is_object()) {
     for (const auto& [dst, v] : it->items()) {
+      if (dst.find(':') != std::string::npos) {
+        // The docker CLI leaves a second -v for an already used
+        // destination here, as the whole spec.
+        auto parts = str::split(dst, ':');
+        if (parts.size() >= 2 && dests.count(clean_dest(parts[1])))
+          return invalid("Duplicate mount point: " + clean_dest(parts[1]));
+        return invalid("invalid volume specification: '" + dst + "'");
+      }
       if (dests.count(clean_dest(dst))) continue;
       auto vol = BERTH_TRY(make_volume("", Json::object(), Json::object()));
       Json m{{"Type", "volume"}, {"Name", vol.name},  {"Source", vols->mountpoint(vol.name)},

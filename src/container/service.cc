@@ -256,6 +256,12 @@ Result<std::string> ContainerService::create(std::string_view name, const Json& 
   r.config["Image"] = image.ref;
   if (r.config.value("Hostname", std::string()).empty()) r.config["Hostname"] = r.id.substr(0, 12);
   r.host_config = std::move(req.host_config);
+  // The image's VOLUMEs join the container's (anonymous volumes).
+  if (auto iv = image.config.is_object() ? image.config.find("Volumes") : image.config.end();
+      image.config.is_object() && iv != image.config.end() && iv->is_object() && !iv->empty()) {
+    if (!r.config["Volumes"].is_object()) r.config["Volumes"] = Json::object();
+    for (const auto& [k, v] : iv->items()) r.config["Volumes"][k] = v;
+  }
   r.networking_config = std::move(req.networking_config);
   // Networks are looked up at start (as dockerd 20.10: create succeeds,
   // start fails with 404 "network X not found").
