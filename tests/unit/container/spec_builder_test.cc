@@ -15,8 +15,8 @@ namespace {
 const std::string kId = "0123456789ab" + std::string(52, 'f');
 
 std::string golden_path(const std::string& name) {
-  std::string here = __FILE__;
-  return here.substr(0, here.rfind('/')) + "/golden/" + name;
+  // Not __FILE__: with ccache's base_dir it is relative to the build tree.
+  return std::string(BERTH_SOURCE_DIR) + "/tests/unit/container/golden/" + name;
 }
 
 // Compares with the golden file; BERTH_UPDATE_GOLDEN=1 rewrites it.
