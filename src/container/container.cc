@@ -363,6 +363,8 @@ Result<bool> matches_filters(
           any |= m["Source"] == v || m["Destination"] == v || m.value("Name", "") == v;
       } else if (k == "network") {
         any |= network_name(r) == v;
+        if (auto eps = r.networking_config.find("EndpointsConfig"); eps != r.networking_config.end() && eps->is_object())
+          any |= eps->contains(v) || (v == "bridge" && eps->contains("default"));
       } else if (k == "before" || k == "since" || k == "publish" || k == "expose" ||
                  k == "health" || k == "isolation" || k == "is-task") {
         any = true;  // before/since are applied by the caller; the rest cannot match anything we lack

@@ -983,6 +983,23 @@ Result<std::vector<Json>> ContainerService::list(const ListOptions& o) {
     if (since && r.created_ns <= since) continue;
     if (!BERTH_TRY(matches_filters(r, o.filters))) continue;
     out.push_back(list_json(r, now));
+    if (opts_.networks && is_running(r.state.status)) {
+      // Ports and per-network addresses of the live sandbox, as ps shows them.
+      Json ns = opts_.networks->settings(r.id, Json::object());
+      Json ports = Json::array();
+      if (ns.contains("Ports"))
+        for (const auto& [k, binds] : ns["Ports"].items()) {
+          auto slash = k.find('/');
+          int priv = static_cast<int>(str::parse_int(k.substr(0, slash)).value_or(0));
+          for (const auto& b : binds)
+            ports.push_back(Json{{"IP", b.value("HostIp", "")},
+                                 {"PrivatePort", priv},
+                                 {"PublicPort", str::parse_int(b.value("HostPort", "0")).value_or(0)},
+                                 {"Type", k.substr(slash + 1)}});
+        }
+      out.back()["Ports"] = ports;
+      if (ns.contains("Networks")) out.back()["NetworkSettings"]["Networks"] = ns["Networks"];
+    }
     if (o.limit > 0 && static_cast<int>(out.size()) >= o.limit) break;
   }
   return out;

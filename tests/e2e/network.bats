@@ -277,3 +277,23 @@ http_get() {  # host port → body, from inside a busybox container on the defau
   run ip -o link show master "$BERTHD_BRIDGE"
   [ -z "$output" ]
 }
+
+@test "ps shows published ports and filters by network; --add-host host-gateway; connect a stopped container" {
+  docker network create psnet >/dev/null
+  docker run -d --name pp1 --network psnet -p 80 --add-host gw.local:host-gateway busybox sleep 60 >/dev/null
+  run -0 docker ps --filter network=psnet --format '{{.Names}} {{.Ports}}'
+  [[ $output =~ ^pp1\ 0\.0\.0\.0:[0-9]+-\>80/tcp$ ]]
+  run -0 docker ps --filter network=bridge --format '{{.Names}}'
+  [[ $output != *pp1* ]]
+  gw=$(docker network inspect bridge --format '{{(index .IPAM.Config 0).Gateway}}')
+  hosts=$(docker inspect pp1 --format '{{.HostsPath}}')
+  grep -q "^$gw	gw.local$" "$hosts"
+  # A stopped container connected to a network joins it at its next start.
+  id=$(docker create --name late1 busybox sleep 60)
+  docker network connect psnet late1
+  docker start late1 >/dev/null
+  run -0 docker inspect late1 --format '{{len .NetworkSettings.Networks}} {{.NetworkSettings.Networks.psnet.IPAddress}}'
+  [[ $output =~ ^2\ 10\. ]]
+  docker rm -f pp1 late1 >/dev/null
+  docker network rm psnet >/dev/null
+}
