@@ -475,7 +475,10 @@ Result<OrderedJson> Runtime::state(const std::string& id) const {
 
 Status Runtime::kill(const std::string& id, int sig, bool all) {
   ContainerState s = BERTH_TRY(dir_.load(id));
-  if (current_status(dir_, s) == ContainerStatus::stopped)
+  // As runc: --all also reaches leftovers of a stopped container (its
+  // cgroup still exists until delete); a single-pid kill of a stopped one
+  // is refused so a reused pid is never signalled.
+  if (current_status(dir_, s) == ContainerStatus::stopped && !all)
     return make_error(Errc::conflict, "container not running");
   if (all) {
     auto layout = BERTH_TRY(detect_host_cgroup_layout());

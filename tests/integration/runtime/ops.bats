@@ -257,3 +257,16 @@ PY
   [ "$status" -eq 1 ]
   [[ "$output" == *"exists"* ]]
 }
+
+@test "kill: a stopped container refuses a plain kill, kill --all succeeds as runc" {
+  start_bg
+  rt kill "$ID" KILL
+  wait_for sh -c "[ \"\$($R --root $ROOT state $ID | jq -r .status)\" = stopped ]"
+  run rt kill "$ID" TERM
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"container not running"* ]]
+  run rt kill --all "$ID" KILL
+  [ "$status" -eq 0 ]
+  run rt delete "$ID"
+  [ "$status" -eq 0 ]
+}
