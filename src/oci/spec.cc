@@ -1,5 +1,7 @@
 #include "oci/spec.h"
 
+#include "common/strings.h"
+
 #include <limits>
 #include <set>
 
@@ -555,6 +557,10 @@ Status validate_spec(const Spec& s) {
     if (m.destination.empty() || m.destination[0] != '/')
       return bad(idx("mounts", i) + ".destination",
                  "must be an absolute path, got \"" + m.destination + "\"");
+    // Resolution is confined to the rootfs anyway; a ".." component is
+    // refused so a config never even names a path outside it.
+    for (const auto& part : str::split(m.destination, '/'))
+      if (part == "..") return bad(idx("mounts", i) + ".destination", "must not contain \"..\"");
   }
   if (!s.linux_spec) return bad("linux", "required on Linux");
   const Linux& l = *s.linux_spec;

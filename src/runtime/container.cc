@@ -191,7 +191,10 @@ Result<pid_t> Runtime::create_impl(const CreateOptions& o, const sigset_t* child
   const std::string bundle = absbuf;
   auto text = fs::read_file(bundle + "/config.json");
   if (!text) return std::move(text).error().wrap("config.json");
-  auto parsed = oci::parse_spec(*text);
+  // Parsed once: the spec, the seccomp cache key and the copy kept in state.
+  auto cfg_json = parse_json(*text);
+  if (!cfg_json) return invalid("config.json: invalid JSON: " + cfg_json.error().msg);
+  auto parsed = oci::parse_spec_json(*cfg_json);
   if (!parsed) return std::move(parsed).error().wrap("config.json");
   oci::Spec spec = std::move(*parsed);
   if (auto v = oci::validate_spec(spec); !v) return std::move(v).error().wrap("config.json");
@@ -273,7 +276,12 @@ Result<pid_t> Runtime::create_impl(const CreateOptions& o, const sigset_t* child
   plan.no_new_privs = proc.no_new_privileges;
   if (lx.seccomp) {
     plan.has_seccomp = true;
-    plan.seccomp = BERTH_TRY_CTX(compile_seccomp(*lx.seccomp), "config.json");
+    std::string key;
+    if (cfg_json->contains("linux") && (*cfg_json)["linux"].contains("seccomp"))
+      key = (*cfg_json)["linux"]["seccomp"].dump();
+    plan.seccomp = BERTH_TRY_CTX(key.empty() ? compile_seccomp(*lx.seccomp)
+                                             : compile_seccomp_cached(*lx.seccomp, key, dir_.root() + "/.seccomp"),
+                                 "config.json");
   }
   plan.terminal = proc.terminal;
   if (proc.console_size) {
@@ -353,7 +361,7 @@ Result<pid_t> Runtime::create_impl(const CreateOptions& o, const sigset_t* child
   st.own_pid_ns = lx.has_ns(oci::NsType::pid);
   st.poststart = spec.hooks.poststart;
   st.poststop = spec.hooks.poststop;
-  if (auto cj = parse_json(*text)) st.config = std::move(*cj);
+  st.config = std::move(*cfg_json);
 
   if (new_user) {
     // The init runs as the mapped root, which usually cannot write the

@@ -159,7 +159,9 @@ Result<int> Runtime::exec(const ExecOptions& o) {
   plan.no_new_privs = proc.no_new_privileges;
   if (spec.linux_spec && spec.linux_spec->seccomp) {
     plan.has_seccomp = true;
-    plan.seccomp = BERTH_TRY_CTX(compile_seccomp(*spec.linux_spec->seccomp), "linux.seccomp");
+    plan.seccomp = BERTH_TRY_CTX(compile_seccomp_cached(*spec.linux_spec->seccomp, s.config["linux"]["seccomp"].dump(),
+                                                        dir_.root() + "/.seccomp"),
+                                 "linux.seccomp");
   }
   plan.terminal = proc.terminal;
   if (proc.console_size) {

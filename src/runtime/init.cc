@@ -33,6 +33,11 @@ void InitPlan::finalize() {
   argv.push_back(nullptr);
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
+  struct stat st;
+  if (::stat("/proc/self/exe", &st) == 0) {
+    self_dev = st.st_dev;
+    self_ino = st.st_ino;
+  }
 }
 
 namespace {
@@ -281,6 +286,39 @@ void lookup(const InitPlan& p, char (&out)[PATH_MAX]) {
   fail(p, InitStep::lookup_not_found, 0, ENOENT);
 }
 
+// CVE-2019-5736: the init (and an exec'd process) run the runtime's own code
+// until execve, and a program that resolves to the runtime binary -- the
+// path /proc/self/exe, a link to it, or a #! script naming it as
+// interpreter, up to the kernel's nesting depth -- would make a container
+// process run the host binary, dumpable, open to /proc/PID/exe rewriting.
+// Refuse it. Allocation-free: stack buffers only.
+void exec_guard(const InitPlan& p, const char* exe) {
+  if (p.self_ino == 0) return;
+  char path[PATH_MAX];
+  size_t n = std::strlen(exe);
+  if (n >= sizeof path) return;
+  std::memcpy(path, exe, n + 1);
+  for (int depth = 0; depth < 5; ++depth) {
+    struct stat st;
+    if (::stat(path, &st) != 0) return;  // execve reports it
+    if (st.st_dev == p.self_dev && st.st_ino == p.self_ino) fail(p, InitStep::exec_self, -1, EPERM);
+    int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    char head[256];
+    ssize_t r = ::read(fd, head, sizeof head - 1);
+    ::close(fd);
+    if (r < 3 || head[0] != '#' || head[1] != '!') return;
+    head[r] = '\0';
+    size_t i = 2;
+    while (head[i] == ' ' || head[i] == '\t') ++i;
+    size_t j = i;
+    while (head[j] && head[j] != ' ' && head[j] != '\t' && head[j] != '\n') ++j;
+    if (j == i || j - i >= sizeof path) return;
+    std::memcpy(path, head + i, j - i);
+    path[j - i] = '\0';
+  }
+}
+
 void apply_identity(const InitPlan& p) {
   if (p.has_caps) {
     if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) fail(p, InitStep::drop_bounding);
@@ -391,6 +429,7 @@ void apply_identity(const InitPlan& p) {
   if (::chdir(p.cwd.c_str()) != 0) fail(p, InitStep::cwd);
   char exe[PATH_MAX];
   lookup(p, exe);
+  exec_guard(p, exe);
   if (::setsid() < 0) fail(p, InitStep::setsid);
   if (slave >= 0) {
     if (::ioctl(slave, TIOCSCTTY, 0) != 0) fail(p, InitStep::set_ctty);
@@ -455,6 +494,7 @@ void apply_identity(const InitPlan& p) {
   if (::chdir(p.cwd.c_str()) != 0) fail(p, InitStep::cwd);
   char exe[PATH_MAX];
   lookup(p, exe);
+  exec_guard(p, exe);
   if (::setsid() < 0) fail(p, InitStep::setsid);
   if (p.terminal) {
     int master = ::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -506,6 +546,8 @@ std::string describe_init_failure(const InitReport& r, const InitPlan& p) {
       return "exec: \"" + arg0 + "\": stat " + arg0 + ": " + es;
     case InitStep::lookup_permission: return "exec: \"" + arg0 + "\": permission denied";
     case InitStep::exec: return "exec " + arg0 + ": " + es;
+    case InitStep::exec_self:
+      return "exec: \"" + arg0 + "\": refusing to run the runtime binary inside the container (CVE-2019-5736)";
     case InitStep::mount_step: {
       if (!idx(p.rootfs.steps)) break;
       const auto& s = p.rootfs.steps[static_cast<size_t>(r.index)];
@@ -545,7 +587,7 @@ std::string describe_init_failure(const InitReport& r, const InitPlan& p) {
       "readonly path", "set rootfs propagation", "remount rootfs read-only", "setrlimit", "chdir",
       "lookup", "lookup", "setsid", "set controlling terminal", "drop bounding capabilities",
       "load seccomp filter", "setgroups", "setgid", "setuid", "capset", "raise ambient capability",
-      "set no_new_privs", "open exec fifo", "exec"};
+      "set no_new_privs", "open exec fifo", "exec", "exec"};
   auto i = static_cast<size_t>(r.step);
   std::string what = i < sizeof names / sizeof names[0] ? names[i] : "init";
   return what + ": " + es;

@@ -55,6 +55,7 @@ enum class InitStep : int32_t {
   no_new_privs,
   exec_fifo,
   exec,
+  exec_self,  // the program resolves to the runtime binary (CVE-2019-5736)
 };
 
 struct InitReport {
@@ -99,10 +100,15 @@ struct InitPlan {
   bool terminal = false;
   unsigned short rows = 0, cols = 0;
   int preserve_fds = 0;
+  // The runtime binary's identity: the init refuses to execve it (directly,
+  // through /proc/self/exe or as a #! interpreter), see exec_guard().
+  dev_t self_dev = 0;
+  ino_t self_ino = 0;
   sigset_t sigmask;  // restored before exec
   bool restore_sigmask = false;
 
-  // Point argv/envp at args/env (call after filling them, before clone).
+  // Point argv/envp at args/env and record the runtime binary's identity
+  // (call after filling them, before clone).
   void finalize();
 };
 

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <map>
 
 #include "common/fs.h"
@@ -157,6 +159,67 @@ Result<SeccompProgram> compile_seccomp(const oci::Seccomp& s) {
   prog.filter.resize(static_cast<size_t>(len) / sizeof(sock_filter));
   if (::pread(mfd.get(), prog.filter.data(), static_cast<size_t>(len), 0) != len)
     return sys_error("read BPF");
+  return prog;
+}
+
+namespace {
+
+uint64_t fnv1a64(std::string_view s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+constexpr char kCacheMagic[4] = {'B', 'S', 'C', '1'};
+
+void put_u32(std::string& out, uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); }
+bool get_u32(std::string_view& in, uint32_t* v) {
+  if (in.size() < 4) return false;
+  std::memcpy(v, in.data(), 4);
+  in.remove_prefix(4);
+  return true;
+}
+
+}  // namespace
+
+Result<SeccompProgram> compile_seccomp_cached(const oci::Seccomp& s, const std::string& key_in,
+                                              const std::string& cache_dir) {
+  // The key also names the libseccomp version: its output may change.
+  const scmp_version* v = seccomp_version();
+  std::string key = key_in + "\n" + (v ? std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+                                             std::to_string(v->micro)
+                                       : std::string("?"));
+  char name[32];
+  std::snprintf(name, sizeof name, "%016llx", static_cast<unsigned long long>(fnv1a64(key)));
+  const std::string path = cache_dir + "/" + name;
+  if (auto text = fs::read_file(path)) {
+    std::string_view in(*text);
+    uint32_t klen = 0, flags = 0, n = 0;
+    if (in.size() >= 4 && std::memcmp(in.data(), kCacheMagic, 4) == 0) {
+      in.remove_prefix(4);
+      if (get_u32(in, &klen) && in.size() >= klen && in.substr(0, klen) == key) {
+        in.remove_prefix(klen);
+        if (get_u32(in, &flags) && get_u32(in, &n) && n > 0 && in.size() == n * sizeof(sock_filter)) {
+          SeccompProgram prog;
+          prog.flags = flags;
+          prog.filter.resize(n);
+          std::memcpy(prog.filter.data(), in.data(), in.size());
+          return prog;
+        }
+      }
+    }
+  }
+  SeccompProgram prog = BERTH_TRY(compile_seccomp(s));
+  std::string out(kCacheMagic, 4);
+  put_u32(out, static_cast<uint32_t>(key.size()));
+  out += key;
+  put_u32(out, prog.flags);
+  put_u32(out, static_cast<uint32_t>(prog.filter.size()));
+  out.append(reinterpret_cast<const char*>(prog.filter.data()), prog.filter.size() * sizeof(sock_filter));
+  if (fs::mkdir_p(cache_dir, 0700)) (void)fs::write_file_atomic(path, out, fs::Durability::none, 0600);
   return prog;
 }
 

@@ -30,4 +30,12 @@ struct SeccompProgram {
 };
 Result<SeccompProgram> compile_seccomp(const oci::Seccomp& s);
 
+// compile_seccomp() behind a cache of compiled programs in `cache_dir`
+// (e.g. ROOT/.seccomp): files named by a hash of `key` (the profile's JSON
+// text) that also hold the whole key, so a hash collision is a miss, never a
+// wrong filter. Repeat runs of the same profile skip libseccomp entirely.
+// Cache write failures are ignored (the compiled program is still used).
+Result<SeccompProgram> compile_seccomp_cached(const oci::Seccomp& s, const std::string& key,
+                                              const std::string& cache_dir);
+
 }  // namespace berth::runtime
