@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -93,10 +94,6 @@ Status check_sysctl(const oci::Linux& lx, const std::string& key) {
 
 Status check_supported(const oci::Spec& s) {
   if (!s.unsupported.empty()) return invalid(s.unsupported.front() + ": not supported by berth-runtime");
-  if (!s.hooks.create_container.empty())
-    return invalid("hooks.createContainer: not supported by berth-runtime");
-  if (!s.hooks.start_container.empty())
-    return invalid("hooks.startContainer: not supported by berth-runtime");
   const auto& lx = *s.linux_spec;
   if (!lx.has_ns(oci::NsType::mount)) return invalid("linux.namespaces: a mount namespace is required");
   const auto* user = lx.find_ns(oci::NsType::user);
@@ -293,6 +290,26 @@ Result<pid_t> Runtime::create_impl(const CreateOptions& o, const sigset_t* child
     plan.sigmask = *child_mask;
     plan.restore_sigmask = true;
   }
+  auto init_hooks = [](const std::vector<oci::Hook>& hs) {
+    std::vector<InitHook> out;
+    for (const auto& h : hs) {
+      InitHook ih;
+      ih.path = h.path;
+      ih.args = h.args;
+      ih.env = h.env;
+      ih.timeout_s = h.timeout.value_or(0);
+      out.push_back(std::move(ih));
+    }
+    return out;
+  };
+  plan.create_container_hooks = init_hooks(spec.hooks.create_container);
+  plan.start_container_hooks = init_hooks(spec.hooks.start_container);
+  UniqueFd hook_state;
+  if (!plan.create_container_hooks.empty() || !plan.start_container_hooks.empty()) {
+    hook_state.reset(::memfd_create("berth-hook-state", MFD_CLOEXEC));
+    if (!hook_state) return sys_error("memfd_create");
+    plan.hook_state_fd = hook_state.get();
+  }
   plan.finalize();
 
   // Namespaces to join: opened now, entered by the child (pid by us).
@@ -413,6 +430,13 @@ Result<pid_t> Runtime::create_impl(const CreateOptions& o, const sigset_t* child
   }
   if (!setup) return std::move(setup).error();
   st.pid = pid;
+  if (setup && hook_state) {
+    // The in-container hooks read the state (with the init's host pid) on stdin.
+    std::string sj = state_for_hooks(st, "created");
+    if (::pwrite(hook_state.get(), sj.data(), sj.size(), 0) != static_cast<ssize_t>(sj.size()))
+      setup = sys_error("write hook state");
+  }
+  if (!setup) return std::move(setup).error();
   if (!spec.hooks.create_runtime.empty() || !spec.hooks.prestart.empty()) {
     // Hooks run before the init starts its setup; the init is already in
     // its namespaces (they were created by clone), which is what they need.

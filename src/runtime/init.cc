@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <grp.h>
 #include <termios.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <ctime>
 
 #include "sys/path_in_root.h"
 #include "sys/unix_socket.h"
@@ -33,6 +35,17 @@ void InitPlan::finalize() {
   argv.push_back(nullptr);
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
+  for (auto* hooks : {&create_container_hooks, &start_container_hooks}) {
+    for (auto& h : *hooks) {
+      h.argv.clear();
+      h.envp.clear();
+      if (h.args.empty()) h.args.push_back(h.path);
+      for (auto& a : h.args) h.argv.push_back(a.data());
+      h.argv.push_back(nullptr);
+      for (auto& e : h.env) h.envp.push_back(e.data());
+      h.envp.push_back(nullptr);
+    }
+  }
   struct stat st;
   if (::stat("/proc/self/exe", &st) == 0) {
     self_dev = st.st_dev;
@@ -46,7 +59,8 @@ namespace {
 
 [[noreturn]] void fail(const InitPlan& p, InitStep step, int index = -1, int err = errno) {
   InitReport r{step, err, index};
-  (void)!::write(p.sync_fd, &r, sizeof r);
+  // MSG_NOSIGNAL: after `start` the runtime may be gone; no SIGPIPE.
+  (void)!::send(p.sync_fd, &r, sizeof r, MSG_NOSIGNAL);
   ::_exit(1);
 }
 
@@ -319,6 +333,45 @@ void exec_guard(const InitPlan& p, const char* exe) {
   }
 }
 
+// Run hooks in order inside the container's namespaces, each with the state
+// JSON on stdin and killed at its timeout. Allocation-free.
+void run_init_hooks(const InitPlan& p, const std::vector<InitHook>& hooks, InitStep step) {
+  for (size_t i = 0; i < hooks.size(); ++i) {
+    const InitHook& h = hooks[i];
+    pid_t pid = ::fork();
+    if (pid < 0) fail(p, step, static_cast<int>(i));
+    if (pid == 0) {
+      if (p.hook_state_fd >= 0) {
+        ::lseek(p.hook_state_fd, 0, SEEK_SET);
+        ::dup2(p.hook_state_fd, 0);
+      }
+      ::execve(h.path.c_str(), h.argv.data(), h.envp.data());
+      ::_exit(127);
+    }
+    timespec start;
+    ::clock_gettime(CLOCK_MONOTONIC, &start);
+    int ws = 0;
+    for (;;) {
+      pid_t r = ::waitpid(pid, &ws, WNOHANG);
+      if (r == pid) break;
+      if (r < 0 && errno != EINTR) fail(p, step, static_cast<int>(i));
+      if (h.timeout_s > 0) {
+        timespec now;
+        ::clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - start.tv_sec >= h.timeout_s) {
+          ::kill(pid, SIGKILL);
+          ::waitpid(pid, &ws, 0);
+          fail(p, step, static_cast<int>(i), ETIMEDOUT);
+        }
+      }
+      timespec ts{0, 2 * 1000 * 1000};
+      ::nanosleep(&ts, nullptr);
+    }
+    if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0) continue;
+    fail(p, step, static_cast<int>(i), WIFEXITED(ws) ? -WEXITSTATUS(ws) : -(1000 + WTERMSIG(ws)));
+  }
+}
+
 void apply_identity(const InitPlan& p) {
   if (p.has_caps) {
     if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) fail(p, InitStep::drop_bounding);
@@ -396,6 +449,7 @@ void apply_identity(const InitPlan& p) {
   int root_fd = ::open(rp.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0) fail(p, InitStep::open_rootfs);
   for (size_t i = 0; i < rp.steps.size(); ++i) run_step(p, root_fd, rp.steps[i], static_cast<int>(i));
+  run_init_hooks(p, p.create_container_hooks, InitStep::hook_create_container);
   if (::fchdir(root_fd) != 0) fail(p, InitStep::pivot_root);
   if (p.no_pivot) {
     if (::mount(".", "/", nullptr, MS_MOVE, nullptr) != 0) fail(p, InitStep::pivot_root);
@@ -453,6 +507,7 @@ void apply_identity(const InitPlan& p) {
   if (::write(wfd, "0", 1) != 1) fail(p, InitStep::exec_fifo);
   ::close(wfd);
   ::close(p.fifo_fd);
+  run_init_hooks(p, p.start_container_hooks, InitStep::hook_start_container);
 
   if (p.has_seccomp && p.no_new_privs) {
     sock_fprog prog{static_cast<unsigned short>(p.seccomp.filter.size()),
@@ -546,6 +601,17 @@ std::string describe_init_failure(const InitReport& r, const InitPlan& p) {
       return "exec: \"" + arg0 + "\": stat " + arg0 + ": " + es;
     case InitStep::lookup_permission: return "exec: \"" + arg0 + "\": permission denied";
     case InitStep::exec: return "exec " + arg0 + ": " + es;
+    case InitStep::hook_create_container:
+    case InitStep::hook_start_container: {
+      const auto& hs = r.step == InitStep::hook_create_container ? p.create_container_hooks : p.start_container_hooks;
+      std::string field = std::string(r.step == InitStep::hook_create_container ? "hooks.createContainer" : "hooks.startContainer") +
+                          "[" + std::to_string(r.index) + "]";
+      std::string path = idx(hs) ? hs[static_cast<size_t>(r.index)].path : "?";
+      if (r.err == ETIMEDOUT) return field + ": " + path + " timed out";
+      if (r.err <= -1000) return field + ": " + path + " killed by signal " + std::to_string(-r.err - 1000);
+      if (r.err < 0) return field + ": " + path + " exited with status " + std::to_string(-r.err);
+      return field + ": " + path + ": " + es;
+    }
     case InitStep::exec_self:
       return "exec: \"" + arg0 + "\": refusing to run the runtime binary inside the container (CVE-2019-5736)";
     case InitStep::mount_step: {
@@ -587,7 +653,7 @@ std::string describe_init_failure(const InitReport& r, const InitPlan& p) {
       "readonly path", "set rootfs propagation", "remount rootfs read-only", "setrlimit", "chdir",
       "lookup", "lookup", "setsid", "set controlling terminal", "drop bounding capabilities",
       "load seccomp filter", "setgroups", "setgid", "setuid", "capset", "raise ambient capability",
-      "set no_new_privs", "open exec fifo", "exec", "exec"};
+      "set no_new_privs", "open exec fifo", "exec", "exec", "hook", "hook"};
   auto i = static_cast<size_t>(r.step);
   std::string what = i < sizeof names / sizeof names[0] ? names[i] : "init";
   return what + ": " + es;

@@ -56,6 +56,8 @@ enum class InitStep : int32_t {
   exec_fifo,
   exec,
   exec_self,  // the program resolves to the runtime binary (CVE-2019-5736)
+  hook_create_container,  // index: the hook; err: errno, or -status / -(1000+signal), or ETIMEDOUT
+  hook_start_container,
 };
 
 struct InitReport {
@@ -67,6 +69,15 @@ struct InitReport {
 struct NsJoin {
   int fd = -1;
   int nstype = 0;  // CLONE_NEW*
+};
+
+// A hook run by the init itself (createContainer, startContainer): argv and
+// envp prepared before clone so the child only forks, execs and waits.
+struct InitHook {
+  std::string path;
+  std::vector<std::string> args, env;
+  std::vector<char*> argv, envp;
+  int timeout_s = 0;  // 0: none
 };
 
 struct InitPlan {
@@ -106,6 +117,12 @@ struct InitPlan {
   ino_t self_ino = 0;
   sigset_t sigmask;  // restored before exec
   bool restore_sigmask = false;
+  // Hooks that run inside the container's namespaces: createContainer
+  // before pivot_root (path resolved on the host), startContainer after
+  // `start`, just before execve (path resolved in the container). Their
+  // stdin is hook_state_fd (a memfd the parent fills with the state JSON).
+  std::vector<InitHook> create_container_hooks, start_container_hooks;
+  int hook_state_fd = -1;
 
   // Point argv/envp at args/env and record the runtime binary's identity
   // (call after filling them, before clone).
