@@ -1,6 +1,9 @@
 #include "container/create_config.h"
 
 #include <algorithm>
+#include <unistd.h>
+
+#include <optional>
 #include <set>
 
 #include "common/strings.h"
@@ -117,24 +120,14 @@ constexpr Unsupported kUnsupported[] = {
     {"ContainerIDFile", "--cidfile"},  // handled client-side; never set by clients that work
     {"VolumeDriver", "--volume-driver"},
     {"Links", "--link"},
-    {"Privileged", "--privileged"},
-    {"SecurityOpt", "--security-opt"},
     {"StorageOpt", "--storage-opt"},
     {"UsernsMode", "--userns"},
     {"Cgroup", "--cgroup"},
     {"CgroupParent", "--cgroup-parent"},
-    {"Runtime", "--runtime"},
     {"Isolation", "--isolation"},
-    {"Init", "--init"},
-    {"Devices", "--device"},
     {"DeviceCgroupRules", "--device-cgroup-rule"},
     {"DeviceRequests", "--gpus"},
-    {"BlkioWeight", "--blkio-weight"},
     {"BlkioWeightDevice", "--blkio-weight-device"},
-    {"BlkioDeviceReadBps", "--device-read-bps"},
-    {"BlkioDeviceWriteBps", "--device-write-bps"},
-    {"BlkioDeviceReadIOps", "--device-read-iops"},
-    {"BlkioDeviceWriteIOps", "--device-write-iops"},
     {"CpuRealtimePeriod", "--cpu-rt-period"},
     {"CpuRealtimeRuntime", "--cpu-rt-runtime"},
     {"CpuCount", "--cpu-count"},
@@ -143,7 +136,6 @@ constexpr Unsupported kUnsupported[] = {
     {"IOMaximumBandwidth", "--io-maxbandwidth"},
     {"KernelMemory", "--kernel-memory"},
     {"KernelMemoryTCP", "--kernel-memory-tcp"},
-    {"OomKillDisable", "--oom-kill-disable"},
     {"MaskedPaths", "MaskedPaths"},
     {"ReadonlyPaths", "ReadonlyPaths"},
 };
@@ -156,8 +148,141 @@ const std::set<std::string>& known_fields() {
       "OomScoreAdj", "PidMode", "ReadonlyRootfs", "UTSMode", "ShmSize", "Sysctls", "Tmpfs",
       "Ulimits", "LogConfig", "Memory", "MemoryReservation", "MemorySwap", "MemorySwappiness",
       "CpuShares", "CpuPeriod", "CpuQuota", "NanoCpus", "CpusetCpus", "CpusetMems", "PidsLimit",
-      "Annotations", "PortBindings", "PublishAllPorts", "VolumesFrom", "Mounts"};
+      "Annotations", "PortBindings", "PublishAllPorts", "VolumesFrom", "Mounts", "Privileged", "SecurityOpt", "Init", "Devices", "BlkioWeight",
+      "BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps",
+      "OomKillDisable", "Runtime"};
   return k;
+}
+
+
+// "0-2,4" → the set of numbers; nullopt when malformed.
+std::optional<std::set<int>> parse_cpuset(const std::string& v) {
+  std::set<int> out;
+  if (v.empty()) return out;
+  for (const auto& part : str::split(v, ',')) {
+    auto dash = part.find('-');
+    auto a = str::parse_int(part.substr(0, dash));
+    if (!a || *a < 0) return std::nullopt;
+    int64_t b = *a;
+    if (dash != std::string::npos) {
+      auto bb = str::parse_int(part.substr(dash + 1));
+      if (!bb || *bb < *a) return std::nullopt;
+      b = *bb;
+    }
+    for (int64_t i = *a; i <= b && i < 4096; ++i) out.insert(static_cast<int>(i));
+  }
+  return out;
+}
+
+Status check_cpuset(const std::string& v, int available, const char* what, const char* missing) {
+  auto set = parse_cpuset(v);
+  if (!set) return invalid("Invalid value " + v + " for cpuset " + what);
+  for (int c : *set)
+    if (c >= available)
+      return invalid(std::string("Requested ") + missing + " are not available - requested " + v +
+                     ", available: " + (available == 1 ? std::string("0") : "0-" + std::to_string(available - 1)));
+  return ok();
+}
+
+template <class IntOf>
+Status check_resources(const Json& hc, IntOf int_of) {
+  constexpr int64_t kMin = 6 * 1024 * 1024;
+  int64_t mem = int_of("Memory"), swap = int_of("MemorySwap"), res = int_of("MemoryReservation");
+  if (mem < 0) return invalid("Invalid value " + std::to_string(mem) + " for memory limit");
+  if (mem > 0 && mem < kMin) return invalid("Minimum memory limit allowed is 6MB");
+  if (swap > 0 && mem == 0)
+    return invalid("You should always set the Memory limit when using Memoryswap limit, see usage");
+  if (mem > 0 && swap > 0 && swap < mem)
+    return invalid("Minimum memoryswap limit should be larger than memory limit, see usage");
+  if (res > 0 && res < kMin) return invalid("Minimum memory reservation allowed is 6MB");
+  if (mem > 0 && res > 0 && mem < res)
+    return invalid("Minimum memory limit can not be less than memory reservation limit, see usage");
+  if (auto it = hc.find("MemorySwappiness"); it != hc.end() && it->is_number()) {
+    int64_t v = it->get<int64_t>();
+    if (v != -1 && (v < 0 || v > 100))
+      return invalid("Invalid value: " + std::to_string(v) + ", valid memory swappiness range is 0-100");
+  }
+  int64_t nano = int_of("NanoCpus"), quota = int_of("CpuQuota"), period = int_of("CpuPeriod");
+  if (nano != 0 && quota != 0)
+    return invalid("Conflicting options: Nano CPUs and CPU Quota cannot both be set");
+  if (nano != 0 && period != 0)
+    return invalid("Conflicting options: Nano CPUs and CPU Period cannot both be set");
+  long ncpu = ::sysconf(_SC_NPROCESSORS_ONLN);
+  if (ncpu < 1) ncpu = 1;
+  if (nano < 0 || nano > ncpu * 1000000000L)
+    return invalid("Range of CPUs is from 0.01 to " + std::to_string(ncpu) + ".00, as there are only " +
+                   std::to_string(ncpu) + " CPUs available");
+  if (period != 0 && (period < 1000 || period > 1000000))
+    return invalid("CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)");
+  if (quota > 0 && quota < 1000) return invalid("CPU cfs quota can not be less than 1ms (i.e. 1000)");
+  if (int_of("CpuShares") < 0) return invalid("shares: invalid argument");
+  if (auto it = hc.find("CpusetCpus"); it != hc.end() && it->is_string())
+    BERTH_TRY_VOID(check_cpuset(it->get<std::string>(), static_cast<int>(ncpu), "cpus", "CPUs"));
+  if (auto it = hc.find("CpusetMems"); it != hc.end() && it->is_string())
+    BERTH_TRY_VOID(check_cpuset(it->get<std::string>(), 1, "mems", "memory nodes"));
+  int64_t bw = int_of("BlkioWeight");
+  if (bw != 0 && (bw < 10 || bw > 1000)) return invalid("Range of blkio weight is from 10 to 1000");
+  for (const char* k : {"BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps",
+                        "BlkioDeviceWriteIOps"}) {
+    auto it = hc.find(k);
+    if (it == hc.end() || it->is_null()) continue;
+    if (!it->is_array()) return type_error(std::string("HostConfig.") + k, *it, "[]*blkiodev.ThrottleDevice");
+    for (const auto& d : *it) {
+      if (!d.is_object() || !d.value("Path", Json()).is_string() || !d.value("Rate", Json()).is_number_unsigned())
+        return invalid(std::string("invalid HostConfig.") + k + " entry: want {\"Path\":\"/dev/…\",\"Rate\":N}");
+    }
+  }
+  if (int_of("ShmSize") < 0) return invalid("SHM size can not be less than 0");
+  int64_t oom = int_of("OomScoreAdj");
+  if (oom < -1000 || oom > 1000)
+    return invalid("Invalid value " + std::to_string(oom) + ", range for oom score adj is [-1000, 1000]");
+  return ok();
+}
+
+Status check_devices(const Json& hc) {
+  auto it = hc.find("Devices");
+  if (it == hc.end() || it->is_null()) return ok();
+  if (!it->is_array()) return type_error("HostConfig.Devices", *it, "[]container.DeviceMapping");
+  for (const auto& d : *it) {
+    if (!d.is_object()) return type_error("HostConfig.Devices", d, "container.DeviceMapping");
+    std::string host = d.value("PathOnHost", std::string());
+    std::string perms = d.value("CgroupPermissions", std::string("rwm"));
+    if (host.empty() || host[0] != '/') return invalid("invalid device path: " + host);
+    std::string ctr = d.value("PathInContainer", std::string());
+    if (!ctr.empty() && ctr[0] != '/') return invalid(ctr + " is not an absolute path");
+    for (char c : perms)
+      if (c != 'r' && c != 'w' && c != 'm') return invalid("invalid device mode: " + perms);
+  }
+  return ok();
+}
+
+// Docker's namespaced sysctls (the only ones a container may set).
+bool namespaced_sysctl(const std::string& k) {
+  static const std::set<std::string> ipc = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
+                                            "kernel.sem", "kernel.shmall", "kernel.shmmax",
+                                            "kernel.shmmni", "kernel.shm_rmid_forced"};
+  return ipc.count(k) || str::starts_with(k, "fs.mqueue.") || str::starts_with(k, "net.") ||
+         k == "kernel.domainname" || k == "kernel.hostname";
+}
+
+Status check_sysctls(const Json& hc) {
+  auto it = hc.find("Sysctls");
+  if (it == hc.end() || !it->is_object()) return ok();
+  std::string net = hc.value("NetworkMode", std::string());
+  std::string ipc = hc.value("IpcMode", std::string());
+  std::string uts = hc.value("UTSMode", std::string());
+  for (const auto& [k, v] : it->items()) {
+    if (!namespaced_sysctl(k)) return invalid("sysctl '" + k + "' is not whitelisted");
+    if (str::starts_with(k, "net.") && (net == "host" || str::starts_with(net, "container:")))
+      return invalid("sysctl '" + k + "' not allowed in host network namespace");
+    if (((str::starts_with(k, "kernel.") && k != "kernel.domainname" && k != "kernel.hostname") ||
+         str::starts_with(k, "fs.mqueue.")) &&
+        ipc == "host")
+      return invalid("sysctl '" + k + "' not allowed with host IPC namespace");
+    if ((k == "kernel.domainname" || k == "kernel.hostname") && uts == "host")
+      return invalid("sysctl '" + k + "' not allowed with host UTS namespace");
+  }
+  return ok();
 }
 
 Status check_host_config(Json& hc) {
@@ -205,13 +330,15 @@ Status check_host_config(Json& hc) {
   std::string nm = str_of("NetworkMode");
   hc["NetworkMode"] = nm.empty() ? "default" : nm;
   std::string ipc = str_of("IpcMode");
-  if (!(ipc.empty() || ipc == "private" || ipc == "shareable" || ipc == "host"))
-    return invalid("berth does not support --ipc " + ipc + " yet");
+  if (!(ipc.empty() || ipc == "private" || ipc == "shareable" || ipc == "host" || ipc == "none" ||
+        (str::starts_with(ipc, "container:") && ipc.size() > 10)))
+    return invalid("invalid IPC mode: " + ipc);
   if (ipc.empty()) hc["IpcMode"] = "private";
   std::string pid = str_of("PidMode");
-  if (!(pid.empty() || pid == "host")) return invalid("berth does not support --pid " + pid + " yet");
+  if (!(pid.empty() || pid == "host" || (str::starts_with(pid, "container:") && pid.size() > 10)))
+    return invalid("invalid PID mode: " + pid);
   std::string uts = str_of("UTSMode");
-  if (!(uts.empty() || uts == "host")) return invalid("berth does not support --uts " + uts + " yet");
+  if (!(uts.empty() || uts == "host")) return invalid("invalid UTS mode: " + uts);
   std::string cgns = str_of("CgroupnsMode");
   if (!(cgns.empty() || cgns == "host" || cgns == "private"))
     return invalid("invalid cgroup namespace mode: " + cgns);
@@ -279,19 +406,14 @@ Status check_host_config(Json& hc) {
     }
   }
   BERTH_TRY_VOID(effective_capabilities(hc.value("CapAdd", Json()), hc.value("CapDrop", Json())));
-  if (int_of("ShmSize") < 0) return invalid("SHM size can not be less than 0");
-  int64_t mem = int_of("Memory"), swap = int_of("MemorySwap");
-  if (mem != 0 && mem < 6 * 1024 * 1024)
-    return invalid("Minimum memory limit allowed is 6MB");
-  if (swap > 0 && mem > 0 && swap < mem)
-    return invalid("Minimum memoryswap limit should be larger than memory limit, see usage for details");
-  if (swap != 0 && mem == 0)
-    return invalid("You should always set the Memory limit when using Memoryswap limit, see usage for details");
-  if (int_of("NanoCpus") != 0 && (int_of("CpuQuota") != 0 || int_of("CpuPeriod") != 0))
-    return invalid("Conflicting options: Nano CPUs and CPU Period cannot both be set");
-  if (int_of("OomScoreAdj") < -1000 || int_of("OomScoreAdj") > 1000)
-    return invalid("Invalid value " + std::to_string(int_of("OomScoreAdj")) +
-                   ", range for oom score adj is [-1000, 1000]");
+  BERTH_TRY_VOID(want_bool(hc, "Privileged", w));
+  BERTH_TRY_VOID(want_bool(hc, "OomKillDisable", w));
+  BERTH_TRY_VOID(want_string_array(hc, "SecurityOpt", w));
+  BERTH_TRY_VOID(want_int(hc, "BlkioWeight", w));
+  BERTH_TRY_VOID(parse_security_opts(hc.value("SecurityOpt", Json())));
+  BERTH_TRY_VOID(check_devices(hc));
+  BERTH_TRY_VOID(check_resources(hc, int_of));
+  BERTH_TRY_VOID(check_sysctls(hc));
   if (hc.find("AutoRemove") == hc.end() || hc["AutoRemove"].is_null()) hc["AutoRemove"] = false;
   return ok();
 }
@@ -402,6 +524,55 @@ Result<std::vector<std::string>> effective_capabilities(const Json& cap_add, con
     }
   }
   return caps;
+}
+
+Result<SecurityOpts> parse_security_opts(const Json& opts) {
+  SecurityOpts out;
+  if (!opts.is_array()) return out;
+  for (const auto& o : opts) {
+    if (!o.is_string()) return type_error("HostConfig.SecurityOpt", o, "string");
+    std::string opt = o.get<std::string>();
+    if (opt == "no-new-privileges") {
+      out.no_new_privileges = true;
+      continue;
+    }
+    if (opt == "disable") {  // old label:disable spelling
+      continue;
+    }
+    auto pos = opt.find('=');
+    if (pos == std::string::npos) pos = opt.find(':');
+    if (pos == std::string::npos) return invalid("invalid --security-opt 1: \"" + opt + "\"");
+    std::string key = opt.substr(0, pos), val = opt.substr(pos + 1);
+    if (key == "no-new-privileges") {
+      if (val == "true" || val == "1") {
+        out.no_new_privileges = true;
+      } else if (val == "false" || val == "0") {
+        out.no_new_privileges = false;
+      } else {
+        return invalid("invalid --security-opt 2: \"" + opt + "\"");
+      }
+    } else if (key == "seccomp") {
+      if (val.empty()) return invalid("invalid --security-opt 2: \"" + opt + "\"");
+      out.seccomp = val;
+    } else if (key == "apparmor") {
+      return invalid("AppArmor is not enabled on this host: --security-opt apparmor=" + val +
+                     " cannot be applied");
+    } else if (key == "label") {
+      if (val == "disable") continue;
+      return invalid("SELinux is not enabled on this host: --security-opt label=" + val +
+                     " cannot be applied (only label=disable)");
+    } else if (key == "systempaths") {
+      if (val != "unconfined") return invalid("invalid --security-opt 2: \"" + opt + "\"");
+      out.unmask_paths = true;
+    } else {
+      return invalid("invalid --security-opt 2: \"" + opt + "\"");
+    }
+  }
+  if (!out.seccomp.empty() && out.seccomp != "unconfined" && out.seccomp != "builtin") {
+    auto j = parse_json(out.seccomp);
+    if (!j) return invalid("Decoding seccomp profile failed: " + j.error().msg);
+  }
+  return out;
 }
 
 Result<CreateRequest> prepare_create(const Json& body, const Json& image_config) {

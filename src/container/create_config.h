@@ -26,6 +26,14 @@ struct CreateRequest {
 // docker CLI flag.
 Result<CreateRequest> prepare_create(const Json& body, const Json& image_config);
 
+// HostConfig.SecurityOpt, parsed with Docker's rules and messages.
+struct SecurityOpts {
+  bool no_new_privileges = false;
+  std::string seccomp;        // "" = default profile, "unconfined", or a profile's JSON text
+  bool unmask_paths = false;  // systempaths=unconfined
+};
+Result<SecurityOpts> parse_security_opts(const Json& opts);
+
 // Docker's ReplaceOrAppendEnvValues: entries of `overrides` replace those
 // of `base` with the same key (KEY=... or bare KEY), the rest are appended.
 std::vector<std::string> replace_or_append_env(std::vector<std::string> base,

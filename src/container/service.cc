@@ -5,6 +5,7 @@
 #include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/eventfd.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include "common/id.h"
 #include "common/strings.h"
 #include "common/time.h"
+#include "container/host_devices.h"
 #include "container/mounts.h"
 #include "container/names.h"
 #include "container/network_attach.h"
@@ -256,6 +258,17 @@ Result<std::string> ContainerService::create(std::string_view name, const Json& 
   r.config["Image"] = image.ref;
   if (r.config.value("Hostname", std::string()).empty()) r.config["Hostname"] = r.id.substr(0, 12);
   r.host_config = std::move(req.host_config);
+  {
+    std::string rt = r.host_config.value("Runtime", std::string());
+    if (rt.empty()) rt = opts_.runtime_name;
+    if (rt != opts_.runtime_name && !opts_.runtimes.count(rt))
+      return make_error(Errc::invalid, "Unknown runtime specified " + rt);
+    r.host_config["Runtime"] = rt;
+  }
+  // Devices must exist on the host (Docker's message, before anything is made).
+  if (auto it = r.host_config.find("Devices"); it != r.host_config.end() && it->is_array())
+    for (const auto& d : *it)
+      BERTH_TRY_VOID(device_from_host(d.value("PathOnHost", std::string()), "", "rwm"));
   // The image's VOLUMEs join the container's (anonymous volumes).
   if (auto iv = image.config.is_object() ? image.config.find("Volumes") : image.config.end();
       image.config.is_object() && iv != image.config.end() && iv->is_object() && !iv->empty()) {
@@ -322,6 +335,64 @@ Result<std::string> ContainerService::create(std::string_view name, const Json& 
   return e->rec.id;
 }
 
+std::string ContainerService::runtime_for(const Record& r) const {
+  std::string rt = r.host_config.value("Runtime", std::string());
+  if (auto it = opts_.runtimes.find(rt); it != opts_.runtimes.end() && rt != opts_.runtime_name)
+    return it->second;
+  return opts_.runtime_path;
+}
+
+Status ContainerService::fill_host_facts(SpecInput& in) {
+  const Json& hc = in.host_config;
+  in.host_caps = host_bounding_caps();
+  if (hc.value("Privileged", false)) {
+    in.devices = all_host_devices();
+  } else if (auto it = hc.find("Devices"); it != hc.end() && it->is_array()) {
+    for (const auto& d : *it)
+      in.devices.push_back(BERTH_TRY(device_from_host(d.value("PathOnHost", std::string()),
+                                                      d.value("PathInContainer", std::string()),
+                                                      d.value("CgroupPermissions", std::string("rwm")))));
+  }
+  for (const char* k : {"BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps",
+                        "BlkioDeviceWriteIOps"}) {
+    auto it = hc.find(k);
+    if (it == hc.end() || !it->is_array()) continue;
+    for (const auto& d : *it) {
+      std::string path = d.value("Path", std::string());
+      auto dev = BERTH_TRY(device_from_host(path, path, "rwm"));
+      in.device_numbers[path] = {dev.value("major", int64_t{0}), dev.value("minor", int64_t{0})};
+    }
+  }
+  for (const char* k : {"PidMode", "IpcMode"}) {
+    std::string mode = hc.value(k, std::string());
+    if (!str::starts_with(mode, "container:")) continue;
+    std::string ref = mode.substr(10);
+    bool pid_ns = std::string_view(k) == "PidMode";
+    auto other = find(ref);
+    if (!other)
+      return make_error(Errc::invalid, std::string("cannot join ") + (pid_ns ? "PID" : "IPC") +
+                                           " of a non running container: " + ref);
+    int pid = 0;
+    {
+      std::lock_guard g(mu_);
+      if ((*other)->rec.state.status == StateStatus::running) pid = (*other)->rec.state.pid;
+    }
+    if (pid <= 0)
+      return make_error(Errc::conflict, std::string("cannot join ") + (pid_ns ? "PID" : "IPC") +
+                                            " of a non running container: " + ref);
+    in.join_ns[pid_ns ? "pid" : "ipc"] = "/proc/" + std::to_string(pid) + "/ns/" + (pid_ns ? "pid" : "ipc");
+    if (!pid_ns) in.ipc_shm_source = "/proc/" + std::to_string(pid) + "/root/dev/shm";
+  }
+  if (hc.value("Init", false)) {
+    auto init = fs::find_helper_binary("berth-init");
+    if (!init) return make_error(Errc::internal, "berth-init not found next to berthd or on PATH");
+    in.init_binary = *init;
+  }
+  utsname u{};
+  if (::uname(&u) == 0) std::sscanf(u.release, "%d.%d", &in.kernel_major, &in.kernel_minor);
+  return ok();
+}
+
 Status ContainerService::prepare_bundle(Entry& e) {
   const Record& r = e.rec;
   RootfsDirs rd = rootfs_dirs(opts_.paths.data_root, r.id);
@@ -360,6 +431,7 @@ Status ContainerService::prepare_bundle(Entry& e) {
       (void)!::chown(path.c_str(), in.user.uid, in.user.gid);
     }
   }
+  BERTH_TRY_VOID(fill_host_facts(in));
   Json spec = BERTH_TRY(build_spec(in));
   BERTH_TRY_VOID(fs::write_file_atomic(dir + "/config.json", spec.dump(), fs::Durability::none));
   return ok();
@@ -421,7 +493,7 @@ Status ContainerService::start(std::string_view ref) {
   so.shim_binary = opts_.shim_binary;
   so.id = id;
   so.bundle = opts_.paths.container_dir(id);
-  so.runtime = opts_.runtime_path;
+  so.runtime = runtime_for(e->rec);
   so.runtime_root = opts_.paths.runtime_root();
   so.socket = sock;
   so.state_dir = state_dir;

@@ -30,6 +30,8 @@
 
 namespace berth::container {
 
+struct SpecInput;
+
 struct ServiceOptions {
   Paths paths;
   std::string shim_binary;
@@ -37,6 +39,8 @@ struct ServiceOptions {
   std::string runtime_name = "berth";
   network::NetworkService* networks = nullptr;  // null: loopback-only containers
   volume::VolumeService* volumes = nullptr;     // null: no volumes
+  // Other runtimes a container may name (HostConfig.Runtime): name → path.
+  std::map<std::string, std::string> runtimes;
 };
 
 // The image a container is created from (filled in by the daemon from the
@@ -175,6 +179,9 @@ class ContainerService {
   Status prepare_bundle(Entry& e);
   Status write_network_files(const Record& r, const std::string& own_hosts = "", bool embedded_dns = false);
   Result<std::string> setup_network(const Record& r);
+  Status fill_host_facts(SpecInput& in);
+  // The OCI runtime binary a container runs with (HostConfig.Runtime).
+  std::string runtime_for(const Record& r) const;
   void on_exit(const std::string& id, Result<Json> answer);
   void remove_locked(const EntryPtr& e, bool volumes = false);  // op_mu held
   void monitor_loop();

@@ -1,7 +1,10 @@
 #include "container/spec_builder.h"
 
+#include <algorithm>
+
 #include "common/strings.h"
 #include "container/create_config.h"
+#include "container/seccomp_profile.h"
 
 namespace berth::container {
 
@@ -69,20 +72,40 @@ Result<Json> build_spec(const SpecInput& in) {
   const bool host_ipc = hc_str(hc, "IpcMode") == "host";
   const bool host_pid = hc_str(hc, "PidMode") == "host";
   const bool readonly = hc_bool(hc, "ReadonlyRootfs");
+  const bool privileged = hc_bool(hc, "Privileged");
+  const std::string ipc_mode = hc_str(hc, "IpcMode");
+  const std::string pid_mode = hc_str(hc, "PidMode");
+  const bool use_init = hc_bool(hc, "Init") && !in.init_binary.empty();
+  SecurityOpts sec = BERTH_TRY(parse_security_opts(hc.value("SecurityOpt", Json())));
 
   Json process;
   process["terminal"] = cfg.value("Tty", false);
   Json user{{"uid", in.user.uid}, {"gid", in.user.gid}};
   if (!in.user.additional_gids.empty()) user["additionalGids"] = in.user.additional_gids;
   process["user"] = user;
-  std::vector<std::string> argv{in.path};
+  std::vector<std::string> argv;
+  if (use_init) argv = {"/sbin/docker-init", "--"};
+  argv.push_back(in.path);
   argv.insert(argv.end(), in.args.begin(), in.args.end());
   process["args"] = argv;
   process["env"] = process_env(in);
   std::string cwd = cfg.value("WorkingDir", std::string());
   process["cwd"] = cwd.empty() ? "/" : cwd;
-  auto caps = BERTH_TRY(effective_capabilities(hc.value("CapAdd", Json()), hc.value("CapDrop", Json())));
+  std::vector<std::string> caps;
+  if (privileged) {
+    caps = in.host_caps;
+  } else {
+    caps = BERTH_TRY(effective_capabilities(hc.value("CapAdd", Json()), hc.value("CapDrop", Json())));
+    if (!in.host_caps.empty()) {
+      // A capability the host's bounding set lacks cannot be granted.
+      std::vector<std::string> kept;
+      for (const auto& c : caps)
+        if (std::find(in.host_caps.begin(), in.host_caps.end(), c) != in.host_caps.end()) kept.push_back(c);
+      caps = std::move(kept);
+    }
+  }
   process["capabilities"] = Json{{"bounding", caps}, {"effective", caps}, {"permitted", caps}};
+  if (sec.no_new_privileges) process["noNewPrivileges"] = true;
   process["oomScoreAdj"] = hc_int(hc, "OomScoreAdj");
   if (auto it = hc.find("Ulimits"); it != hc.end() && it->is_array() && !it->empty()) {
     Json rl = Json::array();
@@ -112,11 +135,16 @@ Result<Json> build_spec(const SpecInput& in) {
   mounts.push_back(mount("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}));
   mounts.push_back(mount("/dev/pts", "devpts", "devpts",
                          {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}));
-  mounts.push_back(mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}));
-  mounts.push_back(mount("/sys/fs/cgroup", "cgroup", "cgroup", {"ro", "nosuid", "noexec", "nodev"}));
+  const char* sys_mode = privileged ? "rw" : "ro";
+  mounts.push_back(mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", sys_mode}));
+  mounts.push_back(mount("/sys/fs/cgroup", "cgroup", "cgroup", {sys_mode, "nosuid", "noexec", "nodev"}));
   mounts.push_back(mount("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}));
   if (host_ipc) {
     mounts.push_back(mount("/dev/shm", "bind", "/dev/shm", {"rbind", "rprivate"}));
+  } else if (!in.ipc_shm_source.empty()) {
+    mounts.push_back(mount("/dev/shm", "bind", in.ipc_shm_source.c_str(), {"rbind", "rprivate"}));
+  } else if (ipc_mode == "none") {
+    // no /dev/shm at all
   } else {
     int64_t shm = hc_int(hc, "ShmSize");
     if (shm <= 0) shm = 64 * 1024 * 1024;
@@ -155,6 +183,8 @@ Result<Json> build_spec(const SpecInput& in) {
       mounts.push_back(mount(dest.c_str(), "tmpfs", "tmpfs", opts));
     }
   }
+  if (use_init)
+    mounts.push_back(mount("/sbin/docker-init", "bind", in.init_binary.c_str(), {"rbind", "rprivate", "ro"}));
   spec["mounts"] = mounts;
 
   Json lnx;
@@ -173,6 +203,13 @@ Result<Json> build_spec(const SpecInput& in) {
   devrules.push_back(dev_rule(true, "c", 5, 1, "rwm"));    // console
   devrules.push_back(dev_rule(true, "c", 5, 2, "rwm"));    // ptmx
   devrules.push_back(dev_rule(true, "c", 10, 200, "rwm"));  // tun
+  for (const auto& d : in.devices) {
+    if (privileged) break;
+    Json r{{"allow", true}, {"type", d.value("type", std::string("c"))}, {"major", d.value("major", 0)},
+           {"minor", d.value("minor", 0)}, {"access", d.value("access", std::string("rwm"))}};
+    devrules.push_back(r);
+  }
+  if (privileged) devrules = Json::array({dev_rule(true, "a", -1, -1, "rwm")});
   resources["devices"] = devrules;
   if (int64_t m = hc_int(hc, "Memory"); m > 0) {
     Json mem{{"limit", m}};
@@ -181,6 +218,10 @@ Result<Json> build_spec(const SpecInput& in) {
     resources["memory"] = mem;
   } else if (int64_t r = hc_int(hc, "MemoryReservation"); r > 0) {
     resources["memory"] = Json{{"reservation", r}};
+  }
+  if (hc_bool(hc, "OomKillDisable")) {
+    if (!resources.contains("memory")) resources["memory"] = Json::object();
+    resources["memory"]["disableOOMKiller"] = true;
   }
   if (auto it = hc.find("MemorySwappiness"); it != hc.end() && it->is_number() && it->get<int64_t>() >= 0) {
     if (!resources.contains("memory")) resources["memory"] = Json::object();
@@ -198,17 +239,42 @@ Result<Json> build_spec(const SpecInput& in) {
   if (auto v = hc_str(hc, "CpusetMems"); !v.empty()) cpu["mems"] = v;
   if (!cpu.empty()) resources["cpu"] = cpu;
   if (int64_t v = hc_int(hc, "PidsLimit"); v != 0) resources["pids"] = Json{{"limit", v}};
+  Json blkio = Json::object();
+  if (int64_t v = hc_int(hc, "BlkioWeight"); v > 0) blkio["weight"] = v;
+  const std::pair<const char*, const char*> throttles[] = {
+      {"BlkioDeviceReadBps", "throttleReadBpsDevice"},
+      {"BlkioDeviceWriteBps", "throttleWriteBpsDevice"},
+      {"BlkioDeviceReadIOps", "throttleReadIOPSDevice"},
+      {"BlkioDeviceWriteIOps", "throttleWriteIOPSDevice"}};
+  for (const auto& [field, key] : throttles) {
+    auto it = hc.find(field);
+    if (it == hc.end() || !it->is_array() || it->empty()) continue;
+    Json list = Json::array();
+    for (const auto& d : *it) {
+      auto n = in.device_numbers.find(d.value("Path", std::string()));
+      if (n == in.device_numbers.end())
+        return make_error(Errc::invalid, "no such device: " + d.value("Path", std::string()));
+      list.push_back(Json{{"major", n->second.first}, {"minor", n->second.second}, {"rate", d.value("Rate", uint64_t{0})}});
+    }
+    blkio[key] = list;
+  }
+  if (!blkio.empty()) resources["blockIO"] = blkio;
   lnx["resources"] = resources;
   lnx["cgroupsPath"] = "/berth/" + in.id;
 
   Json ns = Json::array();
-  if (!host_pid) ns.push_back(Json{{"type", "pid"}});
+  auto ns_entry = [&](const char* type) {
+    Json n{{"type", type}};
+    if (auto it = in.join_ns.find(type); it != in.join_ns.end()) n["path"] = it->second;
+    return n;
+  };
+  if (!host_pid) ns.push_back(ns_entry("pid"));
   if (!host_net) {
     Json n{{"type", "network"}};
     if (!in.netns_path.empty()) n["path"] = in.netns_path;
     ns.push_back(n);
   }
-  if (!host_ipc) ns.push_back(Json{{"type", "ipc"}});
+  if (!host_ipc) ns.push_back(ns_entry("ipc"));
   if (!host_uts) ns.push_back(Json{{"type", "uts"}});
   ns.push_back(Json{{"type", "mount"}});
   if (hc_str(hc, "CgroupnsMode") == "private") ns.push_back(Json{{"type", "cgroup"}});
@@ -221,6 +287,17 @@ Result<Json> build_spec(const SpecInput& in) {
   devices.push_back(device("/dev/random", 1, 8));
   devices.push_back(device("/dev/urandom", 1, 9));
   devices.push_back(device("/dev/tty", 5, 0));
+  for (const auto& d : in.devices) {
+    Json x = d;
+    x.erase("access");
+    bool dup = false;
+    for (auto& e : devices)
+      if (e["path"] == x["path"]) {
+        e = x;
+        dup = true;
+      }
+    if (!dup) devices.push_back(x);
+  }
   lnx["devices"] = devices;
 
   Json sysctl = Json::object();
@@ -233,6 +310,20 @@ Result<Json> build_spec(const SpecInput& in) {
     for (const auto& [k, v] : it->items()) sysctl[k] = v;
   if (!sysctl.empty()) lnx["sysctl"] = sysctl;
 
+  if (!privileged && sec.seccomp != "unconfined") {
+    SeccompTarget t;
+    t.capabilities = caps;
+    t.kernel_major = in.kernel_major;
+    t.kernel_minor = in.kernel_minor;
+    Json profile = default_seccomp_profile();
+    if (!sec.seccomp.empty() && sec.seccomp != "builtin")
+      profile = BERTH_TRY(parse_json(sec.seccomp));
+    lnx["seccomp"] = BERTH_TRY(seccomp_to_oci(profile, t));
+  }
+  if (privileged || sec.unmask_paths) {
+    spec["linux"] = lnx;
+    return spec;
+  }
   lnx["maskedPaths"] = {"/proc/asound",        "/proc/acpi",        "/proc/kcore",
                           "/proc/keys",          "/proc/latency_stats", "/proc/timer_list",
                           "/proc/timer_stats",   "/proc/sched_debug", "/proc/scsi",

@@ -2,6 +2,7 @@
 // function: everything it needs is in SpecInput; golden-tested.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "common/json.h"
@@ -24,6 +25,19 @@ struct SpecInput {
   std::string netns_path;   // join this network namespace ("" = a new one)
   Json extra_mounts;        // resolved OCI mounts (container/mounts.h); null: from HostConfig.Binds
   ResolvedUser user;
+  // Filled in by the caller from the host (this function does no I/O):
+  std::vector<std::string> host_caps;  // the host's bounding set, for --privileged
+  // Devices to create: --device mappings, or every host device with
+  // --privileged. Each {path, type, major, minor, fileMode, uid, gid} plus
+  // "access" (cgroup permissions).
+  std::vector<Json> devices;
+  // Host device path → {major, minor} for the blkio throttle settings.
+  std::map<std::string, std::pair<int64_t, int64_t>> device_numbers;
+  // Namespaces to join: "pid"/"ipc" → /proc/N/ns/… (--pid/--ipc container:X).
+  std::map<std::string, std::string> join_ns;
+  std::string ipc_shm_source;  // /dev/shm of the container joined with --ipc container:X
+  std::string init_binary;     // host path of berth-init (--init)
+  int kernel_major = 0, kernel_minor = 0;
 };
 
 // The hostname a container gets: Config.Hostname, else the first 12

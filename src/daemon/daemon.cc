@@ -125,6 +125,11 @@ int run(const Config& cfg, log::Logger& log) {
   auto volumes = volume::VolumeService::open(**db, cfg.data_root, log);
   if (!volumes) return die(volumes.error());
   so.volumes = volumes->get();
+  for (const auto& [name, path] : cfg.runtimes) so.runtimes[name] = path;
+  if (!so.runtimes.count("runc"))
+    if (auto p = fs::find_helper_binary("runc")) so.runtimes["runc"] = *p;
+  if (!so.runtimes.count("berth"))
+    if (auto p = fs::find_helper_binary("berth-runtime")) so.runtimes["berth"] = *p;
   auto containers = container::ContainerService::open(**db, so, log);
   if (!containers) return die(containers.error());
   (*networks)->reconcile((*containers)->running_ids());
