@@ -397,8 +397,8 @@ Status RecordStore::update_state(const std::string& id, const State& st) {
 }
 
 Status RecordStore::update_record(const Record& r) {
-  auto s = BERTH_TRY(db_->prepare("UPDATE containers SET record=? WHERE id=?"));
-  s.bind(1, record_to_json(r).dump()).bind(2, r.id);
+  auto s = BERTH_TRY(db_->prepare("UPDATE containers SET record=?, name=? WHERE id=?"));
+  s.bind(1, record_to_json(r).dump()).bind(2, r.name).bind(3, r.id);
   return s.run();
 }
 

@@ -16,6 +16,10 @@ namespace berth::container {
 
 enum class StateStatus { created, running, paused, restarting, removing, exited, dead };
 std::string_view status_name(StateStatus s);
+// Running, paused or restarting: the container has live processes.
+inline bool is_running_status(StateStatus s) {
+  return s == StateStatus::running || s == StateStatus::paused || s == StateStatus::restarting;
+}
 std::optional<StateStatus> parse_status(std::string_view s);
 
 struct State {
@@ -99,7 +103,8 @@ class RecordStore {
   static Result<RecordStore> open(store::Db& db);
   Status insert(const Record& r);
   Status update_state(const std::string& id, const State& s);
-  Status update_record(const Record& r);  // what create fixed, changed later (network connect)
+  // Rewrites what create fixed (network connect, update, rename): record and name.
+  Status update_record(const Record& r);
   Status remove(const std::string& id);
   Result<std::vector<Record>> load_all();
 

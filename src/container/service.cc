@@ -759,6 +759,7 @@ Status ContainerService::kill(std::string_view ref, int signal) {
     if (!is_running(e->rec.state.status)) return make_error(Errc::conflict, "Container " + id + " is not running");
     return std::move(r).error().wrap("Cannot kill container: " + id);
   }
+  thaw_if_paused(e);
   return ok();
 }
 
@@ -782,6 +783,7 @@ Status ContainerService::stop(std::string_view ref, std::optional<int> timeout_s
   }
   if (timeout_s) timeout = *timeout_s;
   auto r = shim_call(opts_.paths.shim_socket(id), Json{{"op", "kill"}, {"signal", sig}, {"all", false}});
+  thaw_if_paused(e);
   if (r && w->notice.wait_for(timeout < 0 ? -1 : timeout * 1000)) return ok();
   if (!w->notice.fired()) {
     BERTH_LOG(log_, info, "container did not stop in time, killing", {"id", id});
@@ -811,6 +813,7 @@ Status ContainerService::remove(std::string_view ref, bool force, bool volumes) 
   }
   if (w) {
     (void)shim_call(opts_.paths.shim_socket(id), Json{{"op", "kill"}, {"signal", SIGKILL}, {"all", true}});
+    thaw_if_paused(e);
     if (!w->notice.wait_for(30000))
       return make_error(Errc::internal, "Could not kill running container " + id +
                                             ", cannot remove");

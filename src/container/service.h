@@ -157,6 +157,18 @@ class ContainerService {
   std::set<std::string> running_ids();
   // Containers (IDs) whose mounts use the named volume.
   std::vector<std::string> volume_users(const std::string& name);
+  // Operations on a running container (service_ops.cc).
+  Status pause(std::string_view ref);
+  Status unpause(std::string_view ref);
+  // POST /containers/{id}/update: Resources (+ RestartPolicy) merged into
+  // HostConfig, applied live through the runtime's `update` when running.
+  Result<Json> update(std::string_view ref, const Json& body);
+  Status rename(std::string_view ref, std::string_view new_name);
+  // One stats sample with name/id; Errc::conflict-free: a stopped container
+  // gives zeros as Docker does.
+  Result<Json> stats_sample(std::string_view ref);
+  Result<Json> top(std::string_view ref, const std::string& ps_args);
+
   // Resolves a reference to a full ID (404 when unknown).
   Result<std::string> resolve(std::string_view ref);
 
@@ -182,6 +194,9 @@ class ContainerService {
   Status fill_host_facts(SpecInput& in);
   // The OCI runtime binary a container runs with (HostConfig.Runtime).
   std::string runtime_for(const Record& r) const;
+  // A frozen container cannot act on signals: thaw it after signalling.
+  void thaw_if_paused(const EntryPtr& e);
+  Status write_network_files(const Record& r);
   void on_exit(const std::string& id, Result<Json> answer);
   void remove_locked(const EntryPtr& e, bool volumes = false);  // op_mu held
   void monitor_loop();

@@ -338,6 +338,8 @@ void add_container_routes(Router& r, Backends& b) {
     }
     return res.end_stream();
   });
+
+  add_container_op_routes(r, b);
 }
 
 }  // namespace berth::daemon

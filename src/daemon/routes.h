@@ -37,6 +37,9 @@ struct Backends {
 
 void add_system_routes(Router& r, Backends& b);
 void add_container_routes(Router& r, Backends& b);
+// pause/unpause/update/rename/top/stats (http_container_ops.cc), exec
+// (http_exec.cc); registered by add_container_routes.
+void add_container_op_routes(Router& r, Backends& b);
 void add_image_routes(Router& r, Backends& b);
 void add_network_routes(Router& r, Backends& b);
 void add_volume_routes(Router& r, Backends& b);
