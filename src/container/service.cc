@@ -119,6 +119,7 @@ Result<std::unique_ptr<ContainerService>> ContainerService::open(store::Db& db, 
   BERTH_TRY_VOID(fs::mkdir_p(opts.paths.data_root + "/containers", 0710));
   BERTH_TRY_VOID(fs::mkdir_p(opts.paths.data_root + "/overlay", 0710));
   BERTH_TRY_VOID(fs::mkdir_p(opts.paths.exec_root + "/shims", 0700));
+  BERTH_TRY_VOID(fs::mkdir_p(opts.paths.exec_root + "/execs", 0700));
   BERTH_TRY_VOID(fs::mkdir_p(opts.paths.runtime_root(), 0700));
   std::unique_ptr<ContainerService> s(new ContainerService(db, std::move(rs), std::move(opts), log));
   s->epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
@@ -635,7 +636,10 @@ void ContainerService::monitor_loop() {
       Result<Json> ans = make_error(Errc::unavailable, "shim connection closed");
       if (!line.empty() && !(eof && line.find('\n') == std::string::npos))
         ans = parse_json(line.substr(0, line.find('\n')));
-      on_exit(id, std::move(ans));
+      if (str::starts_with(id, "exec:"))
+        on_exec_exit(id.substr(5), std::move(ans));
+      else
+        on_exit(id, std::move(ans));
     }
   }
 }
@@ -741,6 +745,7 @@ void ContainerService::remove_locked(const EntryPtr& e, bool volumes) {
       if (volume_users(v).empty())
         if (auto st = opts_.volumes->remove(v); !st)
           BERTH_LOG(log_, warn, "removing anonymous volume failed", {"volume", v}, {"error", st.error().msg});
+  forget_execs(id);
   BERTH_LOG(log_, debug, "container removed", {"id", id});
 }
 

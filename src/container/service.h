@@ -101,6 +101,19 @@ class PendingAttach {
   std::string error;
 };
 
+// A started exec: the attach stream (when not detached) and what the
+// hijacked client needs to know.
+class ExecSession {
+ public:
+  std::string exec_id;
+  UniqueFd attach;       // shim attach stream, invalid when detached or failed
+  std::string leftover;  // output read with the shim's ack
+  bool tty = false;
+  bool stdin_ = false;
+  std::string error;     // start failed: Docker's message (the exit code is set)
+  std::shared_ptr<Waiter> done;  // fires when the exec's exit is recorded
+};
+
 struct Counts {
   int total = 0, running = 0, paused = 0, stopped = 0;
 };
@@ -169,6 +182,16 @@ class ContainerService {
   Result<Json> stats_sample(std::string_view ref);
   Result<Json> top(std::string_view ref, const std::string& ps_args);
 
+  // exec (service_exec.cc). Docker keeps exec instances in memory until
+  // their container is removed; so does berth.
+  Result<std::string> exec_create(std::string_view ref, const Json& body);
+  // Starts the exec. With attach (not detached) the returned session's
+  // `attach` is the shim's stream, already connected before the process
+  // produced output. Errc::conflict for an exec already started.
+  Result<std::shared_ptr<ExecSession>> exec_start(std::string_view exec_id, bool detach);
+  Result<Json> exec_inspect(std::string_view exec_id);
+  Status exec_resize(std::string_view exec_id, int height, int width);
+
   // Resolves a reference to a full ID (404 when unknown).
   Result<std::string> resolve(std::string_view ref);
 
@@ -196,7 +219,19 @@ class ContainerService {
   std::string runtime_for(const Record& r) const;
   // A frozen container cannot act on signals: thaw it after signalling.
   void thaw_if_paused(const EntryPtr& e);
-  Status write_network_files(const Record& r);
+  struct Exec {
+    std::string id, container_id;
+    Json config;  // the create body (Cmd, Env, User, WorkingDir, Tty, Attach*, Privileged)
+    bool started = false, running = false, exited = false;
+    int exit_code = 0;
+    int pid = 0;
+    std::vector<std::shared_ptr<Waiter>> waiters;
+  };
+  void on_exec_exit(const std::string& exec_id, Result<Json> answer);
+  void forget_execs(const std::string& container_id);
+  std::string exec_dir(const std::string& exec_id) const { return opts_.paths.exec_root + "/execs/" + exec_id; }
+  std::string exec_socket(const std::string& exec_id) const { return opts_.paths.exec_root + "/execs/" + exec_id + ".sock"; }
+  std::map<std::string, std::shared_ptr<Exec>> execs_;  // guarded by mu_
   void on_exit(const std::string& id, Result<Json> answer);
   void remove_locked(const EntryPtr& e, bool volumes = false);  // op_mu held
   void monitor_loop();

@@ -23,6 +23,7 @@ struct ShimSpawnOptions {
   bool tty = false;
   bool stdin_open = false;
   bool stdin_once = false;
+  std::string exec_process;  // exec mode (--exec-process)
 };
 
 // argv for the shim (pure; tested).

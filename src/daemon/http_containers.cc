@@ -59,6 +59,8 @@ Result<int> query_int(const Request& req, std::string_view key, int def) {
 
 Status write_all_fd(int fd, std::string_view d) { return fs::write_all(fd, d); }
 
+}  // namespace
+
 // Copies bytes between the hijacked client and the shim's attach stream
 // until the shim closes it (the container exited) or the client goes away.
 void relay_attach(int client, int shim, bool forward_stdin, std::string pending_stdin) {
@@ -91,8 +93,6 @@ void relay_attach(int client, int shim, bool forward_stdin, std::string pending_
     }
   }
 }
-
-}  // namespace
 
 void add_container_routes(Router& r, Backends& b) {
   auto& cs = b.containers;
@@ -340,6 +340,7 @@ void add_container_routes(Router& r, Backends& b) {
   });
 
   add_container_op_routes(r, b);
+  add_exec_routes(r, b);
 }
 
 }  // namespace berth::daemon

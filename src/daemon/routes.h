@@ -40,6 +40,11 @@ void add_container_routes(Router& r, Backends& b);
 // pause/unpause/update/rename/top/stats (http_container_ops.cc), exec
 // (http_exec.cc); registered by add_container_routes.
 void add_container_op_routes(Router& r, Backends& b);
+void add_exec_routes(Router& r, Backends& b);
+
+// Copies bytes between a hijacked client and a shim attach stream until the
+// shim closes it or the client goes away (http_containers.cc).
+void relay_attach(int client, int shim, bool forward_stdin, std::string pending_stdin);
 void add_image_routes(Router& r, Backends& b);
 void add_network_routes(Router& r, Backends& b);
 void add_volume_routes(Router& r, Backends& b);

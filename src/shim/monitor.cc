@@ -80,6 +80,20 @@ Status Monitor::setup() {
   set_nonblock(fds_.listen.get());
   BERTH_TRY_VOID(add(fds_.listen.get(), kListen, EPOLLIN));
   BERTH_TRY_VOID(add(fds_.sigfd.get(), kSignal, EPOLLIN));
+  gate_open_ = opts_.exec_process.empty();
+  if (!gate_open_) return ok();
+  return open_gate();
+}
+
+Status Monitor::open_gate() {
+  gate_open_ = true;
+  auto add = [&](int fd, uint64_t token, uint32_t ev) -> Status {
+    epoll_event e{};
+    e.events = ev;
+    e.data.u64 = token;
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &e) != 0) return sys_error("epoll_ctl");
+    return ok();
+  };
   if (fds_.out) {
     set_nonblock(fds_.out.get());
     BERTH_TRY_VOID(add(fds_.out.get(), kOut, EPOLLIN));
@@ -142,7 +156,14 @@ void Monitor::on_signal() {
     int st = 0;
     pid_t p = ::waitpid(-1, &st, WNOHANG);
     if (p <= 0) break;
-    if (p == init_pid_ && status_ != Status_::stopped) begin_exit(st);
+    if (p == init_pid_ && status_ != Status_::stopped) {
+      if (!gate_open_) {
+        deferred_exit_ = true;
+        deferred_status_ = st;
+        continue;
+      }
+      begin_exit(st);
+    }
   }
 }
 
@@ -354,6 +375,13 @@ void Monitor::dispatch(Client& c, const Request& r) {
   };
   switch (r.op) {
     case Op::start: {
+      if (!gate_open_) {
+        // Exec mode: the process already runs; let its output flow now.
+        if (auto st = open_gate(); !st) return answer(reply_error(st.error().msg));
+        status_ = Status_::running;
+        if (deferred_exit_) begin_exit(deferred_status_);
+        return answer(reply_ok({{"pid", init_pid_}}));
+      }
       if (status_ == Status_::running) return answer(reply_error("container " + opts_.id + " is already running"));
       if (status_ == Status_::stopped) return answer(reply_error("container " + opts_.id + " is not running"));
       auto o = runtime_.run({"start", opts_.id});
@@ -540,6 +568,10 @@ void Monitor::finish() {
   // 5. Runtime state. berthd may already be removing STATE_DIR, so the
   // runtime's log goes to /dev/null; berthd waits for this process to end
   // (shim.pid) before it starts a new shim for the same container.
+  if (!opts_.exec_process.empty()) {
+    ::unlink(fs::join(opts_.state_dir, "shim.pid").c_str());
+    return;
+  }
   RuntimeCli quiet = runtime_.with_log("/dev/null");
   auto del = quiet.run({"delete", opts_.id});
   if (!del || !del->success()) (void)quiet.run({"delete", "--force", opts_.id});

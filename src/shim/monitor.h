@@ -107,6 +107,11 @@ class Monitor {
   bool stdin_paused_ = false;
   bool stdin_registered_out_ = false;
   std::unique_ptr<char[]> readbuf_;
+  // Exec mode: output and the exit are held until the first `start`.
+  bool gate_open_ = true;
+  bool deferred_exit_ = false;
+  int deferred_status_ = 0;
+  Status open_gate();
 };
 
 }  // namespace berth::shim

@@ -33,7 +33,7 @@ const char* usage() {
   return "usage: berth-shim --id ID --bundle DIR --runtime PATH --runtime-root DIR\n"
          "                  --socket PATH --state-dir DIR\n"
          "                  [--log-driver json-file|none] [--log-path FILE]\n"
-         "                  [--tty] [--stdin] [--stdin-once]\n";
+         "                  [--tty] [--stdin] [--stdin-once] [--exec-process FILE]\n";
 }
 
 Result<Options> parse_options(int argc, const char* const* argv) {
@@ -91,6 +91,8 @@ Result<Options> parse_options(int argc, const char* const* argv) {
       BERTH_TRY_VOID(flag(&o.stdin_open));
     } else if (name == "--stdin-once") {
       BERTH_TRY_VOID(flag(&o.stdin_once));
+    } else if (name == "--exec-process") {
+      BERTH_TRY_VOID(take(&o.exec_process));
     } else {
       return bad("unknown argument \"" + std::string(a) + "\"");
     }
@@ -113,6 +115,7 @@ Result<Options> parse_options(int argc, const char* const* argv) {
   o.socket = absolute(o.socket);
   o.state_dir = absolute(o.state_dir);
   if (!o.log_path.empty()) o.log_path = absolute(o.log_path);
+  if (!o.exec_process.empty()) o.exec_process = absolute(o.exec_process);
   if (o.runtime.find('/') != std::string::npos) o.runtime = absolute(o.runtime);
   if (o.socket.size() >= 108)
     return bad("socket path too long for a unix socket (max 107 bytes): " + o.socket);

@@ -21,6 +21,10 @@ struct Options {
   bool tty = false;
   bool stdin_open = false;  // --stdin
   bool stdin_once = false;  // --stdin-once
+  // --exec-process FILE: exec mode. Instead of creating the container, run
+  // `RUNTIME exec -d --process FILE` in the existing container ID; output
+  // is held until the first `start` request (sent once berthd attached).
+  std::string exec_process;
 };
 
 // Parses argv (argv[0] is skipped). Accepts "--flag value" and "--flag=value".

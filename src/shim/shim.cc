@@ -122,8 +122,11 @@ Status Bootstrap::create() {
   Pipe out, err, in;
   UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
   if (!devnull) return sys_error("open /dev/null");
+  const bool exec_mode = !o_.exec_process.empty();
   std::vector<std::string> args = {"create", "--bundle", o_.bundle, "--pid-file",
                                    fs::join(o_.state_dir, "init.pid")};
+  if (exec_mode)
+    args = {"exec", "-d", "--process", o_.exec_process, "--pid-file", fs::join(o_.state_dir, "init.pid")};
   RuntimeCli::Stdio stdio;
   if (o_.tty) {
     console.emplace(BERTH_TRY(make_console_socket(o_.state_dir)));
@@ -150,7 +153,7 @@ Status Bootstrap::create() {
     if (fallback.empty()) fallback = drain_nonblocking(out.r.get());
     return make_error(Errc::internal, outcome.message(fallback));
   }
-  runtime_created_ = true;
+  runtime_created_ = !exec_mode;  // an exec must never delete the container
 
   if (o_.tty) {
     UniqueFd master = BERTH_TRY(console->receive_master(5000));
