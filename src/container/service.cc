@@ -382,7 +382,8 @@ Status ContainerService::fill_host_facts(SpecInput& in) {
       return make_error(Errc::conflict, std::string("cannot join ") + (pid_ns ? "PID" : "IPC") +
                                             " of a non running container: " + ref);
     in.join_ns[pid_ns ? "pid" : "ipc"] = "/proc/" + std::to_string(pid) + "/ns/" + (pid_ns ? "pid" : "ipc");
-    if (!pid_ns) in.ipc_shm_source = "/proc/" + std::to_string(pid) + "/root/dev/shm";
+    // /dev/shm of the other container is not shared (it lives in that
+    // container's mount namespace); the IPC namespace (SysV IPC, mqueue) is.
   }
   if (hc.value("Init", false)) {
     auto init = fs::find_helper_binary("berth-init");

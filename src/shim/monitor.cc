@@ -167,8 +167,55 @@ void Monitor::on_signal() {
   }
 }
 
+namespace {
+// "oom_kill N" in memory.oom_control (v1) or memory.events (v2).
+uint64_t read_oom_kills(const std::string& file) {
+  if (file.empty()) return 0;
+  auto t = fs::read_file(file);
+  if (!t) return 0;
+  auto p = t->find("oom_kill ");
+  if (p == std::string::npos) return 0;
+  return std::strtoull(t->c_str() + p + 9, nullptr, 10);
+}
+}  // namespace
+
+void Monitor::locate_oom_counter() {
+  if (!opts_.exec_process.empty() || init_pid_ <= 0) return;
+  auto t = fs::read_file("/proc/" + std::to_string(init_pid_) + "/cgroup");
+  if (!t) return;
+  size_t pos = 0;
+  while (pos < t->size()) {
+    size_t nl = t->find('\n', pos);
+    if (nl == std::string::npos) nl = t->size();
+    std::string line = t->substr(pos, nl - pos);
+    pos = nl + 1;
+    auto a = line.find(':');
+    auto b = a == std::string::npos ? a : line.find(':', a + 1);
+    if (b == std::string::npos) continue;
+    std::string ctrls = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+    bool mem = false;
+    size_t s = 0;
+    while (s <= ctrls.size()) {
+      size_t c = ctrls.find(',', s);
+      if (c == std::string::npos) c = ctrls.size();
+      if (ctrls.compare(s, c - s, "memory") == 0) mem = true;
+      s = c + 1;
+    }
+    if (mem) {
+      oom_file_ = "/sys/fs/cgroup/" + ctrls + path + "/memory.oom_control";
+      if (!fs::exists(oom_file_)) oom_file_ = "/sys/fs/cgroup/memory" + path + "/memory.oom_control";
+      break;
+    }
+    if (ctrls.empty() && fs::exists("/sys/fs/cgroup/cgroup.controllers") &&
+        fs::exists("/sys/fs/cgroup" + path + "/memory.events"))
+      oom_file_ = "/sys/fs/cgroup" + path + "/memory.events";
+  }
+  oom_kills_at_start_ = read_oom_kills(oom_file_);
+}
+
 void Monitor::begin_exit(int wait_status) {
   status_ = Status_::stopped;
+  oom_killed_ = read_oom_kills(oom_file_) > oom_kills_at_start_;
   exit_code_ = WIFEXITED(wait_status)     ? WEXITSTATUS(wait_status)
                : WIFSIGNALED(wait_status) ? 128 + WTERMSIG(wait_status)
                                           : 255;
@@ -388,6 +435,7 @@ void Monitor::dispatch(Client& c, const Request& r) {
       if (!o) return answer(reply_error(o.error().msg));
       if (!o->success()) return answer(reply_error(o->message()));
       if (status_ == Status_::created) status_ = Status_::running;
+      locate_oom_counter();
       return answer(reply_ok({{"pid", init_pid_}}));
     }
     case Op::state:
@@ -509,7 +557,7 @@ Json Monitor::state_fields() const {
 std::string Monitor::wait_reply() const {
   return reply_ok({{"exit_code", exit_code_},
                    {"exited_at", timeutil::rfc3339_nano(exited_at_ns_)},
-                   {"oom_killed", false}});
+                   {"oom_killed", oom_killed_}});
 }
 
 void Monitor::finish() {
@@ -551,7 +599,7 @@ void Monitor::finish() {
   Json ex = Json::object();
   ex["exit_code"] = exit_code_;
   ex["exited_at"] = timeutil::rfc3339_nano(exited_at_ns_);
-  ex["oom_killed"] = false;
+  ex["oom_killed"] = oom_killed_;
   ex["pid"] = init_pid_;
   (void)fs::write_file_atomic(fs::join(opts_.state_dir, "exit.json"), ex.dump() + "\n",
                               fs::Durability::none, 0644);

@@ -112,6 +112,13 @@ class Monitor {
   bool deferred_exit_ = false;
   int deferred_status_ = 0;
   Status open_gate();
+  // OOM: the memory cgroup's oom_kill counter file, found when the
+  // container starts and read when its init exits (before the runtime's
+  // delete removes the cgroup), so OOMKilled never races the exit.
+  std::string oom_file_;
+  uint64_t oom_kills_at_start_ = 0;
+  bool oom_killed_ = false;
+  void locate_oom_counter();
 };
 
 }  // namespace berth::shim

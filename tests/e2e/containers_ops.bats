@@ -63,12 +63,19 @@ cg() { echo "/sys/fs/cgroup/$1/berth/$(docker inspect -f '{{.Id}}' "$2")/$3"; }
   [ -z "$(docker ps -aq)" ]
 }
 
-@test "OOM: a container over its memory limit exits 137" {
+@test "OOM: a container over its memory limit exits 137 with OOMKilled true" {
   run docker run --name oom -m 8m --memory-swap 8m busybox sh -c 'x=a; while true; do x=$x$x; done'
   [ "$status" -eq 137 ]
-  run docker inspect -f '{{.State.ExitCode}}' oom
-  [ "$output" = 137 ]
+  run docker inspect -f '{{.State.ExitCode}} {{.State.OOMKilled}}' oom
+  [ "$output" = "137 true" ]
   docker rm oom
+  # a plain SIGKILL is not an OOM
+  docker run -d --name killed -m 64m busybox sleep 60
+  docker kill killed
+  docker wait killed
+  run docker inspect -f '{{.State.ExitCode}} {{.State.OOMKilled}}' killed
+  [ "$output" = "137 false" ]
+  docker rm killed
 }
 
 @test "exec: output, exit codes, 127 for a missing command, -u -w -e, -i, -d, -t, --privileged" {
