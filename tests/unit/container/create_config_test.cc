@@ -76,11 +76,10 @@ TEST(CreateConfig, UnimplementedHostConfigIsRefusedByName) {
     const char* hc;
     const char* flag;
   } cases[] = {
-      {R"({"Privileged":true})", "--privileged"},
+      {R"({"CgroupParent":"/x"})", "--cgroup-parent"},
       {R"({"RestartPolicy":{"Name":"always"}})", "--restart always"},
       {R"({"LogConfig":{"Type":"syslog"}})", "--log-driver syslog"},
-      {R"({"SecurityOpt":["seccomp=unconfined"]})", "--security-opt"},
-      {R"({"Init":true})", "--init"},
+      {R"({"BlkioWeightDevice":[{"Path":"/dev/sda","Weight":10}]})", "--blkio-weight-device"},
       {R"({"SomethingNew":1})", "HostConfig.SomethingNew"},
   };
   for (const auto& c : cases) {
@@ -136,4 +135,52 @@ TEST(CreateConfig, Capabilities) {
 TEST(CreateConfig, ReplaceOrAppendEnv) {
   auto e = replace_or_append_env({"PATH=/a", "HOSTNAME=h"}, {"PATH=/b", "X=1", "HOSTNAME"});
   EXPECT_EQ(e, (std::vector<std::string>{"PATH=/b", "HOSTNAME", "X=1"}));
+}
+
+TEST(CreateConfig, ResourceValidationUsesDockerMessages) {
+  struct Case {
+    const char* hc;
+    const char* msg;
+  } cases[] = {
+      {R"({"Memory":1048576})", "Minimum memory limit allowed is 6MB"},
+      {R"({"MemorySwap":67108864})", "You should always set the Memory limit when using Memoryswap limit"},
+      {R"({"Memory":67108864,"MemorySwap":33554432})", "Minimum memoryswap limit should be larger than memory limit"},
+      {R"({"MemoryReservation":1024})", "Minimum memory reservation allowed is 6MB"},
+      {R"({"Memory":8388608,"MemoryReservation":16777216})", "Minimum memory limit can not be less than memory reservation limit"},
+      {R"({"NanoCpus":-1000000000})", "Range of CPUs is from 0.01 to "},
+      {R"({"NanoCpus":1000000000,"CpuQuota":50000})", "Conflicting options: Nano CPUs and CPU Quota cannot both be set"},
+      {R"({"CpuPeriod":100})", "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)"},
+      {R"({"CpuQuota":10})", "CPU cfs quota can not be less than 1ms (i.e. 1000)"},
+      {R"({"CpusetCpus":"0-1x"})", "Invalid value 0-1x for cpuset cpus"},
+      {R"({"CpusetCpus":"4000"})", "Requested CPUs are not available - requested 4000"},
+      {R"({"CpusetMems":"3"})", "Requested memory nodes are not available - requested 3, available: 0"},
+      {R"({"BlkioWeight":5})", "Range of blkio weight is from 10 to 1000"},
+      {R"({"OomScoreAdj":1001})", "Invalid value 1001, range for oom score adj is [-1000, 1000]"},
+      {R"({"MemorySwappiness":101})", "valid memory swappiness range is 0-100"},
+      {R"({"Sysctls":{"kernel.panic":"1"}})", "sysctl 'kernel.panic' is not whitelisted"},
+      {R"({"IpcMode":"host","Sysctls":{"kernel.shmmax":"1"}})", "not allowed with host IPC namespace"},
+      {R"({"Devices":[{"PathOnHost":"/dev/x","PathInContainer":"/dev/y","CgroupPermissions":"rwx"}]})", "invalid device mode: rwx"},
+      {R"({"SecurityOpt":["foo"]})", "invalid --security-opt 1: \"foo\""},
+      {R"({"SecurityOpt":["no-new-privileges=maybe"]})", "invalid --security-opt 2"},
+      {R"({"SecurityOpt":["apparmor=docker-default"]})", "AppArmor is not enabled on this host"},
+      {R"({"SecurityOpt":["seccomp={not json"]})", "Decoding seccomp profile failed"},
+      {R"({"PidMode":"bogus"})", "invalid PID mode: bogus"},
+  };
+  for (const auto& c : cases) {
+    Json body = Json::parse(R"({"Image":"x","Cmd":["a"]})");
+    body["HostConfig"] = Json::parse(c.hc);
+    auto r = prepare_create(body, Json());
+    ASSERT_FALSE(r) << c.hc;
+    EXPECT_EQ(r.error().kind, Errc::invalid) << c.hc;
+    EXPECT_NE(r.error().msg.find(c.msg), std::string::npos) << c.hc << " → " << r.error().msg;
+  }
+  // Accepted: -1 swap (unlimited), namespaced sysctls, container: modes, label=disable
+  Json ok_body = Json::parse(R"({"Image":"x","Cmd":["a"],"HostConfig":{"Memory":8388608,"MemorySwap":-1,
+      "Sysctls":{"net.ipv4.ip_forward":"1","fs.mqueue.msg_max":"20"},"PidMode":"container:a","IpcMode":"container:b",
+      "SecurityOpt":["label=disable","no-new-privileges:true"],"Privileged":true,"Init":true,"OomKillDisable":true}})");
+  auto r = prepare_create(ok_body, Json());
+  ASSERT_TRUE(r) << r.error().msg;
+  auto so = parse_security_opts(r->host_config["SecurityOpt"]);
+  ASSERT_TRUE(so);
+  EXPECT_TRUE(so->no_new_privileges);
 }

@@ -108,9 +108,10 @@ TEST(SpecBuilder, NamespacesFollowModes) {
   EXPECT_EQ(ns_types(cg).back(), "cgroup");
 }
 
-TEST(SpecBuilder, NoSeccompAndDockerDefaults) {
+TEST(SpecBuilder, DockerDefaultsWithSeccomp) {
   auto s = *build_spec(input(R"({"Image":"x","Cmd":["a"]})"));
-  EXPECT_FALSE(s["linux"].contains("seccomp"));
+  ASSERT_TRUE(s["linux"].contains("seccomp"));
+  EXPECT_EQ(s["linux"]["seccomp"]["defaultAction"], "SCMP_ACT_ERRNO");
   EXPECT_EQ(s["linux"]["cgroupsPath"], "/berth/" + kId);
   EXPECT_EQ(s["process"]["capabilities"]["bounding"].size(), 14u);
   EXPECT_FALSE(s["process"]["capabilities"].contains("inheritable"));
@@ -119,4 +120,91 @@ TEST(SpecBuilder, NoSeccompAndDockerDefaults) {
   EXPECT_EQ(s["linux"]["readonlyPaths"].size(), 5u);
   EXPECT_EQ(s["process"]["cwd"], "/");
   EXPECT_EQ(s["root"]["readonly"], false);
+}
+
+TEST(SpecBuilder, SeccompDefaultFollowsCapabilities) {
+  auto s = *build_spec(input(R"({"Image":"x","Cmd":["a"]})"));
+  auto has_rule = [](const Json& sc, const std::string& name, const char* action) {
+    for (const auto& c : sc["syscalls"])
+      for (const auto& n : c["names"])
+        if (n == name && c["action"] == action) return true;
+    return false;
+  };
+  const Json& sc = s["linux"]["seccomp"];
+  EXPECT_EQ(sc["defaultErrnoRet"], 1);
+  EXPECT_EQ(sc["architectures"], Json({"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"}));
+  EXPECT_TRUE(has_rule(sc, "read", "SCMP_ACT_ALLOW"));
+  EXPECT_TRUE(has_rule(sc, "arch_prctl", "SCMP_ACT_ALLOW"));
+  EXPECT_FALSE(has_rule(sc, "mount", "SCMP_ACT_ALLOW"));       // needs CAP_SYS_ADMIN
+  EXPECT_FALSE(has_rule(sc, "reboot", "SCMP_ACT_ALLOW"));      // needs CAP_SYS_BOOT
+  EXPECT_TRUE(has_rule(sc, "chroot", "SCMP_ACT_ALLOW"));       // CAP_SYS_CHROOT is a default
+  EXPECT_TRUE(has_rule(sc, "clone3", "SCMP_ACT_ERRNO"));       // ENOSYS without CAP_SYS_ADMIN
+  EXPECT_FALSE(has_rule(sc, "s390_runtime_instr", "SCMP_ACT_ALLOW"));
+  // clone is allowed only without namespace flags
+  bool masked_clone = false;
+  for (const auto& c : sc["syscalls"])
+    if (c["names"] == Json({"clone"}) && c.contains("args"))
+      masked_clone = c["args"][0]["op"] == "SCMP_CMP_MASKED_EQ" && c["args"][0]["value"] == 2114060288;
+  EXPECT_TRUE(masked_clone);
+
+  auto admin = *build_spec(input(R"({"Image":"x","Cmd":["a"],"HostConfig":{"CapAdd":["SYS_ADMIN"]}})"));
+  EXPECT_TRUE(has_rule(admin["linux"]["seccomp"], "mount", "SCMP_ACT_ALLOW"));
+  EXPECT_FALSE(has_rule(admin["linux"]["seccomp"], "clone3", "SCMP_ACT_ERRNO"));
+}
+
+TEST(SpecBuilder, SecurityOptions) {
+  auto s = *build_spec(input(R"({"Image":"x","Cmd":["a"],"HostConfig":{"SecurityOpt":["no-new-privileges","seccomp=unconfined"]}})"));
+  EXPECT_EQ(s["process"]["noNewPrivileges"], true);
+  EXPECT_FALSE(s["linux"].contains("seccomp"));
+  auto p = *build_spec(input(R"({"Image":"x","Cmd":["a"],"HostConfig":{"SecurityOpt":["seccomp={\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\"}]}"]}})"));
+  EXPECT_EQ(p["linux"]["seccomp"]["defaultAction"], "SCMP_ACT_ALLOW");
+  EXPECT_EQ(p["linux"]["seccomp"]["syscalls"][0]["names"], Json({"mkdir"}));
+}
+
+TEST(SpecBuilder, PrivilegedUsesHostFacts) {
+  auto in = input(R"({"Image":"x","Cmd":["a"],"HostConfig":{"Privileged":true}})");
+  in.host_caps = {"CAP_CHOWN", "CAP_SYS_ADMIN"};
+  in.devices = {Json{{"path", "/dev/loop0"}, {"type", "b"}, {"major", 7}, {"minor", 0},
+                     {"fileMode", 0660}, {"uid", 0}, {"gid", 6}, {"access", "rwm"}}};
+  auto s = *build_spec(in);
+  EXPECT_EQ(s["process"]["capabilities"]["bounding"], Json({"CAP_CHOWN", "CAP_SYS_ADMIN"}));
+  EXPECT_FALSE(s["linux"].contains("seccomp"));
+  EXPECT_FALSE(s["linux"].contains("maskedPaths"));
+  EXPECT_FALSE(s["linux"].contains("readonlyPaths"));
+  EXPECT_EQ(s["linux"]["resources"]["devices"], Json::array({Json{{"allow", true}, {"type", "a"}, {"access", "rwm"}}}));
+  bool loop = false;
+  for (const auto& d : s["linux"]["devices"])
+    if (d["path"] == "/dev/loop0") loop = !d.contains("access") && d["type"] == "b";
+  EXPECT_TRUE(loop);
+  for (const auto& m : s["mounts"])
+    if (m["destination"] == "/sys") { EXPECT_NE(std::find(m["options"].begin(), m["options"].end(), "rw"), m["options"].end()); }
+}
+
+TEST(SpecBuilder, InitDevicesBlkioOomAndJoinedNamespaces) {
+  auto in = input(R"({"Image":"x","Cmd":["sleep","1"],"HostConfig":{"Init":true,"OomKillDisable":true,"Memory":8388608,
+      "BlkioWeight":300,"BlkioDeviceReadBps":[{"Path":"/dev/loop0","Rate":1048576}],"PidMode":"container:abc","IpcMode":"none"}})");
+  in.init_binary = "/usr/libexec/berth-init";
+  in.device_numbers["/dev/loop0"] = {7, 0};
+  in.join_ns["pid"] = "/proc/42/ns/pid";
+  in.devices = {Json{{"path", "/dev/xloop"}, {"type", "b"}, {"major", 7}, {"minor", 0},
+                     {"fileMode", 0660}, {"uid", 0}, {"gid", 0}, {"access", "r"}}};
+  auto s = *build_spec(in);
+  EXPECT_EQ(s["process"]["args"], Json({"/sbin/docker-init", "--", "sleep", "1"}));
+  bool init_mount = false, shm = false;
+  for (const auto& m : s["mounts"]) {
+    if (m["destination"] == "/sbin/docker-init" && m["source"] == "/usr/libexec/berth-init") init_mount = true;
+    if (m["destination"] == "/dev/shm") shm = true;
+  }
+  EXPECT_TRUE(init_mount);
+  EXPECT_FALSE(shm);  // --ipc none
+  EXPECT_EQ(s["linux"]["resources"]["memory"]["disableOOMKiller"], true);
+  EXPECT_EQ(s["linux"]["resources"]["blockIO"]["weight"], 300);
+  EXPECT_EQ(s["linux"]["resources"]["blockIO"]["throttleReadBpsDevice"],
+            Json::array({Json{{"major", 7}, {"minor", 0}, {"rate", 1048576}}}));
+  bool pidns = false;
+  for (const auto& n : s["linux"]["namespaces"])
+    if (n["type"] == "pid") pidns = n.value("path", "") == "/proc/42/ns/pid";
+  EXPECT_TRUE(pidns);
+  const auto& rules = s["linux"]["resources"]["devices"];
+  EXPECT_EQ(rules.back(), (Json{{"allow", true}, {"type", "b"}, {"major", 7}, {"minor", 0}, {"access", "r"}}));
 }
