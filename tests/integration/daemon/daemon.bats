@@ -87,7 +87,7 @@ stop_current() {
   [ "$output" = 400 ]
   run api -X POST -d '{"Image":"busybox","Cmd":["true"],"HostConfig":{"Memory":"x"}}' http://d/containers/create
   [[ $output == *'"message":"json: cannot unmarshal string into Go struct field HostConfig.Memory'* ]]
-  run api -o /dev/null -w '%{http_code}' -X POST -d '{"Image":"busybox","Cmd":["true"],"HostConfig":{"Privileged":true}}' \
+  run api -o /dev/null -w '%{http_code}' -X POST -d '{"Image":"busybox","Cmd":["true"],"HostConfig":{"CgroupParent":"/elsewhere"}}' \
     http://d/v1.41/containers/create
   [ "$output" = 400 ]
   printf 'GARBAGE\r\n\r\n' | python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.stdin.buffer.read()); print(s.recv(4096).decode().split("\r\n")[0])' "$BERTHD_SOCK"
@@ -96,8 +96,8 @@ stop_current() {
 }
 
 @test "unimplemented HostConfig settings are refused by name, not ignored" {
-  run -125 docker run --rm --privileged busybox true
-  [[ $output == *"berth does not support --privileged"* ]]
+  run -125 docker run --rm --cgroup-parent /elsewhere busybox true
+  [[ $output == *"berth does not support --cgroup-parent"* ]]
   run -125 docker run -d --restart always busybox true
   [[ $output == *"--restart always"* ]]
   run docker ps -aq
