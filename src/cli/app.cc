@@ -34,6 +34,14 @@ constexpr Entry kCommands[] = {
     {"info", cmd_info, "Display system-wide information"},
     {"network", cmd_network, "Manage networks"},
     {"volume", cmd_volume, "Manage volumes"},
+    {"exec", cmd_exec, "Execute a command in a running container"},
+    {"pause", cmd_pause, "Pause all processes within one or more containers"},
+    {"unpause", cmd_unpause, "Unpause all processes within one or more containers"},
+    {"rename", cmd_rename, "Rename a container"},
+    {"top", cmd_top, "Display the running processes of a container"},
+    {"port", cmd_port, "List port mappings or a specific mapping for the container"},
+    {"update", cmd_update, "Update configuration of one or more containers"},
+    {"stats", cmd_stats, "Display a live stream of container(s) resource usage statistics"},
 };
 
 struct Alias {

@@ -24,6 +24,17 @@ int cmd_version(Context& ctx, const Args& args);
 int cmd_info(Context& ctx, const Args& args);
 int cmd_network(Context& ctx, const Args& args);
 int cmd_volume(Context& ctx, const Args& args);
+int cmd_exec(Context& ctx, const Args& args);
+int cmd_pause(Context& ctx, const Args& args);
+int cmd_unpause(Context& ctx, const Args& args);
+int cmd_rename(Context& ctx, const Args& args);
+int cmd_top(Context& ctx, const Args& args);
+int cmd_port(Context& ctx, const Args& args);
+int cmd_update(Context& ctx, const Args& args);
+int cmd_stats(Context& ctx, const Args& args);
+
+// go-units RAMInBytes ("64m", "1.5g"); Errc::invalid "invalid size: '10x'".
+Result<int64_t> parse_ram_in_bytes(std::string_view s);
 
 // Prints a JSON progress stream (pull, import, load) the way the docker CLI
 // does when the output is not a terminal; returns the in-stream error
