@@ -390,6 +390,16 @@ Status ContainerService::fill_host_facts(SpecInput& in) {
     if (!init) return make_error(Errc::internal, "berth-init not found next to berthd or on PATH");
     in.init_binary = *init;
   }
+  if (hc.value("BlkioWeight", int64_t{0}) > 0) {
+    bool v2 = fs::exists("/sys/fs/cgroup/cgroup.controllers");
+    in.blkio_weight_supported =
+        v2 ? fs::exists("/sys/fs/cgroup/io.weight") || fs::exists("/sys/fs/cgroup/io.bfq.weight") ||
+                 fs::exists("/sys/fs/cgroup/berth/io.weight") || fs::exists("/sys/fs/cgroup/berth/io.bfq.weight")
+           : fs::exists("/sys/fs/cgroup/blkio/blkio.weight") || fs::exists("/sys/fs/cgroup/blkio/blkio.bfq.weight");
+    if (!in.blkio_weight_supported)
+      BERTH_LOG(log_, warn, "Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.",
+                {"id", in.id});
+  }
   utsname u{};
   if (::uname(&u) == 0) std::sscanf(u.release, "%d.%d", &in.kernel_major, &in.kernel_minor);
   return ok();

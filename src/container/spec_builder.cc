@@ -240,7 +240,7 @@ Result<Json> build_spec(const SpecInput& in) {
   if (!cpu.empty()) resources["cpu"] = cpu;
   if (int64_t v = hc_int(hc, "PidsLimit"); v != 0) resources["pids"] = Json{{"limit", v}};
   Json blkio = Json::object();
-  if (int64_t v = hc_int(hc, "BlkioWeight"); v > 0) blkio["weight"] = v;
+  if (int64_t v = hc_int(hc, "BlkioWeight"); v > 0 && in.blkio_weight_supported) blkio["weight"] = v;
   const std::pair<const char*, const char*> throttles[] = {
       {"BlkioDeviceReadBps", "throttleReadBpsDevice"},
       {"BlkioDeviceWriteBps", "throttleWriteBpsDevice"},

@@ -38,6 +38,9 @@ struct SpecInput {
   std::string ipc_shm_source;  // /dev/shm of the container joined with --ipc container:X
   std::string init_binary;     // host path of berth-init (--init)
   int kernel_major = 0, kernel_minor = 0;
+  // The host's blkio controller has a weight file (CFQ/BFQ); without one,
+  // Docker discards --blkio-weight with a warning.
+  bool blkio_weight_supported = true;
 };
 
 // The hostname a container gets: Config.Hostname, else the first 12

@@ -1,12 +1,12 @@
 #!/usr/bin/env bats
 # End-to-end: the berth CLI's container operations (exec, pause, unpause,
-# rename, top, port, update, stats) against berthd. Containers that need
-# the runtime's exec/pause/update run with runc (RT).
+# rename, top, port, update, stats) against berthd (RT: the containers'
+# runtime, berth-runtime by default).
 
 bats_require_minimum_version 1.5.0
 load ../helpers/berth
 
-RT=${BERTH_OPS_RUNTIME:-runc}
+RT=${BERTH_OPS_RUNTIME:-berth}
 
 setup_file() {
   start_berthd

@@ -1,13 +1,13 @@
 #!/usr/bin/env bats
 # End-to-end (docker CLI 28): exec, pause/unpause, update, stats, top,
 # rename, resource flags and their validation.
-# exec/pause/update need the runtime's exec/pause/resume/update commands:
-# these tests run the containers with runc (RT) until berth-runtime has them.
+# RT: the runtime for exec/pause/update tests (berth-runtime by default;
+# BERTH_OPS_RUNTIME=runc runs them against runc). One test always uses runc.
 
 bats_require_minimum_version 1.5.0
 load ../helpers/berth
 
-RT=${BERTH_OPS_RUNTIME:-runc}
+RT=${BERTH_OPS_RUNTIME:-berth}
 
 setup_file() {
   start_berthd
@@ -36,7 +36,7 @@ cg() { echo "/sys/fs/cgroup/$1/berth/$(docker inspect -f '{{.Id}}' "$2")/$3"; }
   docker rm -f res
 }
 
-@test "blkio weight and device throttles (runc)" {
+@test "blkio weight and device throttles" {
   docker run -d --runtime "$RT" --name blk --blkio-weight 300 --device-read-bps /dev/loop0:1mb busybox sleep 60
   run cat "$(cg blkio blk blkio.throttle.read_bps_device)"
   [[ $output == *"7:0 1048576"* ]]
@@ -105,6 +105,19 @@ cg() { echo "/sys/fs/cgroup/$1/berth/$(docker inspect -f '{{.Id}}' "$2")/$3"; }
   [[ $output == *00000000a80425fb* ]]
   run docker exec --privileged ex grep CapEff: /proc/self/status
   [[ $output != *00000000a80425fb* ]]
+}
+
+@test "exec and pause through runc (--runtime runc)" {
+  docker run -d --runtime runc --name exrunc busybox sleep 60
+  run docker exec exrunc sh -c 'echo via-runc; exit 4'
+  [ "$status" -eq 4 ]
+  [ "$output" = via-runc ]
+  docker pause exrunc
+  [ "$(cat "$(cg freezer exrunc freezer.state)")" = FROZEN ]
+  docker unpause exrunc
+  docker update -m 40m exrunc
+  [ "$(cat "$(cg memory exrunc memory.limit_in_bytes)")" = 41943040 ]
+  docker rm -f exrunc
 }
 
 @test "exec API: inspect shows ExitCode, Pid, ProcessConfig; wrong states give 404/409" {
