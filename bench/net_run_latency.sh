@@ -47,20 +47,20 @@ push() {
   t0=$(date +%s%N)
   head -c "$((mib * 1024 * 1024))" /dev/zero >"/dev/tcp/$host/$port"
   t1=$(date +%s%N)
-  echo "$((mib * 1024 * 1024 * 1000 / ((t1 - t0) / 1000) ))" | awk '{printf "%.0f", $1/1e6*1e0}'
+  awk -v b="$((mib * 1024 * 1024))" -v ns="$((t1 - t0))" 'BEGIN { printf "%.0f", b / (ns / 1e9) / 1e6 }'
 }
-sink_port() {  # docker-compatible CLI args… → published host port of a fresh nc -l sink
+sink_port() {  # docker CLI with -H … → published host port of a fresh nc -l sink
   local cli=$1 id
   id=$($cli run -d -p 5001 busybox sh -c 'nc -l -p 5001 >/dev/null')
-  $cli port "$id" 5001 | head -1 | sed 's/.*://'
-  sleep 0.3
+  sleep 0.5
+  $cli port "$id" 5001/tcp | head -1 | sed 's/.*://'
 }
 throughput() {
   local name=$1 cli=$2 p
   p=$(sink_port "$cli"); echo "$name via 127.0.0.1: $(push 127.0.0.1 "$p") MB/s"
   p=$(sink_port "$cli"); echo "$name via $hip: $(push "$hip" "$p") MB/s"
 }
-throughput berth "$b"
+throughput berth "docker -H unix://$BERTHD_SOCK"
 if command -v dockerd >/dev/null && [[ ${BENCH_DOCKER:-1} == 1 ]]; then
   DDIR=$(mktemp -d /tmp/berth-bench-dockerd.XXXXXX)
   dockerd -H "unix://$DDIR/docker.sock" --data-root "$DDIR/root" --exec-root "$DDIR/exec" \

@@ -124,6 +124,9 @@ Result<network::SandboxRequest> sandbox_request(const std::string& id, const std
     if (net == m.target || (m.target == "bridge" && net == "default")) continue;
     r.endpoints.push_back(endpoint(net));
   }
+  if (auto d = hc.find("Dns"); d != hc.end() && d->is_array())
+    for (const auto& x : *d)
+      if (x.is_string()) r.dns.push_back(x.get<std::string>());
   Json bindings = hc.value("PortBindings", Json::object());
   if (!bindings.is_object()) bindings = Json::object();
   auto add_port = [&](const std::string& key, const std::string& hip, const std::string& hport) {

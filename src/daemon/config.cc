@@ -13,7 +13,7 @@ const std::set<std::string>& file_keys() {
                                           "pidfile", "live-restore", "debug",           "default-runtime",
                                           "runtimes", "group", "bridge", "bip", "fixed-cidr",
                                           "ip-forward", "iptables", "nft-table", "default-address-pools",
-                                          "mtu", "userland-proxy"};
+                                          "mtu", "userland-proxy", "ip"};
   return k;
 }
 
@@ -46,6 +46,7 @@ std::string usage() {
          "      --ip-forward             Enable net.ipv4.ip_forward (default true)\n"
          "      --iptables               Manage berth's nftables table (default true)\n"
          "      --nft-table string       Name of berth's nftables table (default \"berth\")\n"
+         "      --ip ip                  Default IP when binding container ports (default 0.0.0.0)\n"
          "      --mtu int                MTU of container interfaces (default 1500)\n"
          "      --userland-proxy         Only false is accepted: ports are published by DNAT\n"
          "      --live-restore           Keep containers running when the daemon stops\n"
@@ -141,6 +142,9 @@ Result<Config> parse_flags(const std::vector<std::string>& args) {
     } else if (a == "--default-address-pool") {
       c.default_address_pools.push_back(BERTH_TRY(need(a)));
       c.from_flags.insert("default-address-pools");
+    } else if (a == "--ip") {
+      c.default_ip = BERTH_TRY(need(a));
+      c.from_flags.insert("ip");
     } else if (a == "--mtu") {
       auto n = str::parse_int(BERTH_TRY(need(a)));
       if (!n || *n < 68 || *n > 65535) return invalid("invalid value for --mtu");
@@ -213,6 +217,7 @@ Status apply_config_file(Config& c, std::string_view text) {
   if (j.contains("live-restore")) c.live_restore = BERTH_TRY(want_bool("live-restore"));
   if (j.contains("bridge")) c.bridge = BERTH_TRY(want_str("bridge"));
   if (j.contains("bip")) c.bip = BERTH_TRY(want_str("bip"));
+  if (j.contains("ip")) c.default_ip = BERTH_TRY(want_str("ip"));
   if (j.contains("fixed-cidr")) c.fixed_cidr = BERTH_TRY(want_str("fixed-cidr"));
   if (j.contains("nft-table")) c.nft_table = BERTH_TRY(want_str("nft-table"));
   if (j.contains("ip-forward")) c.ip_forward = BERTH_TRY(want_bool("ip-forward"));

@@ -35,6 +35,7 @@ struct Config {
   std::string nft_table = "berth"; // --nft-table (berth's own): per-daemon table name
   std::vector<std::string> default_address_pools;  // "base=CIDR,size=N"
   int mtu = 1500;                  // --mtu
+  std::string default_ip = "0.0.0.0";  // --ip: default address of published ports
   bool show_version = false;
   bool show_help = false;
   // daemon.json keys that were given as flags (for the conflict check).

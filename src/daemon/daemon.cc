@@ -114,6 +114,7 @@ int run(const Config& cfg, log::Logger& log) {
   no.nftables = cfg.iptables;
   no.nft_table = cfg.nft_table;
   no.mtu = cfg.mtu;
+  no.default_host_ip = cfg.default_ip;
   for (const auto& p : cfg.default_address_pools) {
     auto ap = network::parse_address_pool(p);
     if (!ap) return die(ap.error());

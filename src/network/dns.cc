@@ -87,8 +87,8 @@ std::vector<std::string> resolv_conf_nameservers(std::string_view text) {
   return out;
 }
 
-DnsServer::DnsServer(Resolver r, std::vector<std::string> upstreams)
-    : resolve_(std::move(r)), upstreams_(std::move(upstreams)) {
+DnsServer::DnsServer(Resolver r, std::vector<std::string> upstreams, Upstreams own)
+    : resolve_(std::move(r)), upstreams_(std::move(upstreams)), own_(std::move(own)) {
   epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
   wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   epoll_event ev{};
@@ -106,25 +106,34 @@ DnsServer::~DnsServer() {
 }
 
 Status DnsServer::add(const std::string& container_id, const std::string& netns_path) {
-  UniqueFd sock;
+  UniqueFd sock, tsock;
   BERTH_TRY_VOID(sys::run_in_netns(netns_path, [&]() -> Status {
-    sock.reset(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (!sock) return sys_error("dns socket");
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
     sa.sin_port = htons(53);
     sa.sin_addr.s_addr = htonl(0x7f00000b);  // 127.0.0.11
+    sock.reset(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!sock) return sys_error("dns socket");
     if (::bind(sock.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0)
-      return sys_error("bind 127.0.0.11:53");
+      return sys_error("bind 127.0.0.11:53/udp");
+    tsock.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!tsock) return sys_error("dns socket");
+    int one = 1;
+    ::setsockopt(tsock.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(tsock.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(tsock.get(), 16) != 0)
+      return sys_error("listen 127.0.0.11:53/tcp");
     return ok();
   }));
   std::lock_guard g(mu_);
-  int fd = sock.get();
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.fd = fd;
-  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) return sys_error("epoll_ctl");
-  socks_[fd] = {container_id, std::move(sock)};
+  for (UniqueFd* s : {&sock, &tsock}) {
+    int fd = s->get();
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) return sys_error("epoll_ctl");
+    if (s == &tsock) tcp_.insert(fd);
+    socks_[fd] = {container_id, std::move(*s)};
+  }
   return ok();
 }
 
@@ -133,6 +142,7 @@ void DnsServer::remove(const std::string& container_id) {
   for (auto it = socks_.begin(); it != socks_.end();) {
     if (it->second.first == container_id) {
       ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, it->first, nullptr);
+      tcp_.erase(it->first);
       it = socks_.erase(it);
     } else {
       ++it;
@@ -156,13 +166,19 @@ void DnsServer::loop() {
         continue;
       }
       std::string cid;
+      bool tcp;
       {
         std::lock_guard g(mu_);
         auto it = socks_.find(fd);
         if (it == socks_.end()) continue;
         cid = it->second.first;
+        tcp = tcp_.count(fd) != 0;
       }
-      serve(fd, cid);
+      if (tcp) {
+        serve_tcp(fd, cid);
+      } else {
+        serve(fd, cid);
+      }
     }
   }
 }
@@ -174,23 +190,56 @@ void DnsServer::serve(int fd, const std::string& cid) {
     socklen_t fl = sizeof from;
     ssize_t n = ::recvfrom(fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fl);
     if (n <= 0) return;
-    auto q = parse_dns_query(buf, static_cast<size_t>(n));
-    if (!q) continue;
-    std::string out;
-    std::optional<std::vector<uint32_t>> local;
-    if (q->qclass == 1 && (q->qtype == 1 || q->qtype == 28)) local = resolve_(cid, q->name);
-    if (local) {
-      out = build_dns_answer(buf, *q, q->qtype == 1 ? *local : std::vector<uint32_t>{}, 0);
-    } else {
-      out = forward(buf, static_cast<size_t>(n));
-      if (out.empty()) out = build_dns_answer(buf, *q, {}, 2);
-    }
+    std::string out = answer(buf, static_cast<size_t>(n), cid);
+    if (out.empty()) continue;
     (void)::sendto(fd, out.data(), out.size(), 0, reinterpret_cast<sockaddr*>(&from), fl);
   }
 }
 
-std::string DnsServer::forward(const uint8_t* q, size_t n) {
-  for (const auto& up : upstreams_) {
+std::string DnsServer::answer(const uint8_t* buf, size_t n, const std::string& cid) {
+  auto q = parse_dns_query(buf, n);
+  if (!q) return {};
+  std::optional<std::vector<uint32_t>> local;
+  if (q->qclass == 1 && (q->qtype == 1 || q->qtype == 28)) local = resolve_(cid, q->name);
+  if (local) return build_dns_answer(buf, *q, q->qtype == 1 ? *local : std::vector<uint32_t>{}, 0);
+  std::vector<std::string> ups = own_ ? own_(cid) : std::vector<std::string>{};
+  std::string out = forward(buf, n, ups.empty() ? upstreams_ : ups);
+  if (out.empty()) out = build_dns_answer(buf, *q, {}, 2);
+  return out;
+}
+
+// DNS over TCP: one length-prefixed query per connection, each step
+// bounded by a 2 s poll.
+void DnsServer::serve_tcp(int listen_fd, const std::string& cid) {
+  UniqueFd c(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
+  if (!c) return;
+  auto read_n = [&](uint8_t* p, size_t want) {
+    size_t got = 0;
+    while (got < want) {
+      pollfd pf{c.get(), POLLIN, 0};
+      if (::poll(&pf, 1, 2000) <= 0) return false;
+      ssize_t r = ::read(c.get(), p + got, want - got);
+      if (r <= 0) return false;
+      got += static_cast<size_t>(r);
+    }
+    return true;
+  };
+  uint8_t len[2];
+  if (!read_n(len, 2)) return;
+  size_t n = static_cast<size_t>(len[0] << 8 | len[1]);
+  std::vector<uint8_t> q(n);
+  if (n == 0 || !read_n(q.data(), n)) return;
+  std::string out = answer(q.data(), n, cid);
+  if (out.empty()) return;
+  std::string framed;
+  framed += static_cast<char>(out.size() >> 8);
+  framed += static_cast<char>(out.size() & 0xff);
+  framed += out;
+  (void)::write(c.get(), framed.data(), framed.size());
+}
+
+std::string DnsServer::forward(const uint8_t* q, size_t n, const std::vector<std::string>& ups) {
+  for (const auto& up : ups) {
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
     sa.sin_port = htons(53);

@@ -1,4 +1,4 @@
-// The embedded DNS server: a UDP socket on 127.0.0.11:53 inside each
+// The embedded DNS server: UDP and TCP sockets on 127.0.0.11:53 inside each
 // container's network namespace (user-defined networks), all served by one
 // berthd thread. A/AAAA questions for names the resolver knows are answered
 // here; everything else is forwarded to the host's upstream resolvers.
@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -42,7 +43,9 @@ class DnsServer {
   // resolve(container_id, name): the IPv4 addresses (host order) `name`
   // has for that container, nullopt when not a local name.
   using Resolver = std::function<std::optional<std::vector<uint32_t>>(const std::string&, const std::string&)>;
-  DnsServer(Resolver r, std::vector<std::string> upstreams);
+  // upstreams(container_id): the container's own --dns servers ({} = the host's).
+  using Upstreams = std::function<std::vector<std::string>(const std::string&)>;
+  DnsServer(Resolver r, std::vector<std::string> upstreams, Upstreams own = nullptr);
   ~DnsServer();
   DnsServer(const DnsServer&) = delete;
   DnsServer& operator=(const DnsServer&) = delete;
@@ -55,13 +58,17 @@ class DnsServer {
  private:
   void loop();
   void serve(int fd, const std::string& container_id);
-  std::string forward(const uint8_t* q, size_t n);
+  void serve_tcp(int listen_fd, const std::string& container_id);
+  std::string answer(const uint8_t* q, size_t n, const std::string& container_id);
+  std::string forward(const uint8_t* q, size_t n, const std::vector<std::string>& ups);
 
   Resolver resolve_;
   std::vector<std::string> upstreams_;
+  Upstreams own_;
   UniqueFd epoll_, wake_;
   std::mutex mu_;
   std::map<int, std::pair<std::string, UniqueFd>> socks_;  // fd → (container, socket)
+  std::set<int> tcp_;                                        // listening TCP sockets among them
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

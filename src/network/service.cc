@@ -64,7 +64,7 @@ Json sandbox_to_json(const Sandbox& sb) {
     ports.push_back(Json{{"proto", p.proto}, {"host_ip", p.host_ip}, {"host_port", p.host_port},
                          {"container_port", p.container_port}});
   return Json{{"container_id", sb.container_id}, {"name", sb.name}, {"netns", sb.netns},
-              {"endpoints", eps}, {"ports", ports}, {"dns", sb.dns}};
+              {"endpoints", eps}, {"ports", ports}, {"dns", sb.dns}, {"dns_servers", sb.dns_servers}};
 }
 
 std::unique_ptr<Sandbox> sandbox_from_json(const Json& j) {
@@ -73,6 +73,7 @@ std::unique_ptr<Sandbox> sandbox_from_json(const Json& j) {
   sb->name = jstr(j, "name");
   sb->netns = jstr(j, "netns");
   sb->dns = jbool(j, "dns");
+  sb->dns_servers = j.value("dns_servers", std::vector<std::string>{});
   for (const auto& e : j.value("endpoints", Json::array())) {
     Endpoint ep;
     ep.network_id = jstr(e, "network_id");
@@ -179,7 +180,12 @@ Result<std::unique_ptr<NetworkService>> NetworkService::open(store::Db& db, Opti
   if (auto t = fs::read_file(s->opts_.resolv_conf)) ups = resolv_conf_nameservers(*t);
   NetworkService* self = s.get();
   s->dns_ = std::make_unique<DnsServer>(
-      [self](const std::string& cid, const std::string& name) { return self->resolve(cid, name); }, ups);
+      [self](const std::string& cid, const std::string& name) { return self->resolve(cid, name); }, ups,
+      [self](const std::string& cid) {
+        std::lock_guard g(self->mu_);
+        auto it = self->sandboxes_.find(cid);
+        return it == self->sandboxes_.end() ? std::vector<std::string>{} : it->second->dns_servers;
+      });
   if (s->opts_.ip_forward) (void)write_sysctl("/proc/sys/net/ipv4/ip_forward", "1");
   return s;
 }
@@ -241,7 +247,7 @@ Status NetworkService::ensure_predefined() {
   n.options = Json{{"com.docker.network.bridge.default_bridge", "true"},
                    {"com.docker.network.bridge.enable_icc", "true"},
                    {"com.docker.network.bridge.enable_ip_masquerade", "true"},
-                   {"com.docker.network.bridge.host_binding_ipv4", "0.0.0.0"},
+                   {"com.docker.network.bridge.host_binding_ipv4", opts_.default_host_ip},
                    {"com.docker.network.bridge.name", opts_.bridge_name},
                    {"com.docker.network.driver.mtu", std::to_string(opts_.mtu)}};
   if (!opts_.bip.empty()) {
@@ -658,7 +664,7 @@ Status NetworkService::publish(Sandbox& sb, const std::vector<PortRequest>& port
     }
   if (!cip) return invalid("published ports need a bridge network");
   for (const auto& p : ports) {
-    std::string hip = p.host_ip.empty() ? "0.0.0.0" : p.host_ip;
+    std::string hip = p.host_ip.empty() ? opts_.default_host_ip : p.host_ip;
     if (hip.find(':') != std::string::npos) continue;  // IPv6 host address: no IPv6 yet
     int lo = 0, hi = 0;
     if (!p.host_port.empty()) {
@@ -717,6 +723,7 @@ Result<std::string> NetworkService::create_sandbox(const SandboxRequest& r) {
   auto sb = std::make_unique<Sandbox>();
   sb->container_id = r.container_id;
   sb->name = r.name;
+  sb->dns_servers = r.dns;
   sb->netns = opts_.exec_root + "/netns/" + r.container_id.substr(0, 12);
   (void)sys::remove_netns(sb->netns);
   BERTH_TRY_VOID(sys::create_netns(sb->netns));
@@ -749,10 +756,14 @@ Result<std::string> NetworkService::create_sandbox(const SandboxRequest& r) {
 
 void NetworkService::teardown(Sandbox& sb) {
   dns_->remove(sb.container_id);
-  for (const auto& ep : sb.endpoints) remove_endpoint(sb, ep);
+  // Veth pairs go with the namespace (the kernel deletes them when its
+  // last reference, the pin, goes); only macvlans and endpoints left in a
+  // namespace that cannot be removed are deleted one by one.
+  bool ns_gone = !sb.netns.empty() && sys::remove_netns(sb.netns);
+  if (!ns_gone)
+    for (const auto& ep : sb.endpoints) remove_endpoint(sb, ep);
   sb.endpoints.clear();
   sb.holds.clear();
-  if (!sb.netns.empty()) (void)sys::remove_netns(sb.netns);
 }
 
 void NetworkService::destroy_sandbox(const std::string& container_id) {

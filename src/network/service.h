@@ -44,6 +44,7 @@ struct Options {
   std::string resolv_conf = "/etc/resolv.conf";
   int mtu = 1500;
   bool userland_proxy = false;  // berth always uses DNAT + route_localnet
+  std::string default_host_ip = "0.0.0.0";  // --ip: where -p without an address binds
 };
 
 struct Network {
@@ -80,6 +81,7 @@ struct SandboxRequest {
   std::string hostname;
   std::vector<EndpointRequest> endpoints;
   std::vector<PortRequest> ports;
+  std::vector<std::string> dns;  // --dns: the embedded server's upstreams for this container
 };
 
 struct Endpoint {
@@ -102,6 +104,7 @@ struct Sandbox {
   std::vector<Endpoint> endpoints;
   std::vector<PortMap> ports;
   std::vector<UniqueFd> holds;  // host ports reserved while published
+  std::vector<std::string> dns_servers;
   bool dns = false;             // on a user-defined network
 };
 

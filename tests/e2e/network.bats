@@ -19,6 +19,17 @@ teardown_file() {
 
 berth() { "$BERTH_BIN/berth" "$@"; }
 
+# The kernel deletes a sandbox's veth pair with its namespace, shortly after.
+no_bridge_ports() {
+  local i
+  for ((i = 0; i < 40; i++)); do
+    [[ -z $(ip -o link show master "$BERTHD_BRIDGE") ]] && return 0
+    sleep 0.05
+  done
+  ip -o link show master "$BERTHD_BRIDGE"
+  return 1
+}
+
 httpd_cmd='mkdir -p /w && echo hello-berth > /w/index.html && exec httpd -f -p 80 -h /w'
 http_get() {  # host port → body, from inside a busybox container on the default bridge
   docker run --rm busybox sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 3 $1 $2 | tail -n1"
@@ -51,8 +62,7 @@ http_get() {  # host port → body, from inside a busybox container on the defau
   docker rm -f ns1 >/dev/null
   # Torn down: no netns file, no host veth left behind.
   [ -z "$(ls "$BERTHD_DIR/exec/netns")" ]
-  run ip -o link show master "$BERTHD_BRIDGE"
-  [ -z "$output" ]
+  no_bridge_ports
 }
 
 @test "user-defined network: containers reach each other by name and alias; default bridge does not resolve" {
@@ -274,8 +284,7 @@ http_get() {  # host port → body, from inside a busybox container on the defau
   [ -z "$(ls "$BERTHD_DIR/exec/netns")" ]
   run -0 nft list chain ip "$BERTHD_NFT_TABLE" ports
   [[ $output != *dnat* ]]
-  run ip -o link show master "$BERTHD_BRIDGE"
-  [ -z "$output" ]
+  no_bridge_ports
 }
 
 @test "ps shows published ports and filters by network; --add-host host-gateway; connect a stopped container" {
@@ -296,4 +305,52 @@ http_get() {  # host port → body, from inside a busybox container on the defau
   [[ $output =~ ^2\ 10\. ]]
   docker rm -f pp1 late1 >/dev/null
   docker network rm psnet >/dev/null
+}
+
+@test "embedded DNS: forwards to the container's --dns server; answers over TCP too" {
+  command -v python3 >/dev/null || skip "python3 needed for the local DNS responder"
+  up=127.66.$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))
+  # A tiny upstream: answers every A question with 192.0.2.77.
+  cat >"$BATS_TEST_TMPDIR/up.py" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 53))
+s.settimeout(20)
+print("ready", flush=True)
+while True:
+    try:
+        q, a = s.recvfrom(1500)
+    except socket.timeout:
+        break
+    end = 12
+    while q[end] != 0:
+        end += q[end] + 1
+    end += 5
+    r = q[:2] + b"\x81\x80" + q[4:6] + b"\x00\x01\x00\x00\x00\x00" + q[12:end]
+    r += b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" + bytes([192, 0, 2, 77])
+    s.sendto(r, a)
+    print("answered", flush=True)
+PY
+  python3 "$BATS_TEST_TMPDIR/up.py" "$up" >"$BATS_TEST_TMPDIR/dns.log" 2>&1 3>&- &
+  pypid=$!
+  for i in $(seq 100); do grep -q ready "$BATS_TEST_TMPDIR/dns.log" 2>/dev/null && break; sleep 0.05; done
+  docker network create dnsnet >/dev/null
+  run docker run --rm --network dnsnet --dns "$up" busybox nslookup upstream.example 127.0.0.11
+  kill "$pypid" 2>/dev/null || true
+  [[ $output == *"192.0.2.77"* ]]
+  grep -q answered "$BATS_TEST_TMPDIR/dns.log"
+  # TCP: a length-prefixed query from inside the container's namespace.
+  docker run -d --name tcpdns --network dnsnet busybox sleep 60 >/dev/null
+  pid=$(docker inspect tcpdns --format '{{.State.Pid}}')
+  run -0 nsenter --net=/proc/$pid/ns/net python3 -c '
+import socket, struct
+q = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x06tcpdns\x00\x00\x01\x00\x01"
+s = socket.create_connection(("127.0.0.11", 53), timeout=3)
+s.sendall(struct.pack(">H", len(q)) + q)
+n = struct.unpack(">H", s.recv(2))[0]
+r = s.recv(n)
+print(".".join(str(b) for b in r[-4:]))'
+  [ "$output" = "$(docker inspect tcpdns --format '{{.NetworkSettings.Networks.dnsnet.IPAddress}}')" ]
+  docker rm -f tcpdns >/dev/null
+  docker network rm dnsnet >/dev/null
 }
