@@ -354,3 +354,17 @@ print(".".join(str(b) for b in r[-4:]))'
   docker rm -f tcpdns >/dev/null
   docker network rm dnsnet >/dev/null
 }
+
+@test "--ip 127.0.0.1 makes published ports loopback-only by default (last: restarts berthd)" {
+  pid=$(berthd_pid)
+  kill "$pid"
+  for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  restart_berthd --ip 127.0.0.1
+  docker run -d --name lo1 -p 80 busybox sleep 60 >/dev/null
+  run -0 docker port lo1 80
+  [[ $output =~ ^127\.0\.0\.1:[0-9]+$ ]]
+  port=${output##*:}
+  run -0 nft list chain ip "$BERTHD_NFT_TABLE" ports
+  [[ $output == *"ip daddr 127.0.0.1 tcp dport $port dnat to"* ]]
+  docker rm -f lo1 >/dev/null
+}

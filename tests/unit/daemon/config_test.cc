@@ -92,3 +92,34 @@ TEST(Timestamps, DockerForms) {
   EXPECT_FALSE(parse_timestamp("soon"));
   EXPECT_FALSE(parse_timestamp("1.1234567890"));
 }
+
+TEST(Config, NetworkFlagsAndKeys) {
+  auto c = *parse_flags({"-b", "bt1", "--bip", "10.9.0.1/24", "--fixed-cidr=10.9.0.128/25", "--iptables=false",
+                         "--ip-forward=false", "--nft-table", "berth_t", "--default-address-pool",
+                         "base=10.50.0.0/16,size=24", "--mtu", "1400", "--ip", "127.0.0.1",
+                         "--userland-proxy=false"});
+  EXPECT_EQ(c.bridge, "bt1");
+  EXPECT_EQ(c.bip, "10.9.0.1/24");
+  EXPECT_EQ(c.fixed_cidr, "10.9.0.128/25");
+  EXPECT_FALSE(c.iptables);
+  EXPECT_FALSE(c.ip_forward);
+  EXPECT_EQ(c.nft_table, "berth_t");
+  EXPECT_EQ(c.default_address_pools, (std::vector<std::string>{"base=10.50.0.0/16,size=24"}));
+  EXPECT_EQ(c.mtu, 1400);
+  EXPECT_EQ(c.default_ip, "127.0.0.1");
+  // berth has no userland proxy: asking for one is an error, not ignored.
+  EXPECT_FALSE(parse_flags({"--userland-proxy"}));
+  EXPECT_FALSE(parse_flags({"--mtu", "10"}));
+
+  Config f;
+  ASSERT_TRUE(apply_config_file(f, R"({"bridge":"bt2","bip":"10.8.0.1/24","ip":"127.0.0.1","iptables":false,
+      "default-address-pools":[{"base":"10.60.0.0/16","size":26}],"mtu":1450,"userland-proxy":false})"));
+  EXPECT_EQ(f.bridge, "bt2");
+  EXPECT_EQ(f.default_ip, "127.0.0.1");
+  EXPECT_EQ(f.default_address_pools, (std::vector<std::string>{"base=10.60.0.0/16,size=26"}));
+  EXPECT_EQ(f.mtu, 1450);
+  Config g;
+  EXPECT_FALSE(apply_config_file(g, R"({"default-address-pools":[{"base":"10.60.0.0/16"}]})"));
+  Config h;
+  EXPECT_FALSE(apply_config_file(h, R"({"userland-proxy":true})"));
+}
