@@ -3,9 +3,10 @@
 #   berth CLI  → berthd → berth-shim → berth-runtime
 #   docker CLI → berthd (same daemon, the docker client's overhead)
 #   docker CLI → Debian's dockerd (docker.io) when installed: started here on
-#                a private socket and data root with no bridge (containers
-#                use --network none, i.e. loopback only, as berth's do in
-#                this cut), and stopped (by PID) at the end.
+#                a private socket and data root with no bridge, and stopped
+#                (by PID) at the end. Every run uses --network none (loopback
+#                only) so the three compare the same work; what the default
+#                bridge adds is bench/net_run_latency.sh's subject.
 # Prints hyperfine's table and the medians and ratios.
 #   usage: bench/run_rm.sh [RUNS]   (default 30)
 set -euo pipefail
@@ -26,8 +27,8 @@ trap finish EXIT
 import_busybox busybox:latest
 berth_sock=$BERTHD_SOCK
 
-cmds=(-n "berth run --rm (berthd)" "$BERTH_BIN/berth -H unix://$berth_sock run --rm busybox true"
-      -n "docker run --rm (berthd)" "docker -H unix://$berth_sock run --rm busybox true")
+cmds=(-n "berth run --rm (berthd)" "$BERTH_BIN/berth -H unix://$berth_sock run --rm --network none busybox true"
+      -n "docker run --rm (berthd)" "docker -H unix://$berth_sock run --rm --network none busybox true")
 
 DPID=
 cleanup_docker() {
