@@ -26,6 +26,21 @@ finish() {
   if [[ -n $DDIR ]]; then
     { grep -o " $DDIR[^ ]*" /proc/self/mountinfo || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
     ip link del docker0 2>/dev/null
+    # dockerd leaves its iptables chains behind when it stops: take them out.
+    iptables -D FORWARD -j DOCKER-USER 2>/dev/null
+    iptables -D FORWARD -j DOCKER-ISOLATION-STAGE-1 2>/dev/null
+    iptables -D FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT 2>/dev/null
+    iptables -D FORWARD -o docker0 -j DOCKER 2>/dev/null
+    iptables -D FORWARD -i docker0 ! -o docker0 -j ACCEPT 2>/dev/null
+    iptables -D FORWARD -i docker0 -o docker0 -j ACCEPT 2>/dev/null
+    for c in DOCKER DOCKER-ISOLATION-STAGE-1 DOCKER-ISOLATION-STAGE-2 DOCKER-USER; do
+      iptables -F "$c" 2>/dev/null; iptables -X "$c" 2>/dev/null
+    done
+    iptables -t nat -D PREROUTING -m addrtype --dst-type LOCAL -j DOCKER 2>/dev/null
+    iptables -t nat -D OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER 2>/dev/null
+    iptables -t nat -D POSTROUTING -s 10.213.0.0/24 ! -o docker0 -j MASQUERADE 2>/dev/null
+    iptables -t nat -F DOCKER 2>/dev/null; iptables -t nat -X DOCKER 2>/dev/null
+    [[ -n ${FWD_POLICY:-} ]] && iptables -P FORWARD "$FWD_POLICY"
     rm -rf "$DDIR"
   fi
   stop_berthd
@@ -62,6 +77,7 @@ throughput() {
 }
 throughput berth "docker -H unix://$BERTHD_SOCK"
 if command -v dockerd >/dev/null && [[ ${BENCH_DOCKER:-1} == 1 ]]; then
+  FWD_POLICY=$(iptables -S FORWARD 2>/dev/null | awk '$1=="-P" {print $3}')
   DDIR=$(mktemp -d /tmp/berth-bench-dockerd.XXXXXX)
   dockerd -H "unix://$DDIR/docker.sock" --data-root "$DDIR/root" --exec-root "$DDIR/exec" \
     --pidfile "$DDIR/docker.pid" --bip 10.213.0.1/24 --iptables=true --ip6tables=false \
