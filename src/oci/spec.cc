@@ -210,8 +210,21 @@ Status parse_process(const Json& j, const std::string& p, Process* pr,
   }));
   BERTH_TRY_VOID(get(j, "noNewPrivileges", p, &pr->no_new_privileges));
   BERTH_TRY_VOID(get(j, "oomScoreAdj", p, &pr->oom_score_adj));
-  for (const char* k : {"apparmorProfile", "selinuxLabel", "ioPriority", "scheduler",
-                        "execCPUAffinity"})
+  if (const Json* io = field(j, "ioPriority")) {
+    std::string ip = sub(p, "ioPriority");
+    BERTH_TRY_VOID(want_object(*io, ip));
+    std::string cls;
+    BERTH_TRY_VOID(get(*io, "class", ip, &cls));
+    Process::IoPriority v;
+    if (cls == "IOPRIO_CLASS_RT") v.io_class = 1;
+    else if (cls == "IOPRIO_CLASS_BE") v.io_class = 2;
+    else if (cls == "IOPRIO_CLASS_IDLE") v.io_class = 3;
+    else return bad(sub(ip, "class"), "unknown class \"" + cls + "\"");
+    BERTH_TRY_VOID(get(*io, "priority", ip, &v.priority));
+    if (v.priority < 0 || v.priority > 7) return bad(sub(ip, "priority"), "must be between 0 and 7");
+    pr->io_priority = v;
+  }
+  for (const char* k : {"apparmorProfile", "selinuxLabel", "scheduler", "execCPUAffinity"})
     note_unsupported(j, k, p, unsupported);
   return ok();
 }
@@ -407,8 +420,19 @@ Status parse_linux(const Json& j, const std::string& p, Linux* l,
     BERTH_TRY_VOID(parse_seccomp(*s, sub(p, "seccomp"), &sc));
     l->seccomp = std::move(sc);
   }
-  for (const char* k : {"intelRdt", "personality", "mountLabel", "timeOffsets", "memoryPolicy",
-                        "netDevices"})
+  if (const Json* pe = field(j, "personality")) {
+    std::string pp = sub(p, "personality");
+    BERTH_TRY_VOID(want_object(*pe, pp));
+    std::string domain;
+    BERTH_TRY_VOID(get(*pe, "domain", pp, &domain));
+    if (domain == "LINUX") l->personality = 0x0000;         // PER_LINUX
+    else if (domain == "LINUX32") l->personality = 0x0008;  // PER_LINUX32
+    else return bad(sub(pp, "domain"), "unknown domain \"" + domain + "\"");
+    std::vector<std::string> flags;
+    BERTH_TRY_VOID(get(*pe, "flags", pp, &flags));
+    if (!flags.empty()) return bad(sub(pp, "flags"), "personality flags are not supported");
+  }
+  for (const char* k : {"intelRdt", "mountLabel", "timeOffsets", "memoryPolicy", "netDevices"})
     note_unsupported(j, k, p, unsupported);
   return ok();
 }

@@ -54,6 +54,12 @@ struct Process {
   std::vector<Rlimit> rlimits;
   bool no_new_privileges = false;
   std::optional<int> oom_score_adj;
+  // ioPriority: IOPRIO_CLASS_RT=1, BE=2, IDLE=3 and a level 0..7.
+  struct IoPriority {
+    int io_class = 0;
+    int priority = 0;
+  };
+  std::optional<IoPriority> io_priority;
 };
 
 struct Root {
@@ -185,6 +191,8 @@ struct Linux {
   std::vector<std::string> masked_paths, readonly_paths;
   std::string rootfs_propagation;
   std::optional<Seccomp> seccomp;
+  // linux.personality: the execution domain (PER_LINUX or PER_LINUX32).
+  std::optional<unsigned long> personality;
 
   bool has_ns(NsType t) const;
   const Namespace* find_ns(NsType t) const;

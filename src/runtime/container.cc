@@ -93,7 +93,14 @@ Status check_sysctl(const oci::Linux& lx, const std::string& key) {
 }
 
 Status check_supported(const oci::Spec& s) {
-  if (!s.unsupported.empty()) return invalid(s.unsupported.front() + ": not supported by berth-runtime");
+  if (!s.unsupported.empty()) {
+    const std::string& f = s.unsupported.front();
+    if (f == "process.apparmorProfile" && !host_has_apparmor())
+      return invalid(f + ": AppArmor is not enabled on this host");
+    if ((f == "process.selinuxLabel" || f == "linux.mountLabel") && !host_has_selinux())
+      return invalid(f + ": SELinux is not enabled on this host");
+    return invalid(f + ": not supported by berth-runtime");
+  }
   const auto& lx = *s.linux_spec;
   if (!lx.has_ns(oci::NsType::mount)) return invalid("linux.namespaces: a mount namespace is required");
   const auto* user = lx.find_ns(oci::NsType::user);
@@ -271,6 +278,8 @@ Result<pid_t> Runtime::create_impl(const CreateOptions& o, const sigset_t* child
     plan.caps = BERTH_TRY_CTX(resolve_capabilities(*proc.capabilities), "config.json");
   }
   plan.no_new_privs = proc.no_new_privileges;
+  if (proc.io_priority) plan.io_priority = (proc.io_priority->io_class << 13) | proc.io_priority->priority;
+  if (lx.personality) plan.personality = static_cast<long>(*lx.personality);
   if (lx.seccomp) {
     plan.has_seccomp = true;
     std::string key;

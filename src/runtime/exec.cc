@@ -157,6 +157,8 @@ Result<int> Runtime::exec(const ExecOptions& o) {
     plan.caps = BERTH_TRY(resolve_capabilities(*proc.capabilities));
   }
   plan.no_new_privs = proc.no_new_privileges;
+  if (proc.io_priority) plan.io_priority = (proc.io_priority->io_class << 13) | proc.io_priority->priority;
+  if (spec.linux_spec && spec.linux_spec->personality) plan.personality = static_cast<long>(*spec.linux_spec->personality);
   if (spec.linux_spec && spec.linux_spec->seccomp) {
     plan.has_seccomp = true;
     plan.seccomp = BERTH_TRY_CTX(compile_seccomp_cached(*spec.linux_spec->seccomp, s.config["linux"]["seccomp"].dump(),

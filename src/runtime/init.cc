@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -373,6 +374,10 @@ void run_init_hooks(const InitPlan& p, const std::vector<InitHook>& hooks, InitS
 }
 
 void apply_identity(const InitPlan& p) {
+  if (p.io_priority >= 0 && ::syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, p.io_priority) != 0)
+    fail(p, InitStep::io_priority);
+  if (p.personality >= 0 && ::personality(static_cast<unsigned long>(p.personality)) < 0)
+    fail(p, InitStep::personality);
   if (p.has_caps) {
     if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) fail(p, InitStep::drop_bounding);
     for (int c = 0; c < 64; ++c) {
@@ -653,7 +658,7 @@ std::string describe_init_failure(const InitReport& r, const InitPlan& p) {
       "readonly path", "set rootfs propagation", "remount rootfs read-only", "setrlimit", "chdir",
       "lookup", "lookup", "setsid", "set controlling terminal", "drop bounding capabilities",
       "load seccomp filter", "setgroups", "setgid", "setuid", "capset", "raise ambient capability",
-      "set no_new_privs", "open exec fifo", "exec", "exec", "hook", "hook"};
+      "set no_new_privs", "open exec fifo", "exec", "set io priority", "set personality", "exec", "hook", "hook"};
   auto i = static_cast<size_t>(r.step);
   std::string what = i < sizeof names / sizeof names[0] ? names[i] : "init";
   return what + ": " + es;

@@ -55,6 +55,8 @@ enum class InitStep : int32_t {
   no_new_privs,
   exec_fifo,
   exec,
+  io_priority,
+  personality,
   exec_self,  // the program resolves to the runtime binary (CVE-2019-5736)
   hook_create_container,  // index: the hook; err: errno, or -status / -(1000+signal), or ETIMEDOUT
   hook_start_container,
@@ -106,6 +108,8 @@ struct InitPlan {
   bool has_caps = false;
   CapSets caps;
   bool no_new_privs = false;
+  int io_priority = -1;                // ioprio_set value, -1: leave
+  long personality = -1;               // personality(2) value, -1: leave
   bool has_seccomp = false;
   SeccompProgram seccomp;
   bool terminal = false;

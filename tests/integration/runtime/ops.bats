@@ -270,3 +270,21 @@ PY
   run rt delete "$ID"
   [ "$status" -eq 0 ]
 }
+
+@test "process.ioPriority and linux.personality reach the init and exec'd processes" {
+  cfg '.process.ioPriority = {"class": "IOPRIO_CLASS_IDLE", "priority": 0} | .linux.personality = {"domain": "LINUX32"}'
+  args sh -c 'uname -m; sleep 1000'
+  rt run -d -b "$B" --pid-file "$T/pid" "$ID" </dev/null >"$T/out" 2>&1
+  pid="$(cat "$T/pid")"
+  wait_for test -s "$T/out"
+  [ "$(head -1 "$T/out")" = i686 ]
+  if command -v ionice >/dev/null; then
+    [ "$(ionice -p "$pid")" = idle ]
+  fi
+  run rt exec "$ID" uname -m
+  [ "$output" = i686 ]
+  cfg '.process.ioPriority = {"class": "IOPRIO_CLASS_NOPE", "priority": 0}'
+  run rt create -b "$B" other
+  [ "$status" -eq 1 ]
+  [ "$output" = 'berth-runtime: config.json: process.ioPriority.class: unknown class "IOPRIO_CLASS_NOPE"' ]
+}

@@ -10,7 +10,7 @@ rt_setup() {
   B="$T/bundle"
   mkdir -p "$B/rootfs/bin" "$B/rootfs/etc" "$B/rootfs/work"
   cp /bin/busybox "$B/rootfs/bin/busybox"
-  for c in sh echo cat hostname id ls sleep true false mount env pwd stat grep touch ps head wc tty readlink ulimit tr; do
+  for c in sh echo cat hostname id ls sleep true false mount env pwd stat grep touch ps head wc tty readlink ulimit tr uname; do
     ln -s busybox "$B/rootfs/bin/$c"
   done
   echo "root:x:0:0:root:/root:/bin/sh" > "$B/rootfs/etc/passwd"
