@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -181,6 +182,11 @@ class ContainerService {
   // gives zeros as Docker does.
   Result<Json> stats_sample(std::string_view ref);
   Result<Json> top(std::string_view ref, const std::string& ps_args);
+  // GET /containers/{id}/changes
+  Result<Json> changes(std::string_view ref);
+  // POST /containers/prune: removes every stopped container `keep` does
+  // not keep; {"ContainersDeleted":[..]|null,"SpaceReclaimed":N}.
+  Result<Json> prune(const std::function<bool(const Record&)>& matches);
 
   // exec (service_exec.cc). Docker keeps exec instances in memory until
   // their container is removed; so does berth.

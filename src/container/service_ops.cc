@@ -4,7 +4,9 @@
 
 #include "common/fs.h"
 #include "common/strings.h"
+#include "container/changes.h"
 #include "container/names.h"
+#include "container/overlay.h"
 #include "container/runtime_cmd.h"
 #include "container/service.h"
 #include "container/stats.h"
@@ -229,6 +231,42 @@ Result<Json> ContainerService::stats_sample(std::string_view ref) {
   s["name"] = name;
   s["id"] = id;
   return s;
+}
+
+Result<Json> ContainerService::changes(std::string_view ref) {
+  EntryPtr e = BERTH_TRY(find(ref));
+  Record rec;
+  {
+    std::lock_guard g(mu_);
+    rec = e->rec;
+  }
+  RootfsDirs rd = rootfs_dirs(opts_.paths.data_root, rec.id);
+  return upper_changes(rd.upper, rec.layer_dirs);
+}
+
+Result<Json> ContainerService::prune(const std::function<bool(const Record&)>& matches) {
+  std::vector<EntryPtr> victims;
+  {
+    std::lock_guard g(mu_);
+    for (const auto& [id, e] : by_id_) {
+      if (e->removed || is_running_status(e->rec.state.status) || e->rec.state.status == StateStatus::removing)
+        continue;
+      if (matches(e->rec)) victims.push_back(e);
+    }
+  }
+  Json deleted = Json::array();
+  int64_t reclaimed = 0;
+  for (auto& e : victims) {
+    std::unique_lock op(e->op_mu);
+    {
+      std::lock_guard g(mu_);
+      if (e->removed || is_running_status(e->rec.state.status)) continue;
+    }
+    reclaimed += dir_size(rootfs_dirs(opts_.paths.data_root, e->rec.id).upper);
+    remove_locked(e);
+    deleted.push_back(e->rec.id);
+  }
+  return Json{{"ContainersDeleted", deleted.empty() ? Json(nullptr) : deleted}, {"SpaceReclaimed", reclaimed}};
 }
 
 Result<Json> ContainerService::top(std::string_view ref, const std::string& ps_args) {

@@ -39,6 +39,18 @@ bool peer_gone(int fd) {
   return n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR);
 }
 
+// Docker's `until`: a timestamp, or a duration before now ("24h", "10m").
+Result<int64_t> parse_until(const std::string& v) {
+  if (!v.empty() && (v.back() == 'h' || v.back() == 'm' || v.back() == 's')) {
+    auto n = str::parse_int(v.substr(0, v.size() - 1));
+    if (n) {
+      int64_t unit = v.back() == 'h' ? 3600 : v.back() == 'm' ? 60 : 1;
+      return timeutil::now_unix_nano() - *n * unit * 1000000000LL;
+    }
+  }
+  return parse_timestamp(v);
+}
+
 }  // namespace
 
 void add_container_op_routes(Router& r, Backends& b) {
@@ -63,6 +75,41 @@ void add_container_op_routes(Router& r, Backends& b) {
   r.add("POST", "/containers/{id}/rename", [&cs](Request& req, Response& res) -> Status {
     BERTH_TRY_VOID(cs.rename(req.param("id"), req.q("name").value_or("")));
     return res.no_content();
+  });
+
+  r.add("GET", "/containers/{id}/changes", [&cs](Request& req, Response& res) -> Status {
+    Json out = BERTH_TRY(cs.changes(req.param("id")));
+    return res.json(200, out);
+  });
+
+  r.add("POST", "/containers/prune", [&cs](Request& req, Response& res) -> Status {
+    std::vector<std::pair<std::string, std::vector<std::string>>> filters;
+    if (auto f = req.q("filters"); f && !f->empty()) filters = BERTH_TRY(container::parse_filters(*f));
+    int64_t until = 0;
+    std::vector<std::pair<std::string, bool>> labels;  // "k" or "k=v", negated
+    for (const auto& [k, vals] : filters) {
+      if (k == "until") {
+        for (const auto& v : vals) until = BERTH_TRY(parse_until(v));
+      } else if (k == "label" || k == "label!") {
+        for (const auto& v : vals) labels.emplace_back(v, k == "label!");
+      } else {
+        return make_error(Errc::invalid, "invalid filter '" + k + "'");
+      }
+    }
+    auto matches = [&](const container::Record& rec) {
+      if (until && rec.created_ns >= until) return false;
+      Json lb = rec.config.value("Labels", Json::object());
+      if (!lb.is_object()) lb = Json::object();
+      for (const auto& [l, neg] : labels) {
+        auto eq = l.find('=');
+        std::string key = l.substr(0, eq);
+        bool has = lb.contains(key) && (eq == std::string::npos || lb[key] == l.substr(eq + 1));
+        if (has == neg) return false;
+      }
+      return true;
+    };
+    Json out = BERTH_TRY(cs.prune(matches));
+    return res.json(200, out);
   });
 
   r.add("GET", "/containers/{id}/top", [&cs](Request& req, Response& res) -> Status {

@@ -218,3 +218,30 @@ cg() { echo "/sys/fs/cgroup/$1/berth/$(docker inspect -f '{{.Id}}' "$2")/$3"; }
   run docker top tp2
   [ "$status" -ne 0 ]
 }
+
+@test "diff lists added, changed and deleted paths; container prune removes stopped ones by label/until" {
+  docker run --name df busybox sh -c 'echo x >/newfile; rm /bin/zcat; touch /etc/passwd'
+  run docker diff df
+  [ "$status" -eq 0 ]
+  [[ $output == *"A /newfile"* ]]
+  [[ $output == *"D /bin/zcat"* ]]
+  [[ $output == *"C /etc/passwd"* ]]
+  [[ $output == *"C /etc"* ]]
+  docker run --name keepme --label keep=yes busybox true
+  docker run -d --name runs busybox sleep 60
+  run docker container prune -f --filter label!=keep=yes
+  [ "$status" -eq 0 ]
+  keep_id=$(docker inspect -f '{{.Id}}' keepme)
+  [[ $output != *"$keep_id"* ]]
+  [[ $output == *"Total reclaimed space:"* ]]
+  run docker ps -a --format '{{.Names}}'
+  [[ $output == *keepme* && $output == *runs* && $output != *df* ]]
+  run docker container prune -f --filter until=1h
+  [[ $output == *"Total reclaimed space: 0B"* ]]
+  run docker ps -a --format '{{.Names}}'
+  [[ $output == *keepme* ]]
+  run docker container prune -f
+  run docker ps -a --format '{{.Names}}'
+  [ "$output" = runs ]
+  docker rm -f runs
+}

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "container/changes.h"
 #include "container/host_devices.h"
 #include "container/runtime_cmd.h"
 #include "container/stats.h"
@@ -67,4 +68,22 @@ TEST(RuntimeCmd, ErrorMessageFromRuncOutputs) {
   EXPECT_EQ(r->status, 3);
   EXPECT_EQ(r->out, "in");
   EXPECT_EQ(r->err, "err\n");
+}
+
+TEST(Changes, UpperDirAgainstLowers) {
+  char tmpl[] = "/tmp/berth-changes-XXXXXX";
+  std::string root = ::mkdtemp(tmpl);
+  auto sh = [](const std::string& c) { ASSERT_EQ(std::system(c.c_str()), 0) << c; };
+  sh("mkdir -p " + root + "/lower/etc " + root + "/lower/bin " + root + "/upper/etc " + root + "/upper/new/sub");
+  sh("touch " + root + "/lower/etc/passwd " + root + "/lower/bin/zcat " + root + "/upper/etc/passwd " +
+     root + "/upper/new/sub/f");
+  sh("mknod " + root + "/upper/bin 2>/dev/null; mkdir -p " + root + "/upper/bin && mknod " + root + "/upper/bin/zcat c 0 0");
+  Json c = upper_changes(root + "/upper", {root + "/lower"});
+  Json want = Json::parse(R"([{"Path":"/bin","Kind":0},{"Path":"/bin/zcat","Kind":2},{"Path":"/etc","Kind":0},
+    {"Path":"/etc/passwd","Kind":0},{"Path":"/new","Kind":1},{"Path":"/new/sub","Kind":1},{"Path":"/new/sub/f","Kind":1}])");
+  EXPECT_EQ(c, want);
+  EXPECT_EQ(dir_size(root + "/upper"), 0);
+  sh("printf 12345 > " + root + "/upper/new/sub/f");
+  EXPECT_EQ(dir_size(root + "/upper"), 5);
+  sh("rm -rf " + root);
 }
