@@ -241,7 +241,9 @@ cg() { echo "/sys/fs/cgroup/$1/berth/$(docker inspect -f '{{.Id}}' "$2")/$3"; }
   run docker ps -a --format '{{.Names}}'
   [[ $output == *keepme* ]]
   run docker container prune -f
-  run docker ps -a --format '{{.Names}}'
-  [ "$output" = runs ]
+  run docker ps -a --filter status=exited --format '{{.Names}}'
+  [ -z "$output" ]
+  run docker ps --format '{{.Names}}'
+  [[ $output == *runs* ]]
   docker rm -f runs
 }
