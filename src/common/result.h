@@ -13,7 +13,7 @@
 namespace berth {
 
 // Error kinds; the HTTP layer maps each to one status code.
-enum class Errc { invalid, not_found, conflict, not_modified, unavailable, forbidden, internal };
+enum class Errc { invalid, not_found, conflict, not_modified, unavailable, forbidden, internal, unauthorized };
 
 struct Error {
   Errc kind = Errc::internal;

@@ -13,7 +13,8 @@ const std::set<std::string>& file_keys() {
                                           "pidfile", "live-restore", "debug",           "default-runtime",
                                           "runtimes", "group", "bridge", "bip", "fixed-cidr",
                                           "ip-forward", "iptables", "nft-table", "default-address-pools",
-                                          "mtu", "userland-proxy", "ip"};
+                                          "mtu", "userland-proxy", "ip", "insecure-registries", "registry-mirrors",
+                                          "max-concurrent-downloads", "max-concurrent-uploads"};
   return k;
 }
 
@@ -238,6 +239,22 @@ Status apply_config_file(Config& c, std::string_view text) {
       c.default_address_pools.push_back("base=" + p["base"].get<std::string>() +
                                         ",size=" + std::to_string(p["size"].get<int>()));
     }
+  }
+  for (const char* key : {"insecure-registries", "registry-mirrors"}) {
+    if (!j.contains(key)) continue;
+    auto& dst = std::string_view(key) == "insecure-registries" ? c.insecure_registries : c.registry_mirrors;
+    if (!j[key].is_array()) return invalid(std::string("invalid value for ") + key + ": expected an array of strings");
+    for (const auto& h : j[key]) {
+      if (!h.is_string()) return invalid(std::string("invalid value for ") + key + ": expected an array of strings");
+      dst.push_back(h.get<std::string>());
+    }
+  }
+  for (const char* key : {"max-concurrent-downloads", "max-concurrent-uploads"}) {
+    if (!j.contains(key)) continue;
+    if (!j[key].is_number_integer() || j[key].get<int64_t>() < 1 || j[key].get<int64_t>() > 64)
+      return invalid(std::string("invalid value for ") + key + ": expected an integer from 1 to 64");
+    (std::string_view(key) == "max-concurrent-downloads" ? c.max_concurrent_downloads : c.max_concurrent_uploads) =
+        static_cast<int>(j[key].get<int64_t>());
   }
   if (j.contains("runtimes")) {
     if (!j["runtimes"].is_object()) return invalid("invalid value for runtimes: expected an object");

@@ -36,6 +36,11 @@ struct Config {
   std::vector<std::string> default_address_pools;  // "base=CIDR,size=N"
   int mtu = 1500;                  // --mtu
   std::string default_ip = "0.0.0.0";  // --ip: default address of published ports
+  // Registry client (daemon.json only).
+  std::vector<std::string> insecure_registries;
+  std::vector<std::string> registry_mirrors;
+  int max_concurrent_downloads = 3;
+  int max_concurrent_uploads = 5;
   bool show_version = false;
   bool show_help = false;
   // daemon.json keys that were given as flags (for the conflict check).

@@ -146,6 +146,10 @@ int run(const Config& cfg, log::Logger& log) {
   sys.live_restore = cfg.live_restore;
   sys.debug = cfg.debug;
   Backends backends{sys, **containers, **images, log, networks->get(), volumes->get()};
+  backends.registry.insecure_registries = cfg.insecure_registries;
+  backends.registry.mirrors = cfg.registry_mirrors;
+  backends.registry.max_concurrent_downloads = cfg.max_concurrent_downloads;
+  backends.registry.max_concurrent_uploads = cfg.max_concurrent_uploads;
   Router router;
   add_system_routes(router, backends);
   add_container_routes(router, backends);

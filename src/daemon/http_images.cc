@@ -3,13 +3,17 @@
 #include <fnmatch.h>
 #include <unistd.h>
 
+#include <functional>
+#include <mutex>
 #include <thread>
 
 #include "common/fs.h"
 #include "common/strings.h"
 #include "container/container.h"
 #include "daemon/routes.h"
+#include "image/pull.h"
 #include "image/reference.h"
+#include "registry/client.h"
 
 namespace berth::daemon {
 
@@ -49,21 +53,54 @@ bool image_matches(const image::Image& img, const std::vector<std::pair<std::str
 
 }  // namespace
 
+Status stream_progress(Response& res, const std::function<Status(const image::ProgressFn&)>& work) {
+  std::mutex mu;
+  bool started = false, broken = false;
+  image::ProgressFn p = [&](const Json& m) {
+    std::lock_guard g(mu);
+    if (broken) return;
+    if (!started) {
+      started = true;
+      if (!res.start_stream(200, "application/json")) {
+        broken = true;
+        return;
+      }
+    }
+    if (!res.chunk(m.dump() + "\r\n")) broken = true;
+  };
+  Status st = work(p);
+  std::lock_guard g(mu);
+  if (!started) {
+    if (!st) return st;
+    BERTH_TRY_VOID(res.start_stream(200, "application/json"));
+    return res.end_stream();
+  }
+  if (broken) return ok();
+  if (!st) {
+    const std::string& m = st.error().msg;
+    (void)res.chunk(Json{{"errorDetail", Json{{"message", m}}}, {"error", m}}.dump() + "\r\n");
+  }
+  return res.end_stream();
+}
+
 void add_image_routes(Router& r, Backends& b) {
   auto& images = b.images;
 
-  r.add("POST", "/images/create", [&images](Request& req, Response& res) -> Status {
+  r.add("POST", "/images/create", [&images, &b](Request& req, Response& res) -> Status {
     auto from_src = req.q("fromSrc");
     auto from_image = req.q("fromImage");
     if (from_image && !from_image->empty()) {
-      std::string ref = *from_image;
+      image::PullRequest pr;
+      pr.ref = *from_image;
       if (auto tag = req.q("tag"); tag && !tag->empty())
-        ref += (str::starts_with(*tag, "sha256:") ? "@" : ":") + *tag;
-      auto norm = image::normalize_reference(ref);
-      if (!norm) return std::move(norm).error();
-      return make_error(Errc::not_found,
-                        "pull access denied for " + *norm +
-                            ": berth cannot pull from registries yet (use docker import or docker load)");
+        pr.ref += (str::starts_with(*tag, "sha256:") ? "@" : ":") + *tag;
+      pr.platform = req.q("platform").value_or("");
+      if (const auto* h = req.head.header("X-Registry-Auth")) pr.auth = registry::decode_auth_header(*h);
+      return stream_progress(res, [&](const image::ProgressFn& p) -> Status {
+        auto r = image::pull(images, b.registry, pr, p);
+        if (!r) return std::move(r).error();
+        return ok();
+      });
     }
     if (!from_src || *from_src != "-")
       return make_error(Errc::invalid, from_src ? "berth can only import from the request body (fromSrc=-)"

@@ -26,6 +26,7 @@ int http_status(Errc e) {
     case Errc::forbidden: return 403;
     case Errc::unavailable: return 503;
     case Errc::internal: return 500;
+    case Errc::unauthorized: return 401;
   }
   return 500;
 }

@@ -12,6 +12,7 @@
 #include "image/image_store.h"
 #include "network/service.h"
 #include "volume/service.h"
+#include "image/pull.h"
 
 namespace berth::daemon {
 
@@ -33,6 +34,7 @@ struct Backends {
   log::Logger& log;
   network::NetworkService* networks = nullptr;
   volume::VolumeService* volumes = nullptr;
+  image::RegistryOptions registry = {};  // daemon.json insecure-registries, mirrors, concurrency
 };
 
 void add_system_routes(Router& r, Backends& b);
@@ -48,6 +50,11 @@ void relay_attach(int client, int shim, bool forward_stdin, std::string pending_
 void add_image_routes(Router& r, Backends& b);
 void add_network_routes(Router& r, Backends& b);
 void add_volume_routes(Router& r, Backends& b);
+
+// Run `work`, turning its progress messages into a chunked JSON stream
+// (started with the first message); an error before any message is a plain
+// error response, afterwards an in-stream {"errorDetail":…,"error":…}.
+Status stream_progress(Response& res, const std::function<Status(const image::ProgressFn&)>& work);
 
 // "10", "10.5", "1700000000.123456789" or RFC 3339 → unix nanoseconds
 // (Docker's since/until parameters).

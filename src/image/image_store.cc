@@ -35,6 +35,8 @@ const std::vector<std::string> kMigrations = {
     "CREATE INDEX image_layers_chain ON image_layers(chain_id);"
     "CREATE TABLE image_tags(ref TEXT PRIMARY KEY, image_id TEXT NOT NULL REFERENCES images(id)"
     " ON DELETE CASCADE, created INTEGER NOT NULL);",
+    "CREATE TABLE layer_blobs(diff_id TEXT NOT NULL, digest TEXT NOT NULL, media_type TEXT NOT NULL,"
+    " size INTEGER NOT NULL, added INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(diff_id, digest));",
 };
 
 std::string go_arch() {
@@ -694,6 +696,193 @@ Json ImageStore::to_inspect_json(const Image& img) const {
   j["Metadata"] = Json{{"LastTagTime", img.last_tag_unix_nano ? timeutil::rfc3339_nano(img.last_tag_unix_nano)
                                                                 : std::string(timeutil::kZeroTime)}};
   return j;
+}
+
+
+TmpLayer::~TmpLayer() {
+  diff_fd_.reset();
+  if (overlay_fd_ && *overlay_fd_ && !name_.empty()) (void)snapshot::remove_tree_at(overlay_fd_->get(), name_);
+}
+
+bool ImageStore::has_layer(const Digest& chain) const {
+  std::lock_guard g(mu_);
+  if (layer_refs_.count(chain.str())) return true;
+  auto q = db_.prepare("SELECT 1 FROM layers WHERE chain_id=?1");
+  if (!q) return false;
+  q->bind(1, chain.str());
+  auto r = q->step();
+  return r && *r;
+}
+
+int64_t ImageStore::layer_size(const Digest& chain) const {
+  auto q = db_.prepare("SELECT size FROM layers WHERE chain_id=?1");
+  if (!q) return 0;
+  q->bind(1, chain.str());
+  auto r = q->step();
+  return r && *r ? q->int64(0) : 0;
+}
+
+Result<TmpLayer> ImageStore::make_tmp_layer() {
+  TmpLayer t;
+  const std::string overlay = root_ + "/overlay";
+  t.overlay_fd_ = std::make_shared<UniqueFd>(::open(overlay.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!*t.overlay_fd_) return sys_error("open " + overlay);
+  std::string name = std::string(kTmpPrefix) + random_hex_id(8);
+  if (::mkdirat(t.overlay_fd_->get(), name.c_str(), 0700) != 0) return sys_error("mkdir " + name);
+  t.name_ = name;
+  std::string diff = name + "/diff";
+  if (::mkdirat(t.overlay_fd_->get(), diff.c_str(), 0755) != 0) return sys_error("mkdir " + diff);
+  t.diff_fd_.reset(::openat(t.overlay_fd_->get(), diff.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!t.diff_fd_) return sys_error("open " + diff);
+  return t;
+}
+
+std::vector<std::string> ImageStore::diff_ids(const Image& img) {
+  std::vector<std::string> out;
+  const Json& c = img.config;
+  if (c.is_object() && c.contains("rootfs") && c["rootfs"].is_object() && c["rootfs"].contains("diff_ids") &&
+      c["rootfs"]["diff_ids"].is_array())
+    for (const auto& d : c["rootfs"]["diff_ids"])
+      if (d.is_string()) out.push_back(d.get<std::string>());
+  return out;
+}
+
+std::vector<LayerBlob> ImageStore::layer_blobs(const std::string& diff_id) const {
+  std::vector<LayerBlob> out;
+  auto q = db_.prepare("SELECT digest, media_type, size FROM layer_blobs WHERE diff_id=?1 ORDER BY added DESC");
+  if (!q) return out;
+  q->bind(1, diff_id);
+  while (true) {
+    auto r = q->step();
+    if (!r || !*r) break;
+    LayerBlob b{diff_id, q->text(0), q->text(1), q->int64(2)};
+    if (auto d = Digest::parse(b.digest); d && blobs_->has(*d)) out.push_back(std::move(b));
+  }
+  return out;
+}
+
+Status ImageStore::add_layer_blob(const LayerBlob& b) {
+  auto q = BERTH_TRY(db_.prepare(
+      "INSERT OR REPLACE INTO layer_blobs(diff_id, digest, media_type, size, added) VALUES(?1, ?2, ?3, ?4, ?5)"));
+  q.bind(1, b.diff_id).bind(2, b.digest).bind(3, b.media_type).bind(4, b.size).bind(5, timeutil::now_unix_nano());
+  return q.run();
+}
+
+Result<Image> ImageStore::commit_image(NewImage& n) {
+  auto cfg_json = parse_json(n.config_bytes);
+  if (!cfg_json || !cfg_json->is_object()) return make_error(Errc::invalid, "invalid image config JSON");
+  const Digest id = Digest::of(n.config_bytes);
+  const int64_t now = timeutil::now_unix_nano();
+  const std::string overlay = root_ + "/overlay";
+  UniqueFd odfd(::open(overlay.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!odfd) return sys_error("open " + overlay);
+
+  // New layers' files must be durable before rows point at them.
+  for (auto& l : n.layers)
+    if (l.tmp && l.tmp->diff_fd() >= 0 && ::syncfs(l.tmp->diff_fd()) != 0) return sys_error("syncfs layer");
+
+  std::lock_guard g(mu_);
+  const bool image_existed = images_.count(id.str()) > 0;
+  const bool blob_existed = blobs_->has(id);
+  auto blob = BERTH_TRY(blobs_->put(n.config_bytes));
+  if (blob != id) return make_error(Errc::internal, "config digest mismatch");
+  bool drop_blob = !blob_existed && !image_existed;
+  ScopeExit rm_blob([&] {
+    if (drop_blob) (void)blobs_->remove(id);
+  });
+  std::vector<std::string> placed;  // layer dirs this commit moved into place
+  ScopeExit rm_layers([&] {
+    for (const auto& name : placed) {
+      std::string t = std::string(kTmpPrefix) + random_hex_id(8);
+      if (::renameat(odfd.get(), name.c_str(), odfd.get(), t.c_str()) == 0)
+        (void)snapshot::remove_tree_at(odfd.get(), t);
+    }
+  });
+  int64_t total = 0;
+  std::string parent;
+  for (auto& l : n.layers) {
+    total += l.size;
+    if (!l.tmp) continue;
+    Json marker = {{"chain_id", l.chain.str()}, {"diff_id", l.diff_id.str()}, {"size", l.size}};
+    BERTH_TRY_VOID(fs::write_file_atomic(overlay + "/" + l.tmp->name() + "/" + kLayerMarker, marker.dump(),
+                                         fs::Durability::none));
+    const std::string final_name(l.chain.hex());
+    if (::renameat(odfd.get(), l.tmp->name().c_str(), odfd.get(), final_name.c_str()) == 0) {
+      l.tmp->name_.clear();
+      l.tmp->diff_fd_.reset();
+      placed.push_back(final_name);
+    } else if (errno != EEXIST && errno != ENOTEMPTY) {
+      return sys_error("rename layer into place");
+    }
+  }
+  if (!placed.empty()) BERTH_TRY_VOID(fsync_dir(overlay));
+
+  BERTH_TRY_VOID(db_.transaction([&]() -> Status {
+    std::string par;
+    for (const auto& l : n.layers) {
+      auto q = BERTH_TRY(db_.prepare(
+          "INSERT OR IGNORE INTO layers(chain_id, diff_id, parent, size) VALUES(?1, ?2, ?3, ?4)"));
+      q.bind(1, l.chain.str()).bind(2, l.diff_id.str()).bind(3, par).bind(4, l.size);
+      BERTH_TRY_VOID(q.run());
+      par = l.chain.str();
+    }
+    if (!image_existed) {
+      auto i = BERTH_TRY(db_.prepare(
+          "INSERT INTO images(id, config, size, created, last_tag_time) VALUES(?1, ?2, ?3, ?4, ?5)"));
+      i.bind(1, id.str()).bind(2, n.config_bytes).bind(3, total).bind(4, now).bind(5, n.tags.empty() ? 0 : now);
+      BERTH_TRY_VOID(i.run());
+      for (size_t k = 0; k < n.layers.size(); ++k) {
+        auto il = BERTH_TRY(db_.prepare("INSERT INTO image_layers(image_id, idx, chain_id) VALUES(?1, ?2, ?3)"));
+        il.bind(1, id.str()).bind(2, static_cast<int64_t>(k)).bind(3, n.layers[k].chain.str());
+        BERTH_TRY_VOID(il.run());
+      }
+    }
+    std::vector<std::string> refs = n.tags;
+    refs.insert(refs.end(), n.digests.begin(), n.digests.end());
+    for (const auto& r : refs) {
+      auto t = BERTH_TRY(db_.prepare("INSERT OR REPLACE INTO image_tags(ref, image_id, created) VALUES(?1, ?2, ?3)"));
+      t.bind(1, r).bind(2, id.str()).bind(3, now);
+      BERTH_TRY_VOID(t.run());
+    }
+    if (!n.tags.empty()) {
+      auto u = BERTH_TRY(db_.prepare("UPDATE images SET last_tag_time=?2 WHERE id=?1"));
+      u.bind(1, id.str()).bind(2, now);
+      BERTH_TRY_VOID(u.run());
+    }
+    for (const auto& b : n.blobs) BERTH_TRY_VOID(add_layer_blob(b));
+    return ok();
+  }));
+  drop_blob = false;
+  placed.clear();
+
+  if (!image_existed) {
+    Image img;
+    img.id = id.str();
+    img.config = std::move(*cfg_json);
+    img.created_unix_nano = created_of(img.config);
+    img.size = total;
+    for (const auto& l : n.layers) {
+      img.layer_dirs.push_back(layer_dir(l.chain.hex()) + "/diff");
+      img.layer_sizes.push_back(l.size);
+      ++layer_refs_[l.chain.str()];
+    }
+    images_[img.id] = std::move(img);
+  }
+  for (const auto& t : n.tags) set_tag_locked(t, id.str(), now);
+  for (const auto& d : n.digests) {
+    auto old = tags_.find(d);
+    if (old != tags_.end() && old->second != id.str()) {
+      auto it = images_.find(old->second);
+      if (it != images_.end()) {
+        auto& v = it->second.repo_digests;
+        v.erase(std::remove(v.begin(), v.end(), d), v.end());
+      }
+    }
+    tags_[d] = id.str();
+    auto& v = images_.at(id.str()).repo_digests;
+    if (std::find(v.begin(), v.end(), d) == v.end()) v.push_back(d);
+  }
+  return images_.at(id.str());
 }
 
 }  // namespace berth::image

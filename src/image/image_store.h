@@ -10,6 +10,7 @@
 //   layers(chain_id PK, diff_id, parent, size)
 //   image_layers(image_id → images ON DELETE CASCADE, idx, chain_id → layers; PK(image_id, idx))
 //   image_tags(ref PK  -- familiar form "busybox:latest", image_id → images)
+//   layer_blobs(diff_id, digest, media_type, size; PK(diff_id, digest)) -- compressed blobs of a diff
 //
 // Commit order of an import: layer extracted into a temp dir → renamed into
 // place → config blob ingested (fsync, rename, fsync dir) → one SQLite
@@ -25,7 +26,9 @@
 #include <string_view>
 #include <vector>
 
+#include "common/id.h"
 #include "common/json.h"
+#include "common/unique_fd.h"
 #include "common/result.h"
 #include "content/blob_store.h"
 #include "image/reference.h"
@@ -51,6 +54,50 @@ struct ImportOptions {
   std::string tag;                   // may be ""
   std::vector<std::string> changes;  // Dockerfile instructions (see changes.h)
   std::string message;               // history comment ("Imported from -" when empty)
+};
+
+// A compressed layer blob in the content store that carries a layer's
+// diff (as pulled, or gzip made at import/commit); push uploads it.
+struct LayerBlob {
+  std::string diff_id;
+  std::string digest;
+  std::string media_type;
+  int64_t size = 0;
+};
+
+// An extraction directory DATA_ROOT/overlay/.tmp-layer-*/diff; removed when
+// dropped unless commit_image() moved it into place.
+class TmpLayer {
+ public:
+  TmpLayer() = default;
+  TmpLayer(TmpLayer&&) noexcept = default;
+  TmpLayer& operator=(TmpLayer&&) noexcept = default;
+  ~TmpLayer();
+  int diff_fd() const { return diff_fd_.get(); }
+  const std::string& name() const { return name_; }
+
+ private:
+  friend class ImageStore;
+  std::shared_ptr<UniqueFd> overlay_fd_;
+  UniqueFd diff_fd_;
+  std::string name_;
+};
+
+// Everything a new image needs (pull, load, commit): the config bytes (its
+// digest is the ID), every layer lowest first (new ones extracted in a
+// TmpLayer, existing ones by chain ID), refs and layer blobs to record.
+struct NewImage {
+  std::string config_bytes;
+  struct Layer {
+    Digest chain = Digest::of("");
+    Digest diff_id = Digest::of("");
+    int64_t size = 0;
+    TmpLayer* tmp = nullptr;  // null: the layer already exists
+  };
+  std::vector<Layer> layers;
+  std::vector<std::string> tags;     // familiar refs to point at the image
+  std::vector<std::string> digests;  // "name@sha256:..." repo digests
+  std::vector<LayerBlob> blobs;
 };
 
 class ImageStore {
@@ -85,6 +132,19 @@ class ImageStore {
   // unless it is the last one; by ID it needs `force` when several repos
   // reference the image (409 otherwise). The caller checks containers first.
   Result<Json> remove(std::string_view ref, bool force);
+
+  // Building blocks of pull / load / commit.
+  bool has_layer(const Digest& chain) const;
+  int64_t layer_size(const Digest& chain) const;
+  Result<TmpLayer> make_tmp_layer();
+  // Layers into place, config blob in, one transaction, publish. The image
+  // may already exist (then only refs and blobs are added).
+  Result<Image> commit_image(NewImage& n);
+  // The compressed blobs known for a diff ID (first: most recently added).
+  std::vector<LayerBlob> layer_blobs(const std::string& diff_id) const;
+  Status add_layer_blob(const LayerBlob& b);
+  // Diff IDs of an image's layers, lowest first (from its config).
+  static std::vector<std::string> diff_ids(const Image& img);
 
   Json to_list_json(const Image& img) const;
   Json to_inspect_json(const Image& img) const;
