@@ -98,6 +98,10 @@ Result<std::optional<BlobWriter>> BlobStore::resume(const Digest& d) const {
   return make_error(Errc::internal, "cannot lock " + p);
 }
 
+void BlobStore::drop_partial(const Digest& d) const {
+  ::unlink((ingest_dir() + "/" + std::string(d.hex()) + ".partial").c_str());
+}
+
 std::vector<std::string> BlobStore::partials() const {
   std::vector<std::string> out;
   for (const auto& name : fs::list_dir(ingest_dir()))

@@ -69,6 +69,8 @@ class BlobStore {
   // there; writer.size() is where the download continues. nullopt when the
   // blob got committed meanwhile (by a concurrent download).
   Result<std::optional<BlobWriter>> resume(const Digest& d) const;
+  // Remove the partial download of d (its bytes proved bad).
+  void drop_partial(const Digest& d) const;
   // Sizes of partial downloads (for tests and the store check).
   std::vector<std::string> partials() const;
   // Convenience: write a whole blob (e.g. an image config).

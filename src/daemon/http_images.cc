@@ -3,6 +3,7 @@
 #include <fnmatch.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -12,6 +13,7 @@
 #include "container/container.h"
 #include "daemon/routes.h"
 #include "image/pull.h"
+#include "image/push.h"
 #include "image/reference.h"
 #include "registry/client.h"
 
@@ -28,6 +30,10 @@ bool image_matches(const image::Image& img, const std::vector<std::pair<std::str
         bool want = str::parse_query_bool(v);
         any |= want == img.repo_tags.empty();
       } else if (k == "reference") {
+        for (const auto& d : img.repo_digests) {
+          std::string repo = d.substr(0, d.find('@'));
+          if (::fnmatch(v.c_str(), d.c_str(), 0) == 0 || ::fnmatch(v.c_str(), repo.c_str(), 0) == 0) any = true;
+        }
         for (const auto& t : img.repo_tags) {
           std::string repo = t.substr(0, t.rfind(':'));
           if (::fnmatch(v.c_str(), t.c_str(), 0) == 0 || ::fnmatch(v.c_str(), repo.c_str(), 0) == 0)
@@ -135,6 +141,34 @@ void add_image_routes(Router& r, Backends& b) {
     BERTH_TRY_VOID(res.start_stream(200, "application/json"));
     BERTH_TRY_VOID(res.chunk(Json{{"status", img->id}}.dump() + "\r\n"));
     return res.end_stream();
+  });
+
+  r.add("POST", "/images/{name*}/push", [&images, &b](Request& req, Response& res) -> Status {
+    const auto* h = req.head.header("X-Registry-Auth");
+    if (!h) return make_error(Errc::invalid, "Bad parameters and missing X-Registry-Auth");
+    image::PushRequest pr;
+    pr.name = req.param("name");
+    pr.tag = req.q("tag").value_or("");
+    pr.auth = registry::decode_auth_header(*h);
+    return stream_progress(res, [&](const image::ProgressFn& p) { return image::push(images, b.registry, pr, p); });
+  });
+
+  r.add("POST", "/auth", [&b](Request& req, Response& res) -> Status {
+    auto body = BERTH_TRY(req.json_body());
+    if (!body.is_object()) return make_error(Errc::invalid, "invalid auth configuration");
+    registry::AuthConfig a;
+    a.username = body.value("username", std::string());
+    a.password = body.value("password", std::string());
+    a.identity_token = body.value("identitytoken", std::string());
+    a.server_address = body.value("serveraddress", std::string());
+    std::string host = a.server_address;
+    for (const char* p : {"https://", "http://"})
+      if (str::starts_with(host, p)) host = host.substr(std::strlen(p));
+    if (auto sl = host.find('/'); sl != std::string::npos) host = host.substr(0, sl);
+    if (host.empty() || host == "index.docker.io" || host == "registry-1.docker.io") host = "docker.io";
+    registry::Session s(image::endpoint_for(host, b.registry), "", a);
+    BERTH_TRY_VOID(s.login());
+    return res.json(200, Json{{"IdentityToken", ""}, {"Status", "Login Succeeded"}});
   });
 
   r.add("GET", "/images/json", [&images](Request& req, Response& res) -> Status {

@@ -15,6 +15,7 @@
 #include "common/id.h"
 #include "common/time.h"
 #include "image/changes.h"
+#include "image/gzip_blob.h"
 #include "snapshot/layer_apply.h"
 
 namespace berth::image {
@@ -37,6 +38,8 @@ const std::vector<std::string> kMigrations = {
     " ON DELETE CASCADE, created INTEGER NOT NULL);",
     "CREATE TABLE layer_blobs(diff_id TEXT NOT NULL, digest TEXT NOT NULL, media_type TEXT NOT NULL,"
     " size INTEGER NOT NULL, added INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(diff_id, digest));",
+    "CREATE TABLE blob_sources(digest TEXT NOT NULL, registry TEXT NOT NULL, repo TEXT NOT NULL,"
+    " PRIMARY KEY(digest, registry, repo));",
 };
 
 std::string go_arch() {
@@ -54,6 +57,15 @@ bool is_hex(std::string_view s) {
   for (char c : s)
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
   return true;
+}
+
+// "name:tag" / "name@sha256:…" → "name".
+std::string repo_of(const std::string& ref) {
+  auto at = ref.find('@');
+  if (at != std::string::npos) return ref.substr(0, at);
+  auto c = ref.rfind(':');
+  if (c != std::string::npos && ref.find('/', c) == std::string::npos) return ref.substr(0, c);
+  return ref;
 }
 
 Error no_such_image(std::string_view ref) {
@@ -377,7 +389,12 @@ Result<Image> ImageStore::import(int fd, const ImportOptions& opts) {
   if (::mkdir((tmp_path + "/diff").c_str(), 0755) != 0) return sys_error("mkdir " + tmp_path + "/diff");
   UniqueFd diff_fd(::open((tmp_path + "/diff").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!diff_fd) return sys_error("open " + tmp_path + "/diff");
-  auto applied = BERTH_TRY(snapshot::apply_tar(fd, diff_fd.get()));
+  // Keep a gzip copy of the layer stream: it is what push uploads.
+  auto gz = BERTH_TRY(GzipBlob::open(*blobs_));
+  auto applied = BERTH_TRY(snapshot::apply_tar(fd, diff_fd.get(), [&](std::string_view d) { return gz->write(d); }));
+  const Digest gz_digest = BERTH_TRY(gz->finish());
+  const LayerBlob gz_blob{applied.diff_id.str(), gz_digest.str(), "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                          gz->size()};
   const Digest chain = snapshot::chain_id(nullptr, applied.diff_id);
   Json marker = {{"chain_id", chain.str()}, {"diff_id", applied.diff_id.str()}, {"parent", ""},
                  {"size", applied.size}};
@@ -437,6 +454,7 @@ Result<Image> ImageStore::import(int fd, const ImportOptions& opts) {
         "INSERT OR IGNORE INTO layers(chain_id, diff_id, parent, size) VALUES(?1, ?2, '', ?3)"));
     l.bind(1, chain.str()).bind(2, applied.diff_id.str()).bind(3, applied.size);
     BERTH_TRY_VOID(l.run());
+    BERTH_TRY_VOID(add_layer_blob(gz_blob));
     if (!image_existed) {
       auto i = BERTH_TRY(db_.prepare(
           "INSERT INTO images(id, config, size, created, last_tag_time) VALUES(?1, ?2, ?3, ?4, ?5)"));
@@ -540,10 +558,25 @@ Result<Json> ImageStore::remove(std::string_view ref, bool force) {
   std::vector<std::string> drop_refs;
   if (by_name) {
     drop_refs.push_back(*norm);
-    if (img.repo_tags.size() + img.repo_digests.size() > 1) {
-      auto r = BERTH_TRY(untag_locked(ref));
-      return Json::array({Json{{"Untagged", r}}});
+    // Docker: untagging the last tag of a repository also drops that
+    // repository's digest references.
+    if (norm->find('@') == std::string::npos) {
+      const std::string repo = repo_of(*norm);
+      bool other_tag = false;
+      for (const auto& t : img.repo_tags) other_tag |= t != *norm && repo_of(t) == repo;
+      if (!other_tag)
+        for (const auto& d : img.repo_digests)
+          if (repo_of(d) == repo) drop_refs.push_back(d);
     }
+    if (img.repo_tags.size() + img.repo_digests.size() > drop_refs.size()) {
+      Json untagged = Json::array();
+      for (const auto& r0 : drop_refs) {
+        auto r = BERTH_TRY(untag_locked(r0));
+        untagged.push_back(Json{{"Untagged", r}});
+      }
+      return untagged;
+    }
+    for (const auto& r0 : drop_refs) BERTH_TRY(untag_locked(r0));
   } else {
     if (img.repo_tags.size() > 1 && !force)
       return make_error(Errc::conflict, "conflict: unable to delete " + id.substr(7, 12) +
@@ -766,6 +799,45 @@ Status ImageStore::add_layer_blob(const LayerBlob& b) {
       "INSERT OR REPLACE INTO layer_blobs(diff_id, digest, media_type, size, added) VALUES(?1, ?2, ?3, ?4, ?5)"));
   q.bind(1, b.diff_id).bind(2, b.digest).bind(3, b.media_type).bind(4, b.size).bind(5, timeutil::now_unix_nano());
   return q.run();
+}
+
+Status ImageStore::add_blob_source(const std::string& digest, const std::string& registry, const std::string& repo) {
+  auto q = BERTH_TRY(db_.prepare("INSERT OR IGNORE INTO blob_sources(digest, registry, repo) VALUES(?1, ?2, ?3)"));
+  q.bind(1, digest).bind(2, registry).bind(3, repo);
+  return q.run();
+}
+
+std::vector<std::pair<std::string, std::string>> ImageStore::blob_sources(const std::string& digest) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto q = db_.prepare("SELECT registry, repo FROM blob_sources WHERE digest=?1");
+  if (!q) return out;
+  q->bind(1, digest);
+  for (;;) {
+    auto r = q->step();
+    if (!r || !*r) break;
+    out.emplace_back(q->text(0), q->text(1));
+  }
+  return out;
+}
+
+Status ImageStore::add_repo_digest(const std::string& image_id, const std::string& ref) {
+  std::lock_guard g(mu_);
+  if (!images_.count(image_id)) return no_such_image(image_id);
+  auto t = BERTH_TRY(db_.prepare("INSERT OR REPLACE INTO image_tags(ref, image_id, created) VALUES(?1, ?2, ?3)"));
+  t.bind(1, ref).bind(2, image_id).bind(3, timeutil::now_unix_nano());
+  BERTH_TRY_VOID(t.run());
+  auto old = tags_.find(ref);
+  if (old != tags_.end() && old->second != image_id) {
+    auto it = images_.find(old->second);
+    if (it != images_.end()) {
+      auto& v = it->second.repo_digests;
+      v.erase(std::remove(v.begin(), v.end(), ref), v.end());
+    }
+  }
+  tags_[ref] = image_id;
+  auto& v = images_.at(image_id).repo_digests;
+  if (std::find(v.begin(), v.end(), ref) == v.end()) v.push_back(ref);
+  return ok();
 }
 
 Result<Image> ImageStore::commit_image(NewImage& n) {

@@ -143,6 +143,12 @@ class ImageStore {
   // The compressed blobs known for a diff ID (first: most recently added).
   std::vector<LayerBlob> layer_blobs(const std::string& diff_id) const;
   Status add_layer_blob(const LayerBlob& b);
+  // Where a blob is known to live (registry host, repository): the
+  // candidates for a cross-repository mount on push.
+  Status add_blob_source(const std::string& digest, const std::string& registry, const std::string& repo);
+  std::vector<std::pair<std::string, std::string>> blob_sources(const std::string& digest) const;
+  // Record "name@sha256:…" for an image (after a push).
+  Status add_repo_digest(const std::string& image_id, const std::string& ref);
   // Diff IDs of an image's layers, lowest first (from its config).
   static std::vector<std::string> diff_ids(const Image& img);
 

@@ -244,6 +244,7 @@ Status fetch_layer(ImageStore& store, registry::Session& s, Job& job, const Prog
   extractor.join();
   if (!applied) {
     // A broken layer never stays behind, not even as a partial download.
+    blobs.drop_partial(job.desc.digest);
     return std::move(applied).error().wrap("failed to register layer");
   }
   if (!dl) return dl;
@@ -404,6 +405,7 @@ Result<PullResult> pull(ImageStore& store, const RegistryOptions& opts, const Pu
   n.digests.push_back(ref.familiar_name() + "@" + top_digest.str());
   auto before = store.resolve(out.familiar);
   out.image = BERTH_TRY(store.commit_image(n));
+  for (const auto& l : layers) (void)store.add_blob_source(l.digest.str(), s.endpoint().host, ref.path);
   out.downloaded = !had_image || !before || before->id != out.image.id;
   progress(Json{{"status", "Digest: " + top_digest.str()}});
   progress(Json{{"status", out.downloaded ? "Status: Downloaded newer image for " + out.familiar

@@ -83,6 +83,8 @@ struct Source {
   int64_t in_bytes = 0;
   bool empty_input = false;
   std::string err;
+  const Tee* tee = nullptr;
+  Status tee_status;
 
   ~Source() {
     if (raw) archive_read_free(raw);
@@ -115,6 +117,15 @@ la_ssize_t tar_read_cb(struct archive* a, void* ctx, const void** buf) {
     return -1;
   }
   s->hash.update(s->out_buf.data(), static_cast<size_t>(n));
+  if (s->tee && *s->tee && n > 0) {
+    auto st = (*s->tee)(std::string_view(s->out_buf.data(), static_cast<size_t>(n)));
+    if (!st) {
+      s->err = st.error().msg;
+      s->tee_status = std::move(st);
+      archive_set_error(a, EIO, "%s", s->err.c_str());
+      return -1;
+    }
+  }
   *buf = s->out_buf.data();
   return n;
 }
@@ -423,6 +434,7 @@ void Extractor::finish() {
 }
 
 Error archive_err(struct archive* a, const Source& src, std::string_view fallback) {
+  if (!src.tee_status) return src.tee_status.error();
   if (!src.err.empty()) return make_error(Errc::invalid, "invalid tar archive: " + src.err);
   const char* m = archive_error_string(a);
   return make_error(Errc::invalid, "invalid tar archive: " + std::string(m ? m : fallback));
@@ -479,9 +491,10 @@ Digest chain_id(const Digest* parent_chain, const Digest& diff_id) {
   return Digest::of(parent_chain->str() + " " + diff_id.str());
 }
 
-Result<ApplyResult> apply_tar(int in_fd, int dest_dirfd) {
+Result<ApplyResult> apply_tar(int in_fd, int dest_dirfd, const Tee& tee) {
   Source src;
   src.fd = in_fd;
+  src.tee = &tee;
   src.raw = archive_read_new();
   if (!src.raw) return make_error(Errc::internal, "libarchive: out of memory");
   // Only in-process decompressors: no external helper programs.
@@ -531,6 +544,7 @@ Result<ApplyResult> apply_tar(int in_fd, int dest_dirfd) {
       if (n < 0) return archive_err(src.raw, src, "decompression failed");
       if (n == 0) break;
       src.hash.update(src.out_buf.data(), static_cast<size_t>(n));
+      if (tee) BERTH_TRY_VOID(tee(std::string_view(src.out_buf.data(), static_cast<size_t>(n))));
     }
   }
   drain_fd(in_fd);

@@ -16,7 +16,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 
 #include "common/id.h"
 #include "common/result.h"
@@ -36,7 +38,10 @@ struct ApplyResult {
 // Docker). On error the destination holds a partial tree: the caller
 // extracts into a temporary directory and removes it. Errors about the
 // archive itself are Errc::invalid.
-Result<ApplyResult> apply_tar(int in_fd, int dest_dirfd);
+// `tee`, when given, sees every byte of the uncompressed tar stream (the
+// bytes the diff ID covers), e.g. to keep a compressed copy for push.
+using Tee = std::function<Status(std::string_view)>;
+Result<ApplyResult> apply_tar(int in_fd, int dest_dirfd, const Tee& tee = {});
 
 // rm -rf of `name` inside dirfd without following symlinks or crossing
 // mount points.

@@ -72,3 +72,61 @@ TEST_F(BlobStoreTest, CorruptBlobIsDetectedAndIngestSweptOnOpen) {
   ASSERT_TRUE(s);
   EXPECT_TRUE(fs::list_dir(root_ + "/ingest").empty());
 }
+
+namespace berth::content {
+namespace {
+
+TEST(BlobStoreResume, PartialSurvivesReopenAndContinues) {
+  char tmpl[] = "/tmp/img-unit-XXXXXX";
+  ASSERT_TRUE(::mkdtemp(tmpl));
+  std::string root = std::string(tmpl) + "/content";
+  const std::string data = "0123456789abcdefghij";
+  const Digest d = Digest::of(data);
+  {
+    auto s = BlobStore::open(root);
+    ASSERT_TRUE(s);
+    auto w = (*s)->resume(d);
+    ASSERT_TRUE(w && *w);
+    EXPECT_EQ((*w)->size(), 0);
+    ASSERT_TRUE((*w)->write(data.substr(0, 7)));
+  }  // dropped without commit: the partial stays
+  auto s = BlobStore::open(root);  // a restart sweeps ingest/ but keeps partials
+  ASSERT_TRUE(s);
+  EXPECT_EQ((*s)->partials().size(), 1u);
+  auto w = (*s)->resume(d);
+  ASSERT_TRUE(w && *w);
+  EXPECT_EQ((*w)->size(), 7);
+  ASSERT_TRUE((*w)->write(data.substr(7)));
+  auto got = (*w)->commit(d);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(*got, d);
+  EXPECT_TRUE((*s)->partials().empty());
+  EXPECT_EQ(*(*s)->get(d), data);
+  // Committed meanwhile: resume says so.
+  auto again = (*s)->resume(d);
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(*again);
+  (void)fs::remove_all(tmpl);
+}
+
+TEST(BlobStoreResume, WrongBytesAreDroppedNotResumed) {
+  char tmpl[] = "/tmp/img-unit-XXXXXX";
+  ASSERT_TRUE(::mkdtemp(tmpl));
+  auto s = BlobStore::open(std::string(tmpl) + "/content");
+  ASSERT_TRUE(s);
+  const Digest d = Digest::of("good");
+  {
+    auto w = (*s)->resume(d);
+    ASSERT_TRUE(w && *w);
+    ASSERT_TRUE((*w)->write("bad!"));
+    auto r = (*w)->commit(d);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().msg.find("digest mismatch"), std::string::npos);
+  }
+  EXPECT_TRUE((*s)->partials().empty());
+  EXPECT_FALSE((*s)->has(d));
+  (void)fs::remove_all(tmpl);
+}
+
+}  // namespace
+}  // namespace berth::content
