@@ -42,6 +42,14 @@ constexpr Entry kCommands[] = {
     {"port", cmd_port, "List port mappings or a specific mapping for the container"},
     {"update", cmd_update, "Update configuration of one or more containers"},
     {"stats", cmd_stats, "Display a live stream of container(s) resource usage statistics"},
+    {"pull", cmd_pull, "Download an image from a registry"},
+    {"push", cmd_push, "Upload an image to a registry"},
+    {"tag", cmd_tag, "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"},
+    {"rmi", cmd_rmi, "Remove one or more images"},
+    {"save", cmd_save, "Save one or more images to a tar archive (streamed to STDOUT by default)"},
+    {"load", cmd_load, "Load an image from a tar archive or STDIN"},
+    {"login", cmd_login, "Log in to a registry"},
+    {"logout", cmd_logout, "Log out from a registry"},
 };
 
 struct Alias {
@@ -51,7 +59,9 @@ constexpr Alias kAliases[] = {
     {"container", "run", "run"},     {"container", "ls", "ps"},      {"container", "list", "ps"},
     {"container", "ps", "ps"},       {"container", "logs", "logs"},  {"container", "rm", "rm"},
     {"container", "remove", "rm"},   {"image", "ls", "images"},      {"image", "list", "images"},
-    {"image", "import", "import"},   {"system", "info", "info"},
+    {"image", "import", "import"},   {"image", "pull", "pull"},      {"image", "push", "push"},
+    {"image", "tag", "tag"},         {"image", "rm", "rmi"},         {"image", "save", "save"},
+    {"image", "load", "load"},   {"system", "info", "info"},
 };
 
 const Entry* find_command(std::string_view name) {

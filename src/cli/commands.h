@@ -23,6 +23,15 @@ int cmd_inspect(Context& ctx, const Args& args);
 int cmd_version(Context& ctx, const Args& args);
 int cmd_info(Context& ctx, const Args& args);
 int cmd_network(Context& ctx, const Args& args);
+// Image transfer (images.cc).
+int cmd_pull(Context& ctx, const Args& args);
+int cmd_push(Context& ctx, const Args& args);
+int cmd_tag(Context& ctx, const Args& args);
+int cmd_rmi(Context& ctx, const Args& args);
+int cmd_save(Context& ctx, const Args& args);
+int cmd_load(Context& ctx, const Args& args);
+int cmd_login(Context& ctx, const Args& args);
+int cmd_logout(Context& ctx, const Args& args);
 int cmd_volume(Context& ctx, const Args& args);
 int cmd_exec(Context& ctx, const Args& args);
 int cmd_pause(Context& ctx, const Args& args);

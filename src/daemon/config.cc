@@ -53,6 +53,7 @@ std::string usage() {
          "      --live-restore           Keep containers running when the daemon stops\n"
          "  -l, --log-level string       Set the logging level (debug|info|warn|error|fatal) (default \"info\")\n"
          "  -p, --pidfile string         Path to use for daemon PID file (default \"/run/berth/berthd.pid\")\n"
+         "      --validate-store         Check (and repair) the image and blob store, then exit\n"
          "  -v, --version                Print version information and quit\n";
 }
 
@@ -155,6 +156,8 @@ Result<Config> parse_flags(const std::vector<std::string>& args) {
       if (BERTH_TRY(boolean(a)))
         return invalid("berthd has no userland proxy: published ports use nftables DNAT (127.0.0.1 included); use --userland-proxy=false");
       c.from_flags.insert("userland-proxy");
+    } else if (a == "--validate-store") {
+      c.validate_store = true;
     } else if (a == "-v" || a == "--version") {
       c.show_version = true;
     } else if (a == "-h" || a == "--help") {

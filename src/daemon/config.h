@@ -42,6 +42,7 @@ struct Config {
   int max_concurrent_downloads = 3;
   int max_concurrent_uploads = 5;
   bool show_version = false;
+  bool validate_store = false;  // --validate-store: check/repair images and blobs, exit
   bool show_help = false;
   // daemon.json keys that were given as flags (for the conflict check).
   std::set<std::string> from_flags;

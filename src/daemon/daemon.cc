@@ -99,6 +99,13 @@ int run(const Config& cfg, log::Logger& log) {
   if (!db) return die(db.error());
   auto images = image::ImageStore::open(**db, cfg.data_root);
   if (!images) return die(images.error());
+  if (cfg.validate_store) {
+    auto problems = (*images)->check(true);
+    if (!problems) return die(problems.error());
+    for (const auto& p : *problems) std::printf("%s\n", p.c_str());
+    std::printf("store check: %zu problem(s) found and repaired\n", problems->size());
+    return 0;
+  }
   container::ServiceOptions so;
   so.paths.data_root = cfg.data_root;
   so.paths.exec_root = cfg.exec_root;

@@ -12,6 +12,8 @@
 #include "common/strings.h"
 #include "container/container.h"
 #include "daemon/routes.h"
+#include "image/archive.h"
+#include "image/commit.h"
 #include "image/pull.h"
 #include "image/push.h"
 #include "image/reference.h"
@@ -171,6 +173,135 @@ void add_image_routes(Router& r, Backends& b) {
     return res.json(200, Json{{"IdentityToken", ""}, {"Status", "Login Succeeded"}});
   });
 
+  auto save_handler = [&images](Request& req, Response& res, std::vector<std::string> names) -> Status {
+    if (names.empty()) return make_error(Errc::invalid, "no image names given");
+    BERTH_TRY(image::resolve_for_save(images, names));  // 404 before the stream starts
+    BERTH_TRY_VOID(res.start_stream(200, "application/x-tar"));
+    std::string buf;
+    auto flush = [&]() -> Status {
+      if (buf.empty()) return ok();
+      auto st = res.chunk(buf);
+      buf.clear();
+      return st;
+    };
+    auto st = image::save(images, names, [&](std::string_view d) -> Status {
+      buf.append(d);
+      if (buf.size() >= (1 << 20)) return flush();
+      return ok();
+    });
+    if (!st) {
+      // The tar is cut short: the client sees a truncated archive, never a valid one.
+      res.set_keep_alive(false);
+      return ok();
+    }
+    BERTH_TRY_VOID(flush());
+    (void)req;
+    return res.end_stream();
+  };
+  r.add("GET", "/images/get", [save_handler](Request& req, Response& res) -> Status {
+    return save_handler(req, res, api::query_all(req.query, "names"));
+  });
+  r.add("GET", "/images/{name*}/get", [save_handler](Request& req, Response& res) -> Status {
+    return save_handler(req, res, {req.param("name")});
+  });
+
+  r.add("POST", "/images/load", [&images](Request& req, Response& res) -> Status {
+    const bool quiet = req.qbool("quiet");
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) return sys_error("pipe");
+    UniqueFd rd(p[0]), wr(p[1]);
+    Status body_status;
+    std::thread feeder([&] {
+      char buf[65536];
+      for (;;) {
+        auto n = req.conn->read_body(buf, sizeof buf);
+        if (!n) {
+          body_status = std::move(n).error();
+          break;
+        }
+        if (*n == 0) break;
+        if (!fs::write_all(wr.get(), std::string_view(buf, *n))) break;
+      }
+      wr.reset();
+    });
+    Result<std::vector<std::string>> lines = make_error(Errc::internal, "not loaded");
+    Status st = stream_progress(res, [&](const image::ProgressFn& pf) -> Status {
+      image::ProgressFn maybe = [&](const Json& m) {
+        if (!quiet) pf(m);
+      };
+      lines = image::load(images, rd.get(), maybe);
+      rd.reset();
+      feeder.join();
+      if (!body_status) return body_status;
+      if (!lines) return std::move(lines).error();
+      for (const auto& l : *lines) pf(Json{{"stream", l + "\n"}});
+      return ok();
+    });
+    if (feeder.joinable()) {
+      rd.reset();
+      feeder.join();
+    }
+    return st;
+  });
+
+  r.add("POST", "/commit", [&b, &images](Request& req, Response& res) -> Status {
+    std::string cref = req.q("container").value_or("");
+    if (cref.empty()) return make_error(Errc::invalid, "Bad parameters: container is required");
+    auto body = BERTH_TRY(req.json_body());
+    auto info = BERTH_TRY(b.containers.inspect(cref));
+    image::CommitRequest cr;
+    cr.container_id = info.value("Id", std::string());
+    cr.image_id = info.value("Image", std::string());
+    cr.container_config = info.value("Config", Json::object());
+    if (info.contains("GraphDriver") && info["GraphDriver"].is_object() && info["GraphDriver"].contains("Data") &&
+        info["GraphDriver"]["Data"].is_object())
+      cr.upper_dir = info["GraphDriver"]["Data"].value("UpperDir", std::string());
+    if (cr.upper_dir.empty()) return make_error(Errc::internal, "container " + cref + " has no writable layer");
+    cr.override_config = body;
+    cr.repo = req.q("repo").value_or("");
+    cr.tag = req.q("tag").value_or("");
+    cr.comment = req.q("comment").value_or("");
+    cr.author = req.q("author").value_or("");
+    cr.changes = api::query_all(req.query, "changes");
+    auto img = BERTH_TRY(image::commit(images, cr));
+    return res.json(201, Json{{"Id", img.id}});
+  });
+
+  add_df_routes(r, b);
+
+  // Search a registry's catalog: term "HOST/word" (docker.io's /v1/search
+  // is not a distribution API; other registries answer _catalog).
+  r.add("GET", "/images/search", [&b](Request& req, Response& res) -> Status {
+    std::string term = req.q("term").value_or("");
+    if (term.empty()) return make_error(Errc::invalid, "term is required");
+    int limit = 25;
+    if (auto l = req.q("limit"); l && !l->empty()) {
+      auto v = str::parse_int(*l);
+      if (!v || *v < 1 || *v > 100) return make_error(Errc::invalid, "Limit " + *l + " is outside the range of [1, 100]");
+      limit = static_cast<int>(*v);
+    }
+    std::string host = "docker.io", word = term;
+    if (auto sl = term.find('/'); sl != std::string::npos) {
+      std::string first = term.substr(0, sl);
+      if (first.find('.') != std::string::npos || first.find(':') != std::string::npos || first == "localhost") {
+        host = first;
+        word = term.substr(sl + 1);
+      }
+    }
+    registry::AuthConfig auth;
+    if (const auto* h = req.head.header("X-Registry-Auth")) auth = registry::decode_auth_header(*h);
+    registry::Session s(image::endpoint_for(host, b.registry), "", auth);
+    auto repos = BERTH_TRY(s.catalog(1000));
+    Json out = Json::array();
+    for (const auto& r0 : repos) {
+      if (!word.empty() && r0.find(word) == std::string::npos) continue;
+      out.push_back(Json{{"name", host + "/" + r0}, {"description", ""}, {"star_count", 0}, {"is_official", false},
+                         {"is_automated", false}});
+      if (static_cast<int>(out.size()) >= limit) break;
+    }
+    return res.json(200, out);
+  });
+
   r.add("GET", "/images/json", [&images](Request& req, Response& res) -> Status {
     std::vector<std::pair<std::string, std::vector<std::string>>> filters;
     if (auto f = req.q("filters")) filters = BERTH_TRY(container::parse_filters(*f));
@@ -186,6 +317,11 @@ void add_image_routes(Router& r, Backends& b) {
   r.add("GET", "/images/{name*}/json", [&images](Request& req, Response& res) -> Status {
     auto img = BERTH_TRY(images.resolve(req.param("name")));
     return res.json(200, images.to_inspect_json(img));
+  });
+
+  r.add("GET", "/images/{name*}/history", [&images](Request& req, Response& res) -> Status {
+    auto img = BERTH_TRY(images.resolve(req.param("name")));
+    return res.json(200, images.to_history_json(img));
   });
 
   r.add("POST", "/images/{name*}/tag", [&images](Request& req, Response& res) -> Status {

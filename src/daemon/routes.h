@@ -48,6 +48,8 @@ void add_exec_routes(Router& r, Backends& b);
 // shim closes it or the client goes away (http_containers.cc).
 void relay_attach(int client, int shim, bool forward_stdin, std::string pending_stdin);
 void add_image_routes(Router& r, Backends& b);
+// GET /system/df (registered by add_image_routes).
+void add_df_routes(Router& r, Backends& b);
 void add_network_routes(Router& r, Backends& b);
 void add_volume_routes(Router& r, Backends& b);
 

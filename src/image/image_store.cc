@@ -587,7 +587,7 @@ Result<Json> ImageStore::remove(std::string_view ref, bool force) {
   // Delete the image and the layers nobody else uses, rows first; files after.
   std::vector<std::string> chains;
   for (const auto& dir : img.layer_dirs) chains.push_back("sha256:" + fs::basename(fs::dirname(dir)));
-  std::vector<std::string> dead_layers;
+  std::vector<std::string> dead_layers, dead_blobs;
   for (auto it = chains.rbegin(); it != chains.rend(); ++it)
     if (layer_refs_[*it] <= 1) dead_layers.push_back(*it);
   BERTH_TRY_VOID(db_.transaction([&]() -> Status {
@@ -599,8 +599,17 @@ Result<Json> ImageStore::remove(std::string_view ref, bool force) {
       dl.bind(1, c);
       BERTH_TRY_VOID(dl.run());
     }
+    // Compressed blobs of diffs no remaining layer has are garbage.
+    auto gone = BERTH_TRY(db_.prepare(
+        "SELECT DISTINCT lb.digest FROM layer_blobs lb WHERE NOT EXISTS"
+        " (SELECT 1 FROM layers l WHERE l.diff_id = lb.diff_id)"));
+    while (BERTH_TRY(gone.step())) dead_blobs.push_back(gone.text(0));
+    BERTH_TRY_VOID(db_.exec("DELETE FROM layer_blobs WHERE NOT EXISTS"
+                            " (SELECT 1 FROM layers l WHERE l.diff_id = layer_blobs.diff_id)"));
     return ok();
   }));
+  for (const auto& b : dead_blobs)
+    if (auto d = Digest::parse(b)) (void)blobs_->remove(*d);
   for (const auto& r : drop_refs) {
     out.push_back(Json{{"Untagged", r}});
     tags_.erase(r);
@@ -955,6 +964,73 @@ Result<Image> ImageStore::commit_image(NewImage& n) {
     if (std::find(v.begin(), v.end(), d) == v.end()) v.push_back(d);
   }
   return images_.at(id.str());
+}
+
+Result<std::vector<std::string>> ImageStore::check(bool repair) {
+  std::vector<std::string> out;
+  const std::string dir = blobs_->root() + "/blobs/sha256";
+  for (const auto& name : fs::list_dir(dir)) {
+    auto d = Digest::from_hex(name);
+    if (!d) {
+      out.push_back("stray file in blob store: " + name);
+      if (repair) ::unlink((dir + "/" + name).c_str());
+      continue;
+    }
+    UniqueFd fd(::open((dir + "/" + name).c_str(), O_RDONLY | O_CLOEXEC));
+    Sha256 h;
+    std::vector<char> buf(1 << 20);
+    for (ssize_t n; fd && (n = ::read(fd.get(), buf.data(), buf.size())) > 0;) h.update(buf.data(), static_cast<size_t>(n));
+    if (h.hex() != name) {
+      out.push_back("corrupt blob (digest mismatch): sha256:" + name);
+      if (repair) (void)blobs_->remove(*d);
+    }
+  }
+  std::vector<std::string> broken;
+  {
+    std::lock_guard g(mu_);
+    for (const auto& [id, img] : images_) {
+      auto d = Digest::parse(id);
+      if (d && !blobs_->has(*d)) {
+        out.push_back("image " + id + ": config blob missing");
+        if (repair) {
+          auto q = db_.prepare("SELECT config FROM images WHERE id=?1");
+          if (q) {
+            q->bind(1, id);
+            if (auto r = q->step(); r && *r && Digest::of(q->text(0)) == *d) (void)blobs_->put(q->text(0));
+          }
+        }
+      }
+      for (const auto& ld : img.layer_dirs) {
+        struct stat st {};
+        if (::stat(ld.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+          out.push_back("image " + id + ": layer directory missing: " + ld);
+          broken.push_back(id);
+          break;
+        }
+      }
+    }
+  }
+  if (repair)
+    for (const auto& id : broken) {
+      auto r = remove(id, true);
+      if (!r) out.push_back("could not remove broken image " + id + ": " + r.error().msg);
+    }
+  // Layer blob rows pointing at missing blobs.
+  std::vector<std::string> missing;
+  {
+    auto q = BERTH_TRY(db_.prepare("SELECT DISTINCT digest FROM layer_blobs"));
+    while (BERTH_TRY(q.step()))
+      if (auto d = Digest::parse(q.text(0)); !d || !blobs_->has(*d)) missing.push_back(q.text(0));
+  }
+  for (const auto& m : missing) {
+    out.push_back("layer blob missing: " + m);
+    if (repair) {
+      auto q = BERTH_TRY(db_.prepare("DELETE FROM layer_blobs WHERE digest=?1"));
+      q.bind(1, m);
+      BERTH_TRY_VOID(q.run());
+    }
+  }
+  return out;
 }
 
 }  // namespace berth::image

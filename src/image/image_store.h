@@ -149,6 +149,12 @@ class ImageStore {
   std::vector<std::pair<std::string, std::string>> blob_sources(const std::string& digest) const;
   // Record "name@sha256:…" for an image (after a push).
   Status add_repo_digest(const std::string& image_id, const std::string& ref);
+  // berthd --validate-store: verify every blob's digest, every image's
+  // config blob and layer directories, and the layer-blob rows; with
+  // `repair`, remove what is corrupt (images with missing layers go, their
+  // tags with them) and restore config blobs from the database. Returns
+  // one line per problem.
+  Result<std::vector<std::string>> check(bool repair);
   // Diff IDs of an image's layers, lowest first (from its config).
   static std::vector<std::string> diff_ids(const Image& img);
 

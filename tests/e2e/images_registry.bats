@@ -254,3 +254,31 @@ CFG
   [ "$status" -eq 0 ]
   [[ $output == 12* ]]
 }
+
+@test "docker search lists matching repositories from the registry's catalog" {
+  run docker search "$REGISTRY_ADDR/fixture"
+  [ "$status" -eq 0 ]
+  [[ $output == *"$REGISTRY_ADDR/fixture/bb"* ]]
+  [[ $output == *"$REGISTRY_ADDR/fixture/oci"* ]]
+  [[ $output != *"pushed/bb"* ]]
+  run docker search --limit 1 "$REGISTRY_ADDR/fixture"
+  [ "${#lines[@]}" -eq 2 ]
+}
+
+@test "berth CLI: pull, tag, push, rmi against the registry" {
+  local b="$BERTH_BIN/berth"
+  run "$b" pull "$REGISTRY_ADDR/fixture/oci:v1"
+  [ "$status" -eq 0 ]
+  [[ $output == *"Status: "*"$REGISTRY_ADDR/fixture/oci:v1"* ]]
+  run "$b" tag "$REGISTRY_ADDR/fixture/oci:v1" "$REGISTRY_ADDR/berthcli/copy:c1"
+  [ "$status" -eq 0 ]
+  run "$b" push "$REGISTRY_ADDR/berthcli/copy:c1"
+  [ "$status" -eq 0 ]
+  [[ $output == *"c1: digest: sha256:"* ]]
+  run "$b" rmi "$REGISTRY_ADDR/berthcli/copy:c1"
+  [ "$status" -eq 0 ]
+  [[ $output == *"Untagged: $REGISTRY_ADDR/berthcli/copy:c1"* ]]
+  run "$b" pull "$REGISTRY_ADDR/berthcli/copy:nope"
+  [ "$status" -ne 0 ]
+  [[ $output == *"manifest unknown"* ]]
+}
