@@ -83,11 +83,14 @@ assert d["LayersSize"] > base["Size"], d["LayersSize"]
   local id top
   id=$(docker image inspect -f '{{.Id}}' img-commit/one:v1)
   top=$(docker image inspect -f '{{.GraphDriver.Data.UpperDir}}' img-commit/one:v1)
+  local ids
+  ids=$(docker images -qa --no-trunc | sed 's/^sha256://')
   kill "$(berthd_pid)"
   while kill -0 "$(berthd_pid)" 2>/dev/null; do sleep 0.05; done
   # corrupt one stored layer blob; remove the committed image's top layer
+  # (a layer blob, not an image config: a config is restored from the database)
   local blob
-  blob=$(ls "$BERTHD_DIR/data/content/blobs/sha256" | head -1)
+  blob=$(ls "$BERTHD_DIR/data/content/blobs/sha256" | grep -v -F -f <(echo "$ids") | head -1)
   echo garbage >> "$BERTHD_DIR/data/content/blobs/sha256/$blob"
   rm -rf "$top"
   run "$BERTH_BIN/berthd" --data-root "$BERTHD_DIR/data" --exec-root "$BERTHD_DIR/exec" \
