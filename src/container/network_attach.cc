@@ -42,6 +42,10 @@ Status check_networking(const Json& hc, const Json& nc, network::NetworkService*
       if (!v.is_null() && !v.is_array()) return invalid("invalid port binding for " + k);
       if (v.is_array())
         for (const auto& b : v) {
+          // IPv6 publishing needs IPv6 networks, which berth does not have
+          // yet: refuse instead of silently publishing nothing.
+          if (jstr(b, "HostIp").find(':') != std::string::npos)
+            return invalid("berth does not support publishing ports on IPv6 addresses yet (" + jstr(b, "HostIp") + ")");
           std::string hp = jstr(b, "HostPort");
           if (!hp.empty()) {
             auto dash = hp.find('-');

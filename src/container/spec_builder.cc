@@ -1,6 +1,7 @@
 #include "container/spec_builder.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "common/strings.h"
 #include "container/create_config.h"
@@ -97,10 +98,28 @@ Result<Json> build_spec(const SpecInput& in) {
   } else {
     caps = BERTH_TRY(effective_capabilities(hc.value("CapAdd", Json()), hc.value("CapDrop", Json())));
     if (!in.host_caps.empty()) {
-      // A capability the host's bounding set lacks cannot be granted.
+      // A capability the host's bounding set lacks cannot be granted: one
+      // named in --cap-add is an error (never silently dropped); defaults
+      // and ALL shrink to what the host has, as --privileged does.
+      std::vector<std::string> named;
+      if (auto add = hc.find("CapAdd"); add != hc.end() && add->is_array())
+        for (const auto& a : *add) {
+          if (!a.is_string()) continue;
+          std::string n = a.get<std::string>();
+          std::transform(n.begin(), n.end(), n.begin(), [](unsigned char ch) { return std::toupper(ch); });
+          if (n == "ALL") continue;
+          if (!str::starts_with(n, "CAP_")) n = "CAP_" + n;
+          named.push_back(n);
+        }
       std::vector<std::string> kept;
-      for (const auto& c : caps)
-        if (std::find(in.host_caps.begin(), in.host_caps.end(), c) != in.host_caps.end()) kept.push_back(c);
+      for (const auto& c : caps) {
+        if (std::find(in.host_caps.begin(), in.host_caps.end(), c) != in.host_caps.end()) {
+          kept.push_back(c);
+        } else if (std::find(named.begin(), named.end(), c) != named.end()) {
+          return make_error(Errc::invalid, "cannot add capability " + c +
+                                               ": it is not in the host's bounding set (berthd runs without it)");
+        }
+      }
       caps = std::move(kept);
     }
   }

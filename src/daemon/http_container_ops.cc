@@ -39,6 +39,8 @@ bool peer_gone(int fd) {
   return n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR);
 }
 
+}  // namespace
+
 // Docker's `until`: a timestamp, or a duration before now ("24h", "10m").
 Result<int64_t> parse_until(const std::string& v) {
   if (!v.empty() && (v.back() == 'h' || v.back() == 'm' || v.back() == 's')) {
@@ -50,8 +52,6 @@ Result<int64_t> parse_until(const std::string& v) {
   }
   return parse_timestamp(v);
 }
-
-}  // namespace
 
 void add_container_op_routes(Router& r, Backends& b) {
   auto& cs = b.containers;

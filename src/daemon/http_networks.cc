@@ -35,7 +35,11 @@ void add_network_routes(Router& r, Backends& b) {
   r.add("POST", "/networks/prune", [&ns](Request& req, Response& res) -> Status {
     std::vector<std::pair<std::string, std::vector<std::string>>> f;
     if (auto q = req.q("filters")) f = BERTH_TRY(container::parse_filters(*q));
-    auto gone = BERTH_TRY(ns.prune(f));
+    int64_t until = 0;
+    for (const auto& [k, vals] : f)
+      if (k == "until")
+        for (const auto& v : vals) until = BERTH_TRY(parse_until(v));
+    auto gone = BERTH_TRY(ns.prune(f, until));
     return res.json(200, Json{{"NetworksDeleted", gone.empty() ? Json(nullptr) : Json(gone)}});
   });
 

@@ -61,5 +61,7 @@ Status stream_progress(Response& res, const std::function<Status(const image::Pr
 // "10", "10.5", "1700000000.123456789" or RFC 3339 → unix nanoseconds
 // (Docker's since/until parameters).
 Result<int64_t> parse_timestamp(std::string_view s);
+// Docker's `until` filter: a timestamp, or a duration before now ("24h", "10m").
+Result<int64_t> parse_until(const std::string& v);
 
 }  // namespace berth::daemon

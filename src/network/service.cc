@@ -524,7 +524,7 @@ Status NetworkService::remove(std::string_view ref) {
 }
 
 Result<std::vector<std::string>> NetworkService::prune(
-    const std::vector<std::pair<std::string, std::vector<std::string>>>& filters) {
+    const std::vector<std::pair<std::string, std::vector<std::string>>>& filters, int64_t until_ns) {
   for (const auto& [k, v] : filters)
     if (k != "label" && k != "until") return invalid("invalid filter '" + k + "'");
   std::vector<std::pair<std::string, std::string>> victims;
@@ -536,6 +536,7 @@ Result<std::vector<std::string>> NetworkService::prune(
       for (const auto& [c, sb] : sandboxes_)
         for (const auto& e : sb->endpoints) used |= e.network_id == id;
       if (used) continue;
+      if (until_ns && n.created_ns >= until_ns) continue;
       bool keep = true;
       for (const auto& [k, vals] : filters) {
         if (k != "label") continue;

@@ -118,7 +118,10 @@ class NetworkService {
   Result<Json> inspect(std::string_view ref);
   Result<std::vector<Json>> list(const std::vector<std::pair<std::string, std::vector<std::string>>>& filters);
   Status remove(std::string_view ref);
-  Result<std::vector<std::string>> prune(const std::vector<std::pair<std::string, std::vector<std::string>>>& filters);
+  // `until_ns` (0: none) keeps networks created at or after it; the caller
+  // parses the `until` filter's timestamp or duration.
+  Result<std::vector<std::string>> prune(const std::vector<std::pair<std::string, std::vector<std::string>>>& filters,
+                                         int64_t until_ns = 0);
   // Name or ID of an existing network; 404 "network X not found".
   Result<Network> find(std::string_view ref);
 

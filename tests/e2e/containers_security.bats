@@ -84,6 +84,15 @@ JSON
   run docker run --rm --cap-add NOPE busybox true
   [ "$status" -eq 125 ]
   [[ $output == *'unknown capability: "CAP_NOPE"'* ]]
+  # A capability the host's bounding set lacks is refused by name, never dropped.
+  local bnd
+  bnd=$(awk '/^CapBnd/{print $2}' /proc/self/status)
+  if (( (0x$bnd >> 24) & 1 )); then  # bit 24: CAP_SYS_RESOURCE
+    skip "this host's bounding set has CAP_SYS_RESOURCE"
+  fi
+  run docker run --rm --cap-add SYS_RESOURCE busybox true
+  [ "$status" -eq 125 ]
+  [[ $output == *"cannot add capability CAP_SYS_RESOURCE"* ]]
 }
 
 @test "--device maps a host device, with permissions; a missing device fails before create" {

@@ -152,6 +152,23 @@ http_get() {  # host port → body, from inside a busybox container on the defau
   docker network rm busynet >/dev/null
 }
 
+@test "network prune honours until; IPv6 publishing is refused, not skipped" {
+  docker network create oldnet >/dev/null
+  run -0 docker network prune -f --filter until=1h
+  [[ $output != *oldnet* ]]
+  docker network inspect oldnet >/dev/null
+  sleep 1.1
+  run -0 docker network prune -f --filter until=1s
+  [[ $output == *oldnet* ]]
+  run docker network inspect oldnet
+  [ "$status" -ne 0 ]
+  before=$(docker ps -aq | wc -l)
+  run docker run --rm -p '[::1]:8080:80' busybox true
+  [ "$status" -eq 125 ]
+  [[ $output == *"IPv6 addresses"* ]]
+  [ "$(docker ps -aq | wc -l)" -eq "$before" ]
+}
+
 @test "connect and disconnect a running container: interfaces appear and vanish live" {
   docker network create livenet >/dev/null
   docker run -d --name live1 busybox sleep 60 >/dev/null

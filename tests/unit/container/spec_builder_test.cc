@@ -208,3 +208,16 @@ TEST(SpecBuilder, InitDevicesBlkioOomAndJoinedNamespaces) {
   const auto& rules = s["linux"]["resources"]["devices"];
   EXPECT_EQ(rules.back(), (Json{{"allow", true}, {"type", "b"}, {"major", 7}, {"minor", 0}, {"access", "r"}}));
 }
+
+TEST(SpecBuilder, CapAddOfACapabilityTheHostLacksIsAnError) {
+  auto in = input(R"({"Image":"x","Cmd":["a"],"HostConfig":{"CapAdd":["sys_resource"]}})");
+  in.host_caps = {"CAP_CHOWN", "CAP_KILL", "CAP_SYS_ADMIN"};
+  auto r = build_spec(in);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().msg.find("CAP_SYS_RESOURCE"), std::string::npos);
+  // Defaults the host lacks shrink silently (as --privileged), ALL too.
+  auto all = input(R"({"Image":"x","Cmd":["a"],"HostConfig":{"CapAdd":["ALL"]}})");
+  all.host_caps = {"CAP_CHOWN", "CAP_SYS_ADMIN"};
+  auto s = *build_spec(all);
+  EXPECT_EQ(s["process"]["capabilities"]["bounding"], Json({"CAP_CHOWN", "CAP_SYS_ADMIN"}));
+}
