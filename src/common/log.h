@@ -2,6 +2,7 @@
 // file. A Logger is passed down from main; there is no global logger.
 #pragma once
 
+#include <atomic>
 #include <cstdio>
 #include <initializer_list>
 #include <mutex>
@@ -17,13 +18,13 @@ bool parse_level(std::string_view s, Level* out);
 class Logger {
  public:
   explicit Logger(Level min = Level::info, FILE* out = stderr) : min_(min), out_(out) {}
-  void set_level(Level l) { min_ = l; }
-  bool enabled(Level l) const { return l >= min_; }
+  void set_level(Level l) { min_.store(l); }  // SIGHUP reload: any thread
+  bool enabled(Level l) const { return l >= min_.load(std::memory_order_relaxed); }
   using Field = std::pair<std::string_view, std::string>;
   void write(Level l, std::string_view msg, std::initializer_list<Field> fields = {});
 
  private:
-  Level min_;
+  std::atomic<Level> min_;
   FILE* out_;
   std::mutex mu_;
 };

@@ -102,7 +102,8 @@ Json state_to_json(const State& s) {
   return Json{{"status", status_name(s.status)}, {"pid", s.pid},
               {"exit_code", s.exit_code},        {"oom_killed", s.oom_killed},
               {"error", s.error},                {"started_ns", s.started_ns},
-              {"finished_ns", s.finished_ns}};
+              {"finished_ns", s.finished_ns}, {"manually_stopped", s.manually_stopped},
+              {"health", s.health}};
 }
 
 State state_from_json(const Json& j) {
@@ -115,6 +116,8 @@ State state_from_json(const Json& j) {
   s.error = j.value("error", std::string());
   s.started_ns = j.value("started_ns", int64_t{0});
   s.finished_ns = j.value("finished_ns", int64_t{0});
+  s.manually_stopped = j.value("manually_stopped", false);
+  if (auto it = j.find("health"); it != j.end() && it->is_object()) s.health = *it;
   return s;
 }
 
@@ -150,6 +153,8 @@ Result<Record> record_from_json(const Json& j, const Json& state) {
     r.networking_config = j.at("networking_config");
     r.restart_count = j.value("restart_count", 0);
     r.mounts = j.value("mounts", Json());
+    if (state.is_object() && state.contains("restart_count"))
+      r.restart_count = state.value("restart_count", r.restart_count);
     r.state = state_from_json(state);
     return r;
   } catch (const std::exception& e) {
@@ -176,7 +181,14 @@ std::string human_duration(int64_t ns) {
 
 std::string human_status(const State& s, int64_t now) {
   switch (s.status) {
-    case StateStatus::running: return "Up " + human_duration(now - s.started_ns);
+    case StateStatus::running: {
+      std::string up = "Up " + human_duration(now - s.started_ns);
+      // Docker's ps suffix: " (health: starting)", " (healthy)", " (unhealthy)".
+      std::string h = s.health.is_object() ? s.health.value("Status", std::string()) : "";
+      if (h == "starting") return up + " (health: starting)";
+      if (!h.empty()) return up + " (" + h + ")";
+      return up;
+    }
     case StateStatus::paused: return "Up " + human_duration(now - s.started_ns) + " (Paused)";
     case StateStatus::restarting:
       return "Restarting (" + std::to_string(s.exit_code) + ") " +
@@ -204,6 +216,7 @@ Json inspect_json(const Record& r, const Paths& p, const std::string& driver) {
              {"Error", s.error},
              {"StartedAt", time_or_zero(s.started_ns)},
              {"FinishedAt", time_or_zero(s.finished_ns)}};
+  if (s.health.is_object()) state["Health"] = s.health;
   std::string dir = p.container_dir(r.id);
   RootfsDirs d = rootfs_dirs(p.data_root, r.id);
   std::string lower;
@@ -315,6 +328,10 @@ Status validate_list_filters(
       for (const auto& v : vals)
         if (!parse_status(v))
           return invalid("invalid filter 'status=" + v + "'");
+    if (k == "health")
+      for (const auto& v : vals)
+        if (v != "starting" && v != "healthy" && v != "unhealthy" && v != "none")
+          return invalid("Unrecognised filter value for health: " + v);
     if (k == "exited")
       for (const auto& v : vals)
         if (!str::parse_int(v)) return invalid("invalid filter 'exited=" + v + "'");
@@ -365,10 +382,12 @@ Result<bool> matches_filters(
         any |= network_name(r) == v;
         if (auto eps = r.networking_config.find("EndpointsConfig"); eps != r.networking_config.end() && eps->is_object())
           any |= eps->contains(v) || (v == "bridge" && eps->contains("default"));
+      } else if (k == "health") {
+        any |= (r.state.health.is_object() ? r.state.health.value("Status", std::string()) : "none") == v;
       } else if (k == "before" || k == "since" || k == "publish" || k == "expose" ||
-                 k == "health" || k == "isolation" || k == "is-task") {
+                 k == "isolation" || k == "is-task") {
         any = true;  // before/since are applied by the caller; the rest cannot match anything we lack
-        if (k == "publish" || k == "expose" || k == "health") any = false;
+        if (k == "publish" || k == "expose") any = false;
       }
     }
     if (!any) return false;
@@ -399,6 +418,14 @@ Status RecordStore::update_state(const std::string& id, const State& st) {
 Status RecordStore::update_record(const Record& r) {
   auto s = BERTH_TRY(db_->prepare("UPDATE containers SET record=?, name=? WHERE id=?"));
   s.bind(1, record_to_json(r).dump()).bind(2, r.name).bind(3, r.id);
+  return s.run();
+}
+
+Status RecordStore::update_state(const std::string& id, const State& st, int restart_count) {
+  Json j = state_to_json(st);
+  j["restart_count"] = restart_count;  // changes with the state (restart policies)
+  auto s = BERTH_TRY(db_->prepare("UPDATE containers SET state=? WHERE id=?"));
+  s.bind(1, j.dump()).bind(2, id);
   return s.run();
 }
 

@@ -30,6 +30,8 @@ struct State {
   std::string error;
   int64_t started_ns = 0;   // 0 = never started
   int64_t finished_ns = 0;  // 0 = never exited
+  bool manually_stopped = false;  // the user stopped it (unless-stopped across daemon restarts)
+  Json health;                    // State.Health (container/health.h); null without a check
 };
 Json state_to_json(const State& s);  // persistence form
 State state_from_json(const Json& j);
@@ -105,6 +107,8 @@ class RecordStore {
   Status update_state(const std::string& id, const State& s);
   // Rewrites what create fixed (network connect, update, rename): record and name.
   Status update_record(const Record& r);
+  // The state plus RestartCount (kept in the state column: it changes with it).
+  Status update_state(const std::string& id, const State& s, int restart_count);
   Status remove(const std::string& id);
   Result<std::vector<Record>> load_all();
 

@@ -7,6 +7,8 @@
 #include <set>
 
 #include "common/strings.h"
+#include "container/health.h"
+#include "container/restart.h"
 
 namespace berth::container {
 
@@ -344,34 +346,23 @@ Status check_host_config(Json& hc) {
     return invalid("invalid cgroup namespace mode: " + cgns);
   if (cgns.empty()) hc["CgroupnsMode"] = "host";
 
-  // Restart policy: only "no" until restart policies land.
-  if (auto it = hc.find("RestartPolicy"); it != hc.end() && !it->is_null()) {
-    if (!it->is_object()) return type_error("HostConfig.RestartPolicy", *it, "container.RestartPolicy");
-    BERTH_TRY_VOID(want_string(*it, "Name", "RestartPolicy"));
-    std::string name = it->value("Name", Json("")).is_string() ? it->value("Name", "") : "";
-    if (!(name.empty() || name == "no"))
-      return invalid("berth does not support --restart " + name + " yet");
-  }
-  hc["RestartPolicy"] = Json{{"Name", "no"}, {"MaximumRetryCount", 0}};
+  BERTH_TRY_VOID(check_restart_policy(hc));  // container/restart.cc
 
   if (auto it = hc.find("LogConfig"); it != hc.end() && !it->is_null()) {
     if (!it->is_object()) return type_error("HostConfig.LogConfig", *it, "container.LogConfig");
     BERTH_TRY_VOID(want_string(*it, "Type", "LogConfig"));
     BERTH_TRY_VOID(want_string_map(*it, "Config", "LogConfig"));
-    std::string type = it->value("Type", Json("")).is_string() ? it->value("Type", "") : "";
-    if (!(type.empty() || type == "json-file" || type == "none"))
-      return invalid("berth does not support --log-driver " + type + " yet (json-file, none)");
-    auto cfg = it->find("Config");
-    if (cfg != it->end() && cfg->is_object() && !cfg->empty())
-      return invalid("berth does not support --log-opt yet");
   }
   {
-    std::string type = "json-file";
-    if (auto it = hc.find("LogConfig"); it != hc.end() && it->is_object() &&
-                                         it->value("Type", Json("")).is_string() &&
-                                         !it->value("Type", std::string()).empty())
-      type = it->value("Type", std::string());
-    hc["LogConfig"] = Json{{"Type", type}, {"Config", Json::object()}};
+    // The daemon's defaults are merged and the options validated by the
+    // container service (logging::validate_log_config): Type may stay "".
+    std::string type;
+    Json cfg = Json::object();
+    if (auto it = hc.find("LogConfig"); it != hc.end() && it->is_object()) {
+      if (it->value("Type", Json("")).is_string()) type = it->value("Type", std::string());
+      if (auto c = it->find("Config"); c != it->end() && c->is_object()) cfg = *c;
+    }
+    hc["LogConfig"] = Json{{"Type", type}, {"Config", cfg}};
   }
 
   if (auto it = hc.find("Binds"); it != hc.end() && it->is_array()) {
@@ -434,8 +425,7 @@ Status check_config(const Json& c) {
   BERTH_TRY_VOID(want_object(c, "Volumes", w));
   BERTH_TRY_VOID(want_object(c, "ExposedPorts", w));
   BERTH_TRY_VOID(want_int(c, "StopTimeout", w));
-  if (auto it = c.find("Healthcheck"); it != c.end() && !is_zero(*it))
-    return invalid("berth does not support health checks yet (--health-cmd)");
+  BERTH_TRY_VOID(check_healthcheck(c));  // container/health.cc
   if (auto it = c.find("Hostname"); it != c.end() && it->is_string() && !it->get<std::string>().empty()) {
     const auto& h = it->get_ref<const std::string&>();
     if (h.size() > 63) return invalid("invalid hostname format: " + h);
@@ -621,6 +611,8 @@ Result<CreateRequest> prepare_create(const Json& body, const Json& image_config)
   if (config.contains("Labels") && config["Labels"].is_object())
     for (const auto& [k, v] : config["Labels"].items()) labels[k] = v;
   config["Labels"] = labels;
+  if (img.contains("Healthcheck") && img["Healthcheck"].is_object())
+    config["Healthcheck"] = merge_healthcheck(config.value("Healthcheck", Json()), img["Healthcheck"]);
   Json ports = img.contains("ExposedPorts") && img["ExposedPorts"].is_object() ? img["ExposedPorts"]
                                                                               : Json::object();
   if (config.contains("ExposedPorts") && config["ExposedPorts"].is_object())

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <regex>
 
 #include "common/fs.h"
 #include "common/id.h"
@@ -23,6 +24,7 @@
 #include "container/signals.h"
 #include "container/spec_builder.h"
 #include "container/user.h"
+#include "logging/drivers.h"
 
 namespace berth::container {
 
@@ -107,6 +109,58 @@ std::vector<std::string> json_strings(const Json& j) {
 
 }  // namespace
 
+// The log driver's settings for the shim: options, the rendered tag and
+// the labels/env attributes (moby's loggerutils and Info.ExtraAttributes).
+static logging::DriverConfig log_driver_config(const Record& r, const std::string& path) {
+  logging::DriverConfig c;
+  const Json lc = r.host_config.value("LogConfig", Json::object());
+  c.type = lc.value("Type", std::string("json-file"));
+  c.path = path;
+  if (auto it = lc.find("Config"); it != lc.end() && it->is_object())
+    for (const auto& [k, v] : it->items())
+      if (v.is_string()) c.opts[k] = v.get<std::string>();
+  logging::TagInfo ti{r.id, r.name.empty() ? "" : r.name.substr(1), r.image_id, r.image_ref};
+  auto opt = [&](const char* k) {
+    auto it = c.opts.find(k);
+    return it == c.opts.end() ? std::string() : it->second;
+  };
+  std::string tmpl = opt("tag");
+  // json-file adds a tag only when asked; syslog and gelf default to the short ID.
+  if (tmpl.empty() && c.type != "json-file" && c.type != "local") tmpl = "{{.ID}}";
+  if (!tmpl.empty()) c.tag = logging::render_tag(tmpl, ti).value_or(r.id.substr(0, 12));
+  Json labels = r.config.value("Labels", Json::object());
+  auto csv = [](const std::string& s) { return str::split(s, ','); };
+  for (const auto& k : csv(opt("labels")))
+    if (labels.contains(k) && labels[k].is_string()) c.attrs[k] = labels[k].get<std::string>();
+  std::map<std::string, std::string> env;
+  for (const auto& kv : json_strings(r.config.value("Env", Json())))
+    if (auto eq = kv.find('='); eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  for (const auto& k : csv(opt("env")))
+    if (env.count(k)) c.attrs[k] = env[k];
+  try {
+    if (auto re = opt("labels-regex"); !re.empty()) {
+      std::regex rx(re);
+      for (const auto& [k, v] : labels.items())
+        if (v.is_string() && std::regex_match(k, rx)) c.attrs[k] = v.get<std::string>();
+    }
+    if (auto re = opt("env-regex"); !re.empty()) {
+      std::regex rx(re);
+      for (const auto& [k, v] : env)
+        if (std::regex_match(k, rx)) c.attrs[k] = v;
+    }
+  } catch (const std::regex_error&) {
+  }
+  std::string cmd = r.path;
+  for (const auto& a : r.args) cmd += " " + a;
+  c.info = {{"container_id", r.id},
+            {"container_name", r.name},
+            {"image_id", r.image_id},
+            {"image_name", r.image_ref},
+            {"command", cmd},
+            {"created", timeutil::rfc3339_nano(r.created_ns)}};
+  return c;
+}
+
 // ---------------------------------------------------------------- service
 
 ContainerService::ContainerService(store::Db& db, RecordStore rs, ServiceOptions opts,
@@ -133,6 +187,7 @@ Result<std::unique_ptr<ContainerService>> ContainerService::open(store::Db& db, 
     return sys_error("epoll_ctl");
   s->monitor_ = std::thread([p = s.get()] { p->monitor_loop(); });
   BERTH_TRY_VOID(s->reconcile());
+  s->restart_on_boot();
   return s;
 }
 
@@ -153,6 +208,12 @@ Result<ContainerService::EntryPtr> ContainerService::find(std::string_view ref) 
   return by_id_.at(id);
 }
 
+void ContainerService::set_default_runtime(std::string name, std::string path) {
+  std::lock_guard g(mu_);
+  opts_.runtime_name = std::move(name);
+  opts_.runtime_path = std::move(path);
+}
+
 Result<std::string> ContainerService::resolve(std::string_view ref) {
   auto e = BERTH_TRY(find(ref));
   return e->rec.id;
@@ -164,7 +225,39 @@ Result<Record> ContainerService::get(std::string_view ref) {
   return e->rec;
 }
 
-Status ContainerService::persist_state(const Entry& e) { return records_.update_state(e.rec.id, e.rec.state); }
+Status ContainerService::persist_state(const Entry& e) {
+  return records_.update_state(e.rec.id, e.rec.state, e.rec.restart_count);
+}
+
+std::map<std::string, std::string> ContainerService::event_attrs(const Record& r) const {
+  std::map<std::string, std::string> a;
+  if (auto it = r.config.find("Labels"); it != r.config.end() && it->is_object())
+    for (const auto& [k, v] : it->items())
+      if (v.is_string()) a[k] = v.get<std::string>();
+  a["image"] = r.config.value("Image", r.image_ref);
+  a["name"] = r.name.empty() ? std::string() : r.name.substr(1);
+  return a;
+}
+
+void ContainerService::publish(const std::string& id, std::string_view action,
+                               std::map<std::string, std::string> attrs) {
+  if (opts_.events) opts_.events("container", action, id, std::move(attrs));
+}
+
+void ContainerService::emit(std::string_view ref, std::string_view action,
+                            std::map<std::string, std::string> extra) {
+  auto e = find(ref);
+  if (!e) return;
+  std::map<std::string, std::string> attrs;
+  std::string id;
+  {
+    std::lock_guard g(mu_);
+    attrs = event_attrs((*e)->rec);
+    id = (*e)->rec.id;
+  }
+  for (auto& [k, v] : extra) attrs[k] = std::move(v);
+  publish(id, action, std::move(attrs));
+}
 
 Status ContainerService::write_network_files(const Record& r, const std::string& own_hosts, bool embedded_dns) {
   std::string dir = opts_.paths.container_dir(r.id);
@@ -247,6 +340,18 @@ Result<std::string> ContainerService::create(std::string_view name, const Json& 
   std::string full_name;
   if (!name.empty()) full_name = BERTH_TRY(validate_name(name));
   CreateRequest req = BERTH_TRY(prepare_create(body, image.config));
+  {
+    // dockerd's mergeAndVerifyLogConfig.
+    Json& lc = req.host_config["LogConfig"];
+    std::string type = lc.value("Type", std::string());
+    if (type.empty()) type = opts_.default_log_type;
+    std::map<std::string, std::string> lo;
+    for (const auto& [k, v] : lc["Config"].items()) lo[k] = v.get<std::string>();
+    if (type == opts_.default_log_type)
+      for (const auto& [k, v] : opts_.default_log_opts) lo.emplace(k, v);
+    BERTH_TRY_VOID(logging::validate_log_config(type, lo));
+    lc = Json{{"Type", type}, {"Config", lo}};
+  }
   Record r;
   r.id = random_hex_id();
   r.created_ns = timeutil::now_unix_nano();
@@ -333,6 +438,12 @@ Result<std::string> ContainerService::create(std::string_view name, const Json& 
   undo.dismiss();
   undo_vols.dismiss();
   BERTH_LOG(log_, info, "container created", {"id", e->rec.id}, {"name", e->rec.name});
+  std::map<std::string, std::string> attrs;
+  {
+    std::lock_guard g(mu_);
+    attrs = event_attrs(e->rec);
+  }
+  publish(e->rec.id, "create", std::move(attrs));
   return e->rec.id;
 }
 
@@ -415,6 +526,16 @@ Status ContainerService::prepare_bundle(Entry& e) {
   in.id = r.id;
   in.config = r.config;
   in.host_config = r.host_config;
+  if (opts_.default_ulimits.is_object() && !opts_.default_ulimits.empty()) {
+    // daemon.json default-ulimits apply where the container sets none of that name.
+    Json& ul = in.host_config["Ulimits"];
+    if (!ul.is_array()) ul = Json::array();
+    for (const auto& [name, u] : opts_.default_ulimits.items()) {
+      bool have = false;
+      for (const auto& x : ul) have |= x.value("Name", std::string()) == name;
+      if (!have) ul.push_back(Json{{"Name", name}, {"Soft", u.value("Soft", 0)}, {"Hard", u.value("Hard", 0)}});
+    }
+  }
   in.path = r.path;
   in.args = r.args;
   in.rootfs = rd.merged;
@@ -451,6 +572,10 @@ Status ContainerService::prepare_bundle(Entry& e) {
 
 Status ContainerService::start(std::string_view ref) {
   EntryPtr e = BERTH_TRY(find(ref));
+  return start_entry(e, ref, /*manual=*/true);
+}
+
+Status ContainerService::start_entry(const EntryPtr& e, std::string_view ref, bool manual) {
   std::unique_lock op(e->op_mu);
   std::string id;
   bool tty, open_stdin, stdin_once;
@@ -458,14 +583,25 @@ Status ContainerService::start(std::string_view ref) {
   {
     std::lock_guard g(mu_);
     if (e->removed) return not_found(ref);
-    if (is_running(e->rec.state.status)) {
+    if (!manual) {
+      // A scheduled restart: a stop, kill or removal since cancels it.
+      if (e->restart_canceled || e->rec.state.status != StateStatus::restarting) return ok();
+    } else if (is_running(e->rec.state.status)) {
       if (e->rec.state.status == StateStatus::paused)
         return make_error(Errc::conflict, "cannot start a paused container, try unpause instead");
       return make_error(Errc::not_modified, "container already started");
     }
     if (e->rec.state.status == StateStatus::removing || e->rec.state.status == StateStatus::dead)
       return make_error(Errc::conflict, "container is marked for removal and cannot be started");
+    if (manual) {
+      // dockerd's ResetRestartManager(true): a user's start begins afresh.
+      e->restart_canceled = false;
+      e->rec.state.manually_stopped = false;
+      e->rec.restart_count = 0;
+      e->restart_mgr.reset();
+    }
     id = e->rec.id;
+    e->runtime_path = runtime_for(e->rec);
     tty = e->rec.config.value("Tty", false);
     open_stdin = e->rec.config.value("OpenStdin", false);
     stdin_once = e->rec.config.value("StdinOnce", false);
@@ -480,6 +616,7 @@ Status ContainerService::start(std::string_view ref) {
     bool auto_remove;
     {
       std::lock_guard g(mu_);
+      if (e->rec.state.status == StateStatus::restarting) e->rec.state.status = StateStatus::exited;
       e->rec.state.error = err.msg;
       if (user_error_check) e->rec.state.exit_code = exit_code_for_start_error(err.msg);
       (void)persist_state(*e);
@@ -505,12 +642,28 @@ Status ContainerService::start(std::string_view ref) {
   so.shim_binary = opts_.shim_binary;
   so.id = id;
   so.bundle = opts_.paths.container_dir(id);
-  so.runtime = runtime_for(e->rec);
+  so.runtime = e->runtime_path;
   so.runtime_root = opts_.paths.runtime_root();
   so.socket = sock;
   so.state_dir = state_dir;
   so.log_driver = log_driver;
   so.log_path = opts_.paths.log_path(id);
+  if (log_driver == "journald" && !fs::exists("/run/systemd/journal/socket"))
+    return fail(make_error(Errc::internal,
+                           "failed to initialize logging driver: journald is not enabled on this host"),
+                false);
+  {
+    logging::DriverConfig dc;
+    {
+      std::lock_guard g(mu_);
+      dc = log_driver_config(e->rec, opts_.paths.log_path(id));
+    }
+    so.log_config = opts_.paths.container_dir(id) + "/log-config.json";
+    if (auto st = fs::write_file_atomic(so.log_config, logging::driver_config_to_json(dc).dump(),
+                                        fs::Durability::none);
+        !st)
+      return fail(std::move(st).error(), false);
+  }
   so.tty = tty;
   so.stdin_open = open_stdin;
   so.stdin_once = stdin_once;
@@ -582,10 +735,13 @@ Status ContainerService::start(std::string_view ref) {
     s.exit_code = 0;
     s.error.clear();
     s.oom_killed = false;
+    s.health = health_config_of(e->rec.config) ? new_health_state() : Json();
     if (auto st = persist_state(*e); !st)
       BERTH_LOG(log_, error, "persisting container state failed", {"id", id}, {"error", st.error().msg});
   }
   watch(id, wc->release());
+  start_health(e);
+  emit(id, "start");
   const int64_t t3 = timeutil::now_unix_nano();
   BERTH_LOG(log_, debug, "container started", {"id", id},
             {"bundle_us", std::to_string((t1 - t0) / 1000)}, {"shim_create_us", std::to_string((t2 - t1) / 1000)},
@@ -688,19 +844,37 @@ void ContainerService::on_exit(const std::string& id, Result<Json> answer) {
   }
   bool auto_remove;
   std::vector<std::shared_ptr<Waiter>> wake;
+  std::optional<int64_t> restart_delay;
+  std::unique_ptr<HealthMonitor> health;
+  std::map<std::string, std::string> attrs;
   {
     std::lock_guard g(mu_);
     if (e->removed) return;
     st.started_ns = e->rec.state.started_ns;
+    st.manually_stopped = e->rec.state.manually_stopped;
+    st.health = e->rec.state.health;
+    health = std::move(e->health);
+    if (!shutting_down_ && !e->restart_canceled)
+      restart_delay = e->restart_mgr.should_restart(restart_policy_of(e->rec.host_config), st.exit_code,
+                                                    st.manually_stopped, st.finished_ns - st.started_ns,
+                                                    e->rec.restart_count);
+    if (restart_delay) {
+      st.status = StateStatus::restarting;
+      ++e->rec.restart_count;
+    }
     e->rec.state = st;
     e->shim_up = false;
     if (auto s = persist_state(*e); !s)
       BERTH_LOG(log_, error, "persisting container exit failed", {"id", id}, {"error", s.error().msg});
-    auto_remove = e->rec.host_config.value("AutoRemove", false);
-    // removed-waiters stay until the container is removed.
+    auto_remove = e->rec.host_config.value("AutoRemove", false) && !restart_delay;
+    attrs = event_attrs(e->rec);
+    // removed-waiters stay until the container is removed; not-running
+    // waiters stay while a restart is pending (the container still counts
+    // as running, as dockerd's Restarting state does).
     auto& ws = e->waiters;
     for (auto it = ws.begin(); it != ws.end();) {
-      if ((*it)->condition == WaitCondition::removed) {
+      if ((*it)->condition == WaitCondition::removed ||
+          (restart_delay && (*it)->condition == WaitCondition::not_running)) {
         ++it;
         continue;
       }
@@ -709,13 +883,84 @@ void ContainerService::on_exit(const std::string& id, Result<Json> answer) {
       it = ws.erase(it);
     }
   }
+  health.reset();  // stops and joins the probe thread (it takes only mu_)
   (void)unmount_rootfs(rootfs_dirs(opts_.paths.data_root, id));
   if (opts_.networks) opts_.networks->destroy_sandbox(id);
   (void)fs::remove_all(opts_.paths.shim_state_dir(id));
   ::unlink(opts_.paths.shim_socket(id).c_str());
   BERTH_LOG(log_, debug, "container exited", {"id", id}, {"exit_code", std::to_string(st.exit_code)});
+  if (st.oom_killed) publish(id, "oom", attrs);
+  attrs["exitCode"] = std::to_string(st.exit_code);
+  publish(id, "die", std::move(attrs));
   for (auto& w : wake) w->notice.fire();
+  if (restart_delay) {
+    BERTH_LOG(log_, info, "restarting container (restart policy)", {"id", id},
+              {"delay_ms", std::to_string(*restart_delay / 1000000)});
+    schedule_restart(e, *restart_delay);
+  }
   if (auto_remove) remove_locked(e, true);
+}
+
+void ContainerService::schedule_restart(const EntryPtr& e, int64_t delay_ns) {
+  auto n = std::make_shared<Notice>();
+  {
+    std::lock_guard g(mu_);
+    e->restart_pending = n;
+  }
+  // Detached: it holds the entry, and the service lives until the daemon
+  // leaves through _exit.
+  std::thread([this, e, n, delay_ns] {
+    if (n->wait_for(static_cast<int>(delay_ns / 1000000))) return;
+    const std::string id = e->rec.id;
+    if (auto st = start_entry(e, id, /*manual=*/false); !st)
+      BERTH_LOG(log_, warn, "restart policy: start failed", {"id", id}, {"error", st.error().msg});
+  }).detach();
+}
+
+void ContainerService::start_health(const EntryPtr& e) {
+  std::optional<HealthConfig> hc;
+  std::string id;
+  {
+    std::lock_guard g(mu_);
+    hc = health_config_of(e->rec.config);
+    id = e->rec.id;
+  }
+  if (!hc) return;
+  const int64_t started = [&] {
+    std::lock_guard g(mu_);
+    return e->rec.state.started_ns;
+  }();
+  std::weak_ptr<Entry> weak = e;
+  HealthConfig cfg = *hc;
+  auto report = [this, weak, cfg, started](const HealthResult& r) {
+    auto e = weak.lock();
+    if (!e) return;
+    std::string status;
+    std::map<std::string, std::string> attrs;
+    bool changed;
+    {
+      std::lock_guard g(mu_);
+      if (e->removed || e->rec.state.status != StateStatus::running || e->rec.state.started_ns != started)
+        return;
+      changed = apply_health_result(e->rec.state.health, r, cfg, started);
+      status = e->rec.state.health.value("Status", std::string());
+      (void)persist_state(*e);
+      attrs = event_attrs(e->rec);
+    }
+    if (changed) publish(e->rec.id, "health_status: " + status, std::move(attrs));
+  };
+  std::string runtime;
+  {
+    std::lock_guard g(mu_);
+    runtime = e->runtime_path.empty() ? opts_.runtime_path : e->runtime_path;
+  }
+  auto mon = std::make_unique<HealthMonitor>(cfg, runtime, opts_.paths.runtime_root(), id, std::move(report));
+  std::unique_ptr<HealthMonitor> old;
+  {
+    std::lock_guard g(mu_);
+    old = std::move(e->health);
+    e->health = std::move(mon);
+  }
 }
 
 void ContainerService::remove_locked(const EntryPtr& e, bool volumes) {
@@ -757,18 +1002,50 @@ void ContainerService::remove_locked(const EntryPtr& e, bool volumes) {
         if (auto st = opts_.volumes->remove(v); !st)
           BERTH_LOG(log_, warn, "removing anonymous volume failed", {"volume", v}, {"error", st.error().msg});
   forget_execs(id);
+  std::map<std::string, std::string> attrs;
+  {
+    std::lock_guard g(mu_);
+    attrs = event_attrs(e->rec);
+  }
+  publish(id, "destroy", std::move(attrs));
   BERTH_LOG(log_, debug, "container removed", {"id", id});
 }
 
 Status ContainerService::kill(std::string_view ref, int signal) {
   EntryPtr e = BERTH_TRY(find(ref));
   std::string id;
+  std::map<std::string, std::string> attrs;
   {
     std::lock_guard g(mu_);
     id = e->rec.id;
+    // dockerd's killWithSignal: the user stopped it; SIGKILL or the stop
+    // signal (any signal without a StopSignal) also cancels the restart policy.
+    if (is_running(e->rec.state.status)) {
+      std::string ss = e->rec.config.value("StopSignal", std::string());
+      auto stop_sig = ss.empty() ? std::optional<int>() : std::optional<int>(parse_signal(ss).value_or(SIGTERM));
+      if (!stop_sig || signal == SIGKILL || signal == *stop_sig) e->restart_canceled = true;
+      e->rec.state.manually_stopped = true;
+      if (e->rec.state.status == StateStatus::restarting) {
+        // No process to signal: cancelling the pending restart is enough.
+        e->restart_canceled = true;
+        if (e->restart_pending) e->restart_pending->fire();
+        e->rec.state.status = StateStatus::exited;
+        (void)persist_state(*e);
+        for (auto& w : e->waiters)
+          if (w->condition == WaitCondition::not_running) {
+            w->result = {e->rec.state.exit_code, e->rec.state.error};
+            w->notice.fire();
+          }
+        return ok();
+      }
+      (void)persist_state(*e);
+    }
     if (!is_running(e->rec.state.status) || !e->shim_up)
       return make_error(Errc::conflict, "Container " + id + " is not running");
+    attrs = event_attrs(e->rec);
   }
+  attrs["signal"] = std::to_string(signal);
+  publish(id, "kill", std::move(attrs));
   auto r = shim_call(opts_.paths.shim_socket(id), Json{{"op", "kill"}, {"signal", signal}, {"all", false}});
   if (!r) {
     std::lock_guard g(mu_);
@@ -780,16 +1057,41 @@ Status ContainerService::kill(std::string_view ref, int signal) {
 }
 
 Status ContainerService::stop(std::string_view ref, std::optional<int> timeout_s) {
+  return stop_entry(ref, timeout_s, /*by_user=*/true);
+}
+
+Status ContainerService::stop_entry(std::string_view ref, std::optional<int> timeout_s, bool by_user) {
   EntryPtr e = BERTH_TRY(find(ref));
   auto w = std::make_shared<Waiter>();
   w->condition = WaitCondition::not_running;
   int sig = SIGTERM;
   int timeout = 10;
   std::string id;
+  std::map<std::string, std::string> attrs;
   {
     std::lock_guard g(mu_);
     id = e->rec.id;
     if (!is_running(e->rec.state.status)) return make_error(Errc::not_modified, "container already stopped");
+    attrs = event_attrs(e->rec);
+    if (by_user) {
+      e->restart_canceled = true;
+      e->rec.state.manually_stopped = true;
+      (void)persist_state(*e);
+    }
+    if (e->rec.state.status == StateStatus::restarting) {
+      // Between an exit and its scheduled restart: cancel the restart.
+      e->restart_canceled = true;
+      if (e->restart_pending) e->restart_pending->fire();
+      e->rec.state.status = StateStatus::exited;
+      (void)persist_state(*e);
+      for (auto& x : e->waiters)
+        if (x->condition == WaitCondition::not_running) {
+          x->result = {e->rec.state.exit_code, e->rec.state.error};
+          x->notice.fire();
+        }
+      publish(id, "stop", std::move(attrs));
+      return ok();
+    }
     e->waiters.push_back(w);
     std::string ss = e->rec.config.value("StopSignal", std::string());
     if (!ss.empty())
@@ -798,15 +1100,22 @@ Status ContainerService::stop(std::string_view ref, std::optional<int> timeout_s
       timeout = it->get<int>();
   }
   if (timeout_s) timeout = *timeout_s;
+  auto with_signal = [&](int s) {
+    auto a = attrs;
+    a["signal"] = std::to_string(s);
+    return a;
+  };
+  publish(id, "kill", with_signal(sig));
   auto r = shim_call(opts_.paths.shim_socket(id), Json{{"op", "kill"}, {"signal", sig}, {"all", false}});
   thaw_if_paused(e);
-  if (r && w->notice.wait_for(timeout < 0 ? -1 : timeout * 1000)) return ok();
-  if (!w->notice.fired()) {
+  if (!(r && w->notice.wait_for(timeout < 0 ? -1 : timeout * 1000)) && !w->notice.fired()) {
     BERTH_LOG(log_, info, "container did not stop in time, killing", {"id", id});
+    publish(id, "kill", with_signal(SIGKILL));
     (void)shim_call(opts_.paths.shim_socket(id), Json{{"op", "kill"}, {"signal", SIGKILL}, {"all", true}});
     if (!w->notice.wait_for(30000))
       return make_error(Errc::internal, "container " + id + " did not exit after SIGKILL");
   }
+  publish(id, "stop", std::move(attrs));
   return ok();
 }
 
@@ -814,9 +1123,15 @@ Status ContainerService::remove(std::string_view ref, bool force, bool volumes) 
   EntryPtr e = BERTH_TRY(find(ref));
   std::shared_ptr<Waiter> w;
   std::string id;
+  std::map<std::string, std::string> kill_attrs;
   {
     std::lock_guard g(mu_);
     id = e->rec.id;
+    if (force && e->rec.state.status == StateStatus::restarting) {
+      e->restart_canceled = true;
+      if (e->restart_pending) e->restart_pending->fire();
+      e->rec.state.status = StateStatus::exited;
+    }
     if (is_running(e->rec.state.status)) {
       if (!force)
         return make_error(Errc::conflict, "You cannot remove a running container " + id +
@@ -825,9 +1140,13 @@ Status ContainerService::remove(std::string_view ref, bool force, bool volumes) 
       w = std::make_shared<Waiter>();
       w->condition = WaitCondition::not_running;
       e->waiters.push_back(w);
+      e->restart_canceled = true;
+      kill_attrs = event_attrs(e->rec);
+      kill_attrs["signal"] = std::to_string(SIGKILL);
     }
   }
   if (w) {
+    publish(id, "kill", std::move(kill_attrs));
     (void)shim_call(opts_.paths.shim_socket(id), Json{{"op", "kill"}, {"signal", SIGKILL}, {"all", true}});
     thaw_if_paused(e);
     if (!w->notice.wait_for(30000))
@@ -866,6 +1185,7 @@ Status ContainerService::resize(std::string_view ref, int height, int width) {
   }
   BERTH_TRY_VOID(shim_call(opts_.paths.shim_socket(id),
                            Json{{"op", "resize"}, {"height", height}, {"width", width}}));
+  emit(id, "resize", {{"height", std::to_string(height)}, {"width", std::to_string(width)}});
   return ok();
 }
 
@@ -898,6 +1218,8 @@ Result<std::shared_ptr<PendingAttach>> ContainerService::attach(std::string_view
     id = e->rec.id;
     if (!e->shim_up) {
       e->attaches.push_back(a);
+      std::map<std::string, std::string> attrs = event_attrs(e->rec);
+      publish(id, "attach", std::move(attrs));
       return a;
     }
   }
@@ -914,6 +1236,7 @@ Result<std::shared_ptr<PendingAttach>> ContainerService::attach(std::string_view
   }
   // A container that exited meanwhile gives an empty stream.
   a->ready.fire();
+  emit(id, "attach");
   return a;
 }
 
@@ -1103,7 +1426,7 @@ Result<LogSource> ContainerService::log_source(std::string_view ref) {
   w->condition = WaitCondition::not_running;
   std::lock_guard g(mu_);
   std::string type = e->rec.host_config.value("LogConfig", Json::object()).value("Type", "json-file");
-  if (type == "none")
+  if (!logging::driver_readable(type))
     return make_error(Errc::invalid,
                       "configured logging driver does not support reading");
   ls.path = opts_.paths.log_path(e->rec.id);
@@ -1139,8 +1462,37 @@ void ContainerService::stop_all(int timeout_s) {
     for (const auto& [id, e] : by_id_)
       if (is_running(e->rec.state.status)) ids.push_back(id);
   }
+  shutting_down_ = true;  // exits from here on do not trigger restart policies
   std::vector<std::thread> ts;
-  for (const auto& id : ids) ts.emplace_back([this, id, timeout_s] { (void)stop(id, timeout_s); });
+  for (const auto& id : ids)
+    ts.emplace_back([this, id, timeout_s] { (void)stop_entry(id, timeout_s, /*by_user=*/false); });
+  for (auto& t : ts) t.join();
+}
+
+// dockerd's restore: containers that ran before and whose policy says so
+// (always; unless-stopped not stopped by the user; on-failure after a
+// failure within its retries) start again when the daemon starts.
+void ContainerService::restart_on_boot() {
+  std::vector<EntryPtr> todo;
+  {
+    std::lock_guard g(mu_);
+    for (auto& [id, e] : by_id_) {
+      const State& st = e->rec.state;
+      if (is_running(st.status) || st.status != StateStatus::exited || st.started_ns == 0) continue;
+      RestartManager fresh;
+      if (fresh.should_restart(restart_policy_of(e->rec.host_config), st.exit_code, st.manually_stopped,
+                               st.finished_ns - st.started_ns, e->rec.restart_count))
+        todo.push_back(e);
+    }
+  }
+  std::vector<std::thread> ts;
+  for (auto& e : todo)
+    ts.emplace_back([this, e] {
+      const std::string id = e->rec.id;
+      BERTH_LOG(log_, info, "starting container (restart policy, daemon start)", {"id", id});
+      if (auto st = start_entry(e, id, /*manual=*/true); !st)
+        BERTH_LOG(log_, warn, "restart policy: start failed", {"id", id}, {"error", st.error().msg});
+    });
   for (auto& t : ts) t.join();
 }
 
@@ -1177,6 +1529,7 @@ Status ContainerService::reconcile() {
           e->shim_up = true;
         }
         watch(id, conn->release());
+        start_health(e);
         BERTH_LOG(log_, info, "re-attached to running container", {"id", id});
       } else {
         dead_shims.push_back(e);

@@ -27,11 +27,18 @@
 #include "container/create_config.h"
 #include "network/service.h"
 #include "volume/service.h"
+#include "container/health.h"
+#include "container/restart.h"
 #include "store/db.h"
 
 namespace berth::container {
 
 struct SpecInput;
+// Where lifecycle events go (the daemon's event bus). `attrs` are Docker's
+// Actor.Attributes; for containers the service fills name, image and the
+// labels, callers add e.g. exitCode or signal.
+using EventSink = std::function<void(std::string_view type, std::string_view action,
+                                     const std::string& id, std::map<std::string, std::string> attrs)>;
 
 struct ServiceOptions {
   Paths paths;
@@ -42,6 +49,12 @@ struct ServiceOptions {
   volume::VolumeService* volumes = nullptr;     // null: no volumes
   // Other runtimes a container may name (HostConfig.Runtime): name → path.
   std::map<std::string, std::string> runtimes;
+  EventSink events;  // may be empty (tests)
+  // daemon.json log-driver / log-opts: used when a container names no
+  // driver (options merge when it names the same one), as dockerd's.
+  std::string default_log_type = "json-file";
+  std::map<std::string, std::string> default_log_opts;
+  Json default_ulimits;  // daemon.json default-ulimits ({"nofile":{"Name","Soft","Hard"}})
 };
 
 // The image a container is created from (filled in by the daemon from the
@@ -198,8 +211,17 @@ class ContainerService {
   Result<Json> exec_inspect(std::string_view exec_id);
   Status exec_resize(std::string_view exec_id, int height, int width);
 
+  // SIGHUP reload: containers started from now on use this OCI runtime.
+  void set_default_runtime(std::string name, std::string path);
   // Resolves a reference to a full ID (404 when unknown).
   Result<std::string> resolve(std::string_view ref);
+  // Publishes a container event (Type "container") with Docker's
+  // attributes: name, image, the container's labels, plus `extra` (e.g.
+  // {"execID", …} for exec_create/exec_start/exec_die, {"signal","15"}).
+  // The lifecycle operations here emit their own events; operations added
+  // elsewhere (pause, unpause, rename, exec_*) call this. Unknown ref: no-op.
+  void emit(std::string_view ref, std::string_view action,
+            std::map<std::string, std::string> extra = {});
 
  private:
   struct Entry {
@@ -210,6 +232,11 @@ class ContainerService {
     UniqueFd shim_pidfd;   // the last shim spawned; it may outlive shim_up while it deletes runtime state
     std::vector<std::shared_ptr<Waiter>> waiters;
     std::vector<std::shared_ptr<PendingAttach>> attaches;
+    RestartManager restart_mgr;
+    bool restart_canceled = false;             // a user stop/kill: no automatic restart
+    std::shared_ptr<Notice> restart_pending;   // fires to cancel a scheduled restart
+    std::unique_ptr<HealthMonitor> health;     // running containers with a health check
+    std::string runtime_path;                  // the OCI runtime it was started with
   };
   using EntryPtr = std::shared_ptr<Entry>;
 
@@ -217,6 +244,13 @@ class ContainerService {
   Result<EntryPtr> find(std::string_view ref);  // takes mu_
   Status reconcile();
   Status persist_state(const Entry& e);
+  Status start_entry(const EntryPtr& e, std::string_view ref, bool manual);
+  Status stop_entry(std::string_view ref, std::optional<int> timeout_s, bool by_user);
+  void schedule_restart(const EntryPtr& e, int64_t delay_ns);
+  void restart_on_boot();
+  void start_health(const EntryPtr& e);  // mu_ not held
+  std::map<std::string, std::string> event_attrs(const Record& r) const;  // mu_ held
+  void publish(const std::string& id, std::string_view action, std::map<std::string, std::string> attrs);
   Status prepare_bundle(Entry& e);
   Status write_network_files(const Record& r, const std::string& own_hosts = "", bool embedded_dns = false);
   Result<std::string> setup_network(const Record& r);
@@ -258,6 +292,7 @@ class ContainerService {
   std::mutex watch_mu_;
   std::map<int, std::pair<std::string, UniqueFd>> watched_;  // fd → (id, conn)
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> shutting_down_{false};  // stop_all: exits do not restart
   std::thread monitor_;
 };
 

@@ -53,6 +53,11 @@ Result<std::string> ContainerService::exec_create(std::string_view ref, const Js
   x->config = body;
   x->config["Cmd"] = cmd;
   execs_[x->id] = x;
+  std::string line;
+  for (const auto& a : cmd) line += (line.empty() ? "" : " ") + a;
+  auto attrs = event_attrs(e->rec);
+  attrs["execID"] = x->id;
+  publish(cid, "exec_create: " + line, std::move(attrs));
   return x->id;
 }
 
@@ -76,6 +81,11 @@ Result<std::shared_ptr<ExecSession>> ContainerService::exec_start(std::string_vi
       return make_error(Errc::conflict, "Container " + x->container_id + " is not running");
     x->started = true;
     rec = e->rec;
+    std::string line;
+    for (const auto& a : x->config["Cmd"]) line += (line.empty() ? "" : " ") + a.get<std::string>();
+    auto attrs = event_attrs(e->rec);
+    attrs["execID"] = x->id;
+    publish(rec.id, "exec_start: " + line, std::move(attrs));
   }
   const Json& c = x->config;
   auto session = std::make_shared<ExecSession>();
@@ -227,6 +237,12 @@ void ContainerService::on_exec_exit(const std::string& exec_id, Result<Json> ans
       x.running = false;
       x.exited = true;
       x.exit_code = code;
+      if (auto ce = by_id_.find(x.container_id); ce != by_id_.end()) {
+        auto attrs = event_attrs(ce->second->rec);
+        attrs["execID"] = exec_id;
+        attrs["exitCode"] = std::to_string(code);
+        publish(x.container_id, "exec_die", std::move(attrs));
+      }
       for (auto& w : x.waiters) w->result = {code, ""};
       wake.swap(x.waiters);
     }

@@ -90,6 +90,7 @@ Status ContainerService::pause(std::string_view ref) {
     e->rec.state.status = StateStatus::paused;
     (void)persist_state(*e);
   }
+  publish(id, "pause", event_attrs(e->rec));
   return ok();
 }
 
@@ -112,6 +113,7 @@ Status ContainerService::unpause(std::string_view ref) {
     e->rec.state.status = StateStatus::running;
     (void)persist_state(*e);
   }
+  publish(id, "unpause", event_attrs(e->rec));
   return ok();
 }
 
@@ -201,6 +203,9 @@ Status ContainerService::rename(std::string_view ref, std::string_view new_name)
   }
   by_name_.erase(old);
   by_name_[full] = e->rec.id;
+  auto attrs = event_attrs(e->rec);
+  attrs["oldName"] = old;
+  publish(e->rec.id, "rename", std::move(attrs));
   return ok();
 }
 

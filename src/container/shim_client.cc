@@ -21,9 +21,15 @@ namespace berth::container {
 std::vector<std::string> shim_argv(const ShimSpawnOptions& o) {
   std::vector<std::string> a = {o.shim_binary, "--id", o.id, "--bundle", o.bundle,
                                 "--runtime", o.runtime, "--runtime-root", o.runtime_root,
-                                "--socket", o.socket, "--state-dir", o.state_dir,
-                                "--log-driver", o.log_driver};
-  if (o.log_driver == "json-file") {
+                                "--socket", o.socket, "--state-dir", o.state_dir};
+  if (!o.log_config.empty()) {
+    a.push_back("--log-config");
+    a.push_back(o.log_config);
+  } else {
+    a.push_back("--log-driver");
+    a.push_back(o.log_driver);
+  }
+  if (o.log_config.empty() && o.log_driver == "json-file") {
     a.push_back("--log-path");
     a.push_back(o.log_path);
   }

@@ -20,6 +20,7 @@ struct ShimSpawnOptions {
   std::string state_dir;
   std::string log_driver = "json-file";
   std::string log_path;
+  std::string log_config;  // logging::DriverConfig JSON file; replaces log_driver/log_path
   bool tty = false;
   bool stdin_open = false;
   bool stdin_once = false;

@@ -14,7 +14,8 @@ const std::set<std::string>& file_keys() {
                                           "runtimes", "group", "bridge", "bip", "fixed-cidr",
                                           "ip-forward", "iptables", "nft-table", "default-address-pools",
                                           "mtu", "userland-proxy", "ip", "insecure-registries", "registry-mirrors",
-                                          "max-concurrent-downloads", "max-concurrent-uploads"};
+                                          "max-concurrent-downloads", "max-concurrent-uploads", "log-driver", "log-opts",
+                                          "default-ulimits", "storage-driver", "labels"};
   return k;
 }
 
@@ -38,6 +39,7 @@ std::string usage() {
          "      --default-runtime string Default OCI runtime for containers (default \"berth\")\n"
          "      --exec-root string       Root directory for execution state files (default \"/run/berth\")\n"
          "  -G, --group string           Group for the unix socket (default \"berth\")\n"
+         "      --default-ulimit NAME=SOFT[:HARD]  Default ulimits for containers\n"
          "  -h, --help                   Print usage\n"
          "  -H, --host list              Daemon socket(s) to connect to (unix://PATH)\n"
          "  -b, --bridge string          Interface of the default bridge network (default \"berth0\")\n"
@@ -50,10 +52,14 @@ std::string usage() {
          "      --ip ip                  Default IP when binding container ports (default 0.0.0.0)\n"
          "      --mtu int                MTU of container interfaces (default 1500)\n"
          "      --userland-proxy         Only false is accepted: ports are published by DNAT\n"
+         "      --label list             Set key=value labels to the daemon\n"
          "      --live-restore           Keep containers running when the daemon stops\n"
+         "      --log-driver string      Default driver for container logs (default \"json-file\")\n"
+         "      --log-opt KEY=VALUE      Default log driver options for containers\n"
          "  -l, --log-level string       Set the logging level (debug|info|warn|error|fatal) (default \"info\")\n"
          "  -p, --pidfile string         Path to use for daemon PID file (default \"/run/berth/berthd.pid\")\n"
          "      --validate-store         Check (and repair) the image and blob store, then exit\n"
+         "  -s, --storage-driver string  Storage driver to use (overlay2)\n"
          "  -v, --version                Print version information and quit\n";
 }
 
@@ -158,6 +164,36 @@ Result<Config> parse_flags(const std::vector<std::string>& args) {
       c.from_flags.insert("userland-proxy");
     } else if (a == "--validate-store") {
       c.validate_store = true;
+    } else if (a == "--log-driver") {
+      c.log_driver = BERTH_TRY(need(a));
+      c.from_flags.insert("log-driver");
+    } else if (a == "--log-opt") {
+      std::string kv = BERTH_TRY(need(a));
+      auto eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0) return invalid("invalid log-opt " + kv + ": expected KEY=VALUE");
+      c.log_opts[kv.substr(0, eq)] = kv.substr(eq + 1);
+      c.from_flags.insert("log-opts");
+    } else if (a == "-s" || a == "--storage-driver") {
+      c.storage_driver = BERTH_TRY(need(a));
+      c.from_flags.insert("storage-driver");
+    } else if (a == "--label") {
+      c.labels.push_back(BERTH_TRY(need(a)));
+      c.from_flags.insert("labels");
+    } else if (a == "--default-ulimit") {
+      // nofile=1024:2048 or nofile=1024
+      std::string v = BERTH_TRY(need(a));
+      auto eq = v.find('=');
+      if (eq == std::string::npos) return invalid("invalid ulimit argument: " + v);
+      std::string name = v.substr(0, eq), lim = v.substr(eq + 1);
+      auto colon = lim.find(':');
+      auto soft = str::parse_int(lim.substr(0, colon));
+      auto hard = colon == std::string::npos ? soft : str::parse_int(lim.substr(colon + 1));
+      if (!soft || !hard) return invalid("invalid ulimit argument: " + v);
+      if (*soft > *hard)
+        return invalid("ulimit soft limit must be less than or equal to hard limit: " + std::to_string(*soft) +
+                       " > " + std::to_string(*hard));
+      c.default_ulimits[name] = Json{{"Name", name}, {"Soft", *soft}, {"Hard", *hard}};
+      c.from_flags.insert("default-ulimits");
     } else if (a == "-v" || a == "--version") {
       c.show_version = true;
     } else if (a == "-h" || a == "--help") {
@@ -259,6 +295,34 @@ Status apply_config_file(Config& c, std::string_view text) {
     (std::string_view(key) == "max-concurrent-downloads" ? c.max_concurrent_downloads : c.max_concurrent_uploads) =
         static_cast<int>(j[key].get<int64_t>());
   }
+  if (j.contains("log-driver")) c.log_driver = BERTH_TRY(want_str("log-driver"));
+  if (j.contains("log-opts")) {
+    if (!j["log-opts"].is_object()) return invalid("invalid value for log-opts: expected an object of strings");
+    for (const auto& [k, v] : j["log-opts"].items()) {
+      if (!v.is_string()) return invalid("invalid value for log-opts: expected an object of strings");
+      c.log_opts[k] = v.get<std::string>();
+    }
+  }
+  if (j.contains("storage-driver")) c.storage_driver = BERTH_TRY(want_str("storage-driver"));
+  if (j.contains("labels")) {
+    if (!j["labels"].is_array()) return invalid("invalid value for labels: expected an array of strings");
+    c.labels.clear();
+    for (const auto& l : j["labels"]) {
+      if (!l.is_string()) return invalid("invalid value for labels: expected an array of strings");
+      c.labels.push_back(l.get<std::string>());
+    }
+  }
+  if (j.contains("default-ulimits")) {
+    if (!j["default-ulimits"].is_object()) return invalid("invalid value for default-ulimits: expected an object");
+    for (const auto& [name, u] : j["default-ulimits"].items()) {
+      if (!u.is_object() || !u.value("Soft", Json()).is_number_integer() || !u.value("Hard", Json()).is_number_integer())
+        return invalid("invalid value for default-ulimits: " + name + " needs integer Soft and Hard");
+      if (u["Soft"].get<int64_t>() > u["Hard"].get<int64_t>())
+        return invalid("ulimit soft limit must be less than or equal to hard limit: " +
+                       std::to_string(u["Soft"].get<int64_t>()) + " > " + std::to_string(u["Hard"].get<int64_t>()));
+      c.default_ulimits[name] = Json{{"Name", name}, {"Soft", u["Soft"]}, {"Hard", u["Hard"]}};
+    }
+  }
   if (j.contains("runtimes")) {
     if (!j["runtimes"].is_object()) return invalid("invalid value for runtimes: expected an object");
     for (const auto& [name, v] : j["runtimes"].items()) {
@@ -277,6 +341,7 @@ Status apply_config_file(Config& c, std::string_view text) {
 
 Result<Config> load_config(const std::vector<std::string>& args) {
   Config c = BERTH_TRY(parse_flags(args));
+  c.args = args;
   if (c.show_help || c.show_version) return c;
   if (fs::exists(c.config_file)) {
     auto text = fs::read_file(c.config_file);
@@ -288,7 +353,28 @@ Result<Config> load_config(const std::vector<std::string>& args) {
   // Fixed defaults, as dockerd's (not derived from --exec-root).
   if (c.hosts.empty()) c.hosts.push_back("unix:///run/berth/berth.sock");
   if (c.pidfile.empty()) c.pidfile = "/run/berth/berthd.pid";
+  if (!c.storage_driver.empty() && c.storage_driver != "overlay2")
+    return invalid("berth supports only the overlay2 storage driver, not \"" + c.storage_driver + "\"");
   return c;
+}
+
+std::vector<std::string> reload_diff(Config& live, const Config& fresh, bool apply) {
+  std::vector<std::string> changed;
+  if (live.debug != fresh.debug) changed.push_back("debug");
+  if (live.log_level != fresh.log_level) changed.push_back("log-level");
+  if (live.live_restore != fresh.live_restore) changed.push_back("live-restore");
+  if (live.runtimes != fresh.runtimes) changed.push_back("runtimes");
+  if (live.default_runtime != fresh.default_runtime) changed.push_back("default-runtime");
+  if (live.labels != fresh.labels) changed.push_back("labels");
+  if (apply) {
+    live.debug = fresh.debug;
+    live.log_level = fresh.log_level;
+    live.live_restore = fresh.live_restore;
+    live.runtimes = fresh.runtimes;
+    live.default_runtime = fresh.default_runtime;
+    live.labels = fresh.labels;
+  }
+  return changed;
 }
 
 Result<std::string> unix_socket_path(std::string_view host) {

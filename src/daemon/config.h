@@ -41,6 +41,13 @@ struct Config {
   std::vector<std::string> registry_mirrors;
   int max_concurrent_downloads = 3;
   int max_concurrent_uploads = 5;
+  // daemon.json / flags for containers: log-driver, log-opts, default-ulimits
+  std::string log_driver = "json-file";
+  std::map<std::string, std::string> log_opts;
+  Json default_ulimits = Json::object();  // name → {"Name","Soft","Hard"}
+  std::string storage_driver;             // only overlay2 (or empty)
+  std::vector<std::string> labels;
+  std::vector<std::string> args;  // the command line, for SIGHUP reloads
   bool show_version = false;
   bool validate_store = false;  // --validate-store: check/repair images and blobs, exit
   bool show_help = false;
@@ -55,6 +62,11 @@ Status apply_config_file(Config& cfg, std::string_view text);
 // parse_flags + read the config file (missing default file is fine).
 Result<Config> load_config(const std::vector<std::string>& args);
 std::string usage();
+
+// What a SIGHUP reload changed, as dockerd's reloadable keys (debug,
+// log-level, live-restore, runtimes, default-runtime, labels): the keys
+// that differ, applied to `live` when `apply`.
+std::vector<std::string> reload_diff(Config& live, const Config& fresh, bool apply);
 
 // "unix:///path" → "/path"; other schemes → Errc::invalid.
 Result<std::string> unix_socket_path(std::string_view host);

@@ -6,12 +6,16 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <atomic>
+#include <optional>
 #include <thread>
 
 #include "common/fs.h"
 #include "common/id.h"
 #include "common/strings.h"
 #include "container/service.h"
+#include "daemon/events.h"
+#include "logging/drivers.h"
 #include "daemon/http_server.h"
 #include "daemon/routes.h"
 #include "image/image_store.h"
@@ -55,7 +59,23 @@ Result<std::string> engine_id(const std::string& data_root) {
 
 }  // namespace
 
-int run(const Config& cfg, log::Logger& log) {
+namespace {
+
+std::string join_runtimes(const std::map<std::string, std::string>& m) {
+  std::string s;
+  for (const auto& [k, v] : m) s += (s.empty() ? "" : " ") + k + ":" + v;
+  return s;
+}
+
+std::string hostname_or_empty() {
+  char b[256] = {};
+  return ::gethostname(b, sizeof b - 1) == 0 ? std::string(b) : std::string();
+}
+
+}  // namespace
+
+int run(const Config& start_cfg, log::Logger& log) {
+  Config cfg = start_cfg;  // the reloadable part changes on SIGHUP
   auto die = [&](const Error& e) {
     BERTH_LOG(log, fatal, "berthd failed to start", {"error", e.msg});
     std::fprintf(stderr, "berthd: %s\n", e.msg.c_str());
@@ -70,6 +90,7 @@ int run(const Config& cfg, log::Logger& log) {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGQUIT);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
@@ -86,6 +107,8 @@ int run(const Config& cfg, log::Logger& log) {
 
   auto rt = runtime_path(cfg, cfg.default_runtime);
   if (!rt) return die(rt.error());
+  if (auto st = logging::validate_log_config(cfg.log_driver, cfg.log_opts); !st)
+    return die(make_error(Errc::invalid, "failed to set log opts: " + st.error().msg));
   std::string shim;
   if (const char* s = std::getenv("BERTH_SHIM"); s && *s) {
     shim = s;
@@ -138,6 +161,14 @@ int run(const Config& cfg, log::Logger& log) {
     if (auto p = fs::find_helper_binary("runc")) so.runtimes["runc"] = *p;
   if (!so.runtimes.count("berth"))
     if (auto p = fs::find_helper_binary("berth-runtime")) so.runtimes["berth"] = *p;
+  so.default_log_type = cfg.log_driver;
+  so.default_log_opts = cfg.log_opts;
+  so.default_ulimits = cfg.default_ulimits;
+  EventBus events;
+  so.events = [&events](std::string_view type, std::string_view action, const std::string& id,
+                        std::map<std::string, std::string> attrs) {
+    events.publish(Event{std::string(type), std::string(action), id, std::move(attrs)});
+  };
   auto containers = container::ContainerService::open(**db, so, log);
   if (!containers) return die(containers.error());
   (*networks)->reconcile((*containers)->running_ids());
@@ -152,33 +183,93 @@ int run(const Config& cfg, log::Logger& log) {
   sys.runtimes[cfg.default_runtime] = *rt;
   sys.live_restore = cfg.live_restore;
   sys.debug = cfg.debug;
+  sys.labels = cfg.labels;
   Backends backends{sys, **containers, **images, log, networks->get(), volumes->get()};
   backends.registry.insecure_registries = cfg.insecure_registries;
   backends.registry.mirrors = cfg.registry_mirrors;
   backends.registry.max_concurrent_downloads = cfg.max_concurrent_downloads;
   backends.registry.max_concurrent_uploads = cfg.max_concurrent_uploads;
+  backends.events = &events;
   Router router;
   add_system_routes(router, backends);
   add_container_routes(router, backends);
   add_image_routes(router, backends);
   add_network_routes(router, backends);
   add_volume_routes(router, backends);
+  add_event_routes(router, backends);
 
   Server server(router, log);
   for (const auto& s : sockets)
     if (auto st = server.listen_unix(s, cfg.group); !st) return die(st.error());
 
+  std::atomic<bool> live_restore{cfg.live_restore};
+  // SIGHUP: reload what dockerd reloads; SIGINT/SIGTERM/SIGQUIT: shut down.
+  auto reload = [&] {
+    auto fresh = load_config(cfg.args);
+    if (!fresh) {
+      BERTH_LOG(log, error, "configuration reload failed, keeping the running configuration",
+                {"error", fresh.error().msg});
+      return;
+    }
+    std::optional<std::string> new_rt;
+    if (fresh->default_runtime != cfg.default_runtime || fresh->runtimes != cfg.runtimes) {
+      auto p = runtime_path(*fresh, fresh->default_runtime);
+      if (!p) {
+        BERTH_LOG(log, error, "configuration reload failed, keeping the running configuration",
+                  {"error", p.error().msg});
+        return;
+      }
+      new_rt = *p;
+    }
+    auto changed = reload_diff(cfg, *fresh, true);
+    log.set_level(cfg.log_level);
+    live_restore = cfg.live_restore;
+    if (new_rt) (*containers)->set_default_runtime(cfg.default_runtime, *new_rt);
+    {
+      std::lock_guard g(sys.mu);
+      sys.debug = cfg.debug;
+      sys.live_restore = cfg.live_restore;
+      sys.labels = cfg.labels;
+      sys.default_runtime = cfg.default_runtime;
+      sys.runtimes = cfg.runtimes;
+      if (new_rt) sys.runtimes[cfg.default_runtime] = *new_rt;
+    }
+    std::string list;
+    for (const auto& k : changed) list += (list.empty() ? "" : ",") + k;
+    BERTH_LOG(log, info, "configuration reloaded", {"changed", list.empty() ? "nothing" : list},
+              {"debug", cfg.debug ? "true" : "false"}, {"live-restore", cfg.live_restore ? "true" : "false"},
+              {"default-runtime", cfg.default_runtime});
+    std::string labels = "[";
+    for (size_t i = 0; i < cfg.labels.size(); ++i) labels += (i ? " " : "") + cfg.labels[i];
+    labels += "]";
+    events.publish(Event{"daemon", "reload", sys.id,
+                         {{"debug", cfg.debug ? "true" : "false"},
+                          {"default-runtime", cfg.default_runtime},
+                          {"labels", labels},
+                          {"live-restore", cfg.live_restore ? "true" : "false"},
+                          {"name", hostname_or_empty()},
+                          {"runtimes", join_runtimes(sys.runtimes)}}});
+  };
   std::thread sig([&] {
-    int got = 0;
-    sigwait(&set, &got);
-    BERTH_LOG(log, info, "shutting down", {"signal", std::to_string(got)});
-    server.shutdown();
+    for (;;) {
+      int got = 0;
+      if (sigwait(&set, &got) != 0) continue;
+      if (got == SIGHUP) {
+        reload();
+        continue;
+      }
+      BERTH_LOG(log, info, "shutting down", {"signal", std::to_string(got)});
+      server.shutdown();
+      return;
+    }
   });
   BERTH_LOG(log, info, "berthd started", {"version", sys.server_version}, {"runtime", *rt},
             {"shim", shim}, {"socket", sockets.front()});
   server.serve();
   sig.join();
-  if (!cfg.live_restore) {
+  if (!live_restore) {
+    // As dockerd without live-restore: SIGTERM (or the stop signal), a grace
+    // period, then SIGKILL, for every running container.
     (*containers)->stop_all(10);
   }
   // Connection threads are detached and may still be blocked in handlers

@@ -172,6 +172,7 @@ void add_container_routes(Router& r, Backends& b) {
     if (auto st = cs.stop(req.param("id"), t); !st && st.error().kind != Errc::not_modified)
       return st;
     BERTH_TRY_VOID(cs.start(req.param("id")));
+    cs.emit(req.param("id"), "restart");
     return res.no_content();
   });
 

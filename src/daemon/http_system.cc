@@ -104,6 +104,7 @@ void add_system_routes(Router& r, Backends& b) {
   });
 
   r.add("GET", "/info", [&b](Request&, Response& res) -> Status {
+    std::lock_guard sys_lock(b.sys.mu);  // a SIGHUP reload may change runtimes, debug, live-restore
     struct utsname u {};
     ::uname(&u);
     struct sysinfo si {};

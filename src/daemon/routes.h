@@ -4,10 +4,13 @@
 #pragma once
 
 #include <map>
+#include <mutex>
+#include <vector>
 #include <string>
 
 #include "common/log.h"
 #include "container/service.h"
+#include "daemon/events.h"
 #include "daemon/http_server.h"
 #include "image/image_store.h"
 #include "network/service.h"
@@ -18,6 +21,10 @@ namespace berth::daemon {
 
 // Facts /info and /version report.
 struct SystemInfo {
+  // Guards the fields a SIGHUP reload changes (runtimes, default_runtime,
+  // live_restore, debug, labels) against /info reading them.
+  mutable std::mutex mu;
+  std::vector<std::string> labels;
   std::string id;  // engine ID, persisted under DATA_ROOT
   std::string data_root;
   std::string default_runtime;
@@ -35,6 +42,7 @@ struct Backends {
   network::NetworkService* networks = nullptr;
   volume::VolumeService* volumes = nullptr;
   image::RegistryOptions registry = {};  // daemon.json insecure-registries, mirrors, concurrency
+  EventBus* events = nullptr;  // GET /events (daemon/http_events.cc)
 };
 
 void add_system_routes(Router& r, Backends& b);
@@ -52,6 +60,7 @@ void add_image_routes(Router& r, Backends& b);
 void add_df_routes(Router& r, Backends& b);
 void add_network_routes(Router& r, Backends& b);
 void add_volume_routes(Router& r, Backends& b);
+void add_event_routes(Router& r, Backends& b);
 
 // Run `work`, turning its progress messages into a chunked JSON stream
 // (started with the first message); an error before any message is a plain

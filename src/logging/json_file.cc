@@ -359,7 +359,9 @@ Result<std::unique_ptr<JsonFileWriter>> JsonFileWriter::open(const std::string& 
                                                              Options opts) {
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, opts.mode));
   if (!fd) return sys_error("open log file " + path);
-  return std::unique_ptr<JsonFileWriter>(new JsonFileWriter(std::move(fd), opts));
+  struct stat st {};
+  int64_t size = ::fstat(fd.get(), &st) == 0 ? st.st_size : 0;
+  return std::unique_ptr<JsonFileWriter>(new JsonFileWriter(std::move(fd), std::move(opts), path, size));
 }
 
 void JsonFileWriter::append_line(Stream s, std::string_view payload, int64_t time_ns) {
@@ -367,7 +369,7 @@ void JsonFileWriter::append_line(Stream s, std::string_view payload, int64_t tim
     cached_time_len_ = timeutil::format_rfc3339(cached_time_, time_ns, false);
     cached_time_ns_ = time_ns;
   }
-  size_t need = 6 * payload.size() + 96;
+  size_t need = 6 * payload.size() + 96 + opts_.attrs_json.size() + 10;
   if (out_len_ + need > out_.size()) out_.resize(std::max(out_.size() * 2, out_len_ + need));
   char* d = out_.data() + out_len_;
   std::memcpy(d, "{\"log\":", 7);
@@ -375,8 +377,21 @@ void JsonFileWriter::append_line(Stream s, std::string_view payload, int64_t tim
   std::string_view mid = s == Stream::err  ? std::string_view(",\"stream\":\"stderr\",\"time\":\"")
                          : s == Stream::in ? std::string_view(",\"stream\":\"stdin\",\"time\":\"")
                                            : std::string_view(",\"stream\":\"stdout\",\"time\":\"");
-  std::memcpy(d, mid.data(), mid.size());
-  d += mid.size();
+  if (opts_.attrs_json.empty()) {
+    std::memcpy(d, mid.data(), mid.size());
+    d += mid.size();
+  } else {
+    // {"log":…,"stream":"stdout","attrs":{…},"time":…} as moby's jsonlog.
+    std::string_view stream = mid.substr(0, mid.size() - 9);  // without ,"time":"
+    std::memcpy(d, stream.data(), stream.size());
+    d += stream.size();
+    std::memcpy(d, ",\"attrs\":", 9);
+    d += 9;
+    std::memcpy(d, opts_.attrs_json.data(), opts_.attrs_json.size());
+    d += opts_.attrs_json.size();
+    std::memcpy(d, ",\"time\":\"", 9);
+    d += 9;
+  }
   std::memcpy(d, cached_time_, cached_time_len_);
   d += cached_time_len_;
   std::memcpy(d, "\"}\n", 3);
@@ -422,12 +437,59 @@ Status JsonFileWriter::write(Stream s, std::string_view data, int64_t now_ns) {
 
 Status JsonFileWriter::maybe_flush() {
   if (out_len_ >= opts_.flush_threshold) return flush();
+  // With rotation, write as soon as the file would reach max-size so files
+  // stay close to it (Docker rotates before the write that follows).
+  if (opts_.max_size > 0 && size_ + static_cast<int64_t>(out_len_) >= opts_.max_size) return flush();
+  return ok();
+}
+
+Status JsonFileWriter::rotate() {
+  if (opts_.max_file <= 1) {
+    if (::ftruncate(fd_.get(), 0) != 0) return sys_error("truncate log " + path_);
+    size_ = 0;
+    return ok();
+  }
+  // PATH.(n-1) is dropped; PATH.i → PATH.(i+1); PATH → PATH.1.
+  for (int i = opts_.max_file - 1; i >= 1; --i) {
+    std::string from = i == 1 ? path_ : path_ + "." + std::to_string(i - 1);
+    std::string to = path_ + "." + std::to_string(i);
+    if (::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT)
+      return sys_error("rotate log " + from);
+  }
+  UniqueFd fd(::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, opts_.mode));
+  if (!fd) return sys_error("open log file " + path_);
+  fd_ = std::move(fd);
+  size_ = 0;
   return ok();
 }
 
 Status JsonFileWriter::flush() {
   if (out_len_ == 0) return ok();
-  Status st = fs::write_all(fd_.get(), std::string_view(out_.data(), out_len_));
+  Status st = ok();
+  if (opts_.max_size > 0) {
+    // Whole entries per file: cut the batch at line ends, rotating when the
+    // current file has reached max-size.
+    std::string_view rest(out_.data(), out_len_);
+    while (!rest.empty() && st) {
+      if (size_ >= opts_.max_size) {
+        st = rotate();
+        if (!st) break;
+      }
+      int64_t room = opts_.max_size - size_;
+      size_t cut = rest.size();
+      if (static_cast<int64_t>(rest.size()) > room) {
+        // Up to the first line end at or after `room` bytes.
+        size_t nl = rest.find('\n', room > 0 ? static_cast<size_t>(room) - 1 : 0);
+        cut = nl == std::string_view::npos ? rest.size() : nl + 1;
+      }
+      st = fs::write_all(fd_.get(), rest.substr(0, cut));
+      size_ += static_cast<int64_t>(cut);
+      rest.remove_prefix(cut);
+    }
+  } else {
+    st = fs::write_all(fd_.get(), std::string_view(out_.data(), out_len_));
+    size_ += static_cast<int64_t>(out_len_);
+  }
   out_len_ = 0;
   // Keep the buffer between flushes (re-allocating a large buffer costs
   // page faults on every chunk); only give back an outsized one.
@@ -546,10 +608,117 @@ Result<bool> JsonFileReader::emit_from(int64_t start, const ReadOptions& opts,
   return false;
 }
 
+namespace {
+
+// Complete lines in a file (its '\n' count).
+int64_t count_lines(int fd) {
+  std::vector<char> buf(256 * 1024);
+  int64_t pos = 0, n = 0;
+  for (;;) {
+    ssize_t r = ::pread(fd, buf.data(), buf.size(), pos);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    for (ssize_t i = 0; i < r; ++i) n += buf[static_cast<size_t>(i)] == '\n';
+    pos += r;
+  }
+  return n;
+}
+
+// The offset of a line start at or before the first entry with time >=
+// since_ns, found by bisection on line timestamps (entries are written in
+// time order), so `logs --since` does not scan the whole file. 0 when the
+// file cannot be bisected.
+int64_t since_offset(int fd, int64_t size, int64_t since_ns) {
+  int64_t lo = 0, hi = size;
+  std::vector<char> buf(256 * 1024);
+  LogEntry e;
+  for (int guard = 0; guard < 64 && hi - lo > static_cast<int64_t>(buf.size()); ++guard) {
+    int64_t mid = lo + (hi - lo) / 2;
+    ssize_t r = ::pread(fd, buf.data(), buf.size(), mid);
+    if (r <= 0) break;
+    std::string_view chunk(buf.data(), static_cast<size_t>(r));
+    size_t nl = chunk.find('\n');
+    if (nl == std::string_view::npos) break;
+    size_t end = chunk.find('\n', nl + 1);
+    if (end == std::string_view::npos) break;
+    LineParser p(chunk.substr(nl + 1, end - nl - 1));
+    e.payload.clear();
+    if (!p.parse(&e)) break;
+    int64_t line_start = mid + static_cast<int64_t>(nl) + 1;
+    if (e.time_ns < since_ns)
+      lo = line_start;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+}  // namespace
+
+std::vector<std::string> rotated_log_files(const std::string& path) {
+  std::vector<std::string> out;
+  for (int i = 1; i < 10000; ++i) {
+    std::string p = path + "." + std::to_string(i);
+    if (!fs::exists(p)) break;
+    out.insert(out.begin(), p);
+  }
+  return out;
+}
+
 Status JsonFileReader::read_existing(const ReadOptions& opts, const EntrySink& sink) {
   BERTH_TRY_VOID(ensure_open());
+  auto rotated = rotated_log_files(path_);
+  if (!rotated.empty() && opts.tail != 0) {
+    // Older files first (oldest to newest), then the current one.
+    bool stopped = false;
+    auto wrapped = [&](const LogEntry& e) {
+      bool keep = sink(e);
+      if (!keep) stopped = true;
+      return keep;
+    };
+    std::vector<std::pair<std::string, int64_t>> plan;  // file, tail for it
+    if (opts.tail > 0) {
+      int64_t have = fd_ ? count_lines(fd_.get()) : 0;
+      if (have < opts.tail) {
+        int64_t need = opts.tail - have;
+        for (auto it = rotated.rbegin(); it != rotated.rend() && need > 0; ++it) {
+          UniqueFd f(::open(it->c_str(), O_RDONLY | O_CLOEXEC));
+          int64_t n = f ? count_lines(f.get()) : 0;
+          plan.insert(plan.begin(), {*it, n > need ? need : -1});
+          need -= n;
+        }
+      }
+    } else {
+      for (const auto& f : rotated) plan.emplace_back(f, -1);
+    }
+    for (const auto& [file, tail] : plan) {
+      auto r = JsonFileReader::open(file);
+      if (!r) continue;
+      ReadOptions o = opts;
+      o.tail = tail;
+      BERTH_TRY_VOID(r->read_existing_one(o, wrapped));
+      if (stopped) {
+        // Leave the follow position at the current file's end.
+        if (fd_) offset_ = BERTH_TRY(file_size(fd_.get()));
+        return ok();
+      }
+    }
+    if (!plan.empty()) {
+      ReadOptions o = opts;
+      o.tail = -1;
+      return read_existing_one(o, sink);
+    }
+  }
+  return read_existing_one(opts, sink);
+}
+
+Status JsonFileReader::read_existing_one(const ReadOptions& opts, const EntrySink& sink) {
   if (!fd_) return ok();
   int64_t start = 0;
+  if (opts.tail < 0 && opts.since_ns > 0) {
+    int64_t size = BERTH_TRY(file_size(fd_.get()));
+    start = since_offset(fd_.get(), size, opts.since_ns);
+  }
   if (opts.tail == 0) {
     // Nothing to print; position at the end of the last complete line.
     int64_t size = BERTH_TRY(file_size(fd_.get()));
@@ -600,6 +769,17 @@ Result<size_t> JsonFileReader::read_new(const ReadOptions& opts, const EntrySink
   if (!fd_) return size_t{0};
   size_t emitted = 0;
   *stopped = BERTH_TRY(emit_from(offset_, opts, sink, &emitted));
+  if (*stopped) return emitted;
+  // Rotated away (max-size): the old file is drained; continue with the
+  // new one from its start.
+  struct stat now {}, cur {};
+  if (::stat(path_.c_str(), &now) == 0 && ::fstat(fd_.get(), &cur) == 0 &&
+      (now.st_ino != cur.st_ino || now.st_dev != cur.st_dev)) {
+    fd_.reset();
+    offset_ = 0;
+    BERTH_TRY_VOID(ensure_open());
+    if (fd_) *stopped = BERTH_TRY(emit_from(0, opts, sink, &emitted));
+  }
   return emitted;
 }
 

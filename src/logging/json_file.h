@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 #include "common/unique_fd.h"
@@ -58,6 +59,14 @@ class JsonFileWriter final : public LogDriver {
   struct Options {
     size_t flush_threshold = 128 * 1024;
     mode_t mode = 0640;
+    // Rotation as Docker's max-size/max-file: once the file reaches
+    // max_size bytes it becomes PATH.1 (PATH.1 → PATH.2 …, keeping
+    // max_file - 1 old files; max_file 1 truncates). 0 = never.
+    int64_t max_size = 0;
+    int max_file = 1;
+    // Docker's "attrs" (labels/env/tag options): a JSON object written
+    // between "stream" and "time" on every line; empty = none.
+    std::string attrs_json;
   };
   // Opens (creating or appending to) `path`.
   static Result<std::unique_ptr<JsonFileWriter>> open(const std::string& path, Options opts);
@@ -71,11 +80,15 @@ class JsonFileWriter final : public LogDriver {
   size_t pending_bytes() const { return out_len_; }
 
  private:
-  JsonFileWriter(UniqueFd fd, Options o) : fd_(std::move(fd)), opts_(o) {}
+  JsonFileWriter(UniqueFd fd, Options o, std::string path, int64_t size)
+      : fd_(std::move(fd)), opts_(std::move(o)), path_(std::move(path)), size_(size) {}
   Status maybe_flush();
+  Status rotate();
   void append_line(Stream s, std::string_view payload, int64_t time_ns);
   UniqueFd fd_;
   Options opts_;
+  std::string path_;
+  int64_t size_ = 0;  // bytes in the current file (rotation)
   std::string out_;         // storage; [0, out_len_) holds encoded entries not yet written
   size_t out_len_ = 0;
   int64_t cached_time_ns_ = 0;
@@ -141,6 +154,7 @@ class JsonFileReader {
  private:
   JsonFileReader() = default;
   Status ensure_open();
+  Status read_existing_one(const ReadOptions& opts, const EntrySink& sink);
   Result<bool> emit_from(int64_t start, const ReadOptions& opts, const EntrySink& sink,
                          size_t* emitted);
   std::string path_;
@@ -167,6 +181,9 @@ class JsonFileFollower {
   std::atomic<bool> exited_{false};
   std::atomic<bool> cancelled_{false};
 };
+
+// PATH.N … PATH.1 that exist (rotation), oldest first.
+std::vector<std::string> rotated_log_files(const std::string& path);
 
 // ------------------------------------------------------------ formatting
 

@@ -32,7 +32,7 @@ bool valid_id(std::string_view id) {
 const char* usage() {
   return "usage: berth-shim --id ID --bundle DIR --runtime PATH --runtime-root DIR\n"
          "                  --socket PATH --state-dir DIR\n"
-         "                  [--log-driver json-file|none] [--log-path FILE]\n"
+         "                  [--log-driver json-file|none] [--log-path FILE] [--log-config FILE]\n"
          "                  [--tty] [--stdin] [--stdin-once] [--exec-process FILE]\n";
 }
 
@@ -75,6 +75,8 @@ Result<Options> parse_options(int argc, const char* const* argv) {
       BERTH_TRY_VOID(take(&o.state_dir));
     } else if (name == "--log-path") {
       BERTH_TRY_VOID(take(&o.log_path));
+    } else if (name == "--log-config") {
+      BERTH_TRY_VOID(take(&o.log_config));
     } else if (name == "--log-driver") {
       std::string d;
       BERTH_TRY_VOID(take(&d));
@@ -107,7 +109,7 @@ Result<Options> parse_options(int argc, const char* const* argv) {
     if (r.v->empty()) return bad(std::string("missing required flag ") + r.flag);
   }
   if (!valid_id(o.id)) return bad("invalid container id \"" + o.id + "\"");
-  if (o.log_driver == LogDriverKind::json_file && o.log_path.empty())
+  if (o.log_driver == LogDriverKind::json_file && o.log_path.empty() && o.log_config.empty())
     return bad("--log-path is required with --log-driver json-file");
   if (o.stdin_once && !o.stdin_open) return bad("--stdin-once requires --stdin");
   o.bundle = absolute(o.bundle);
@@ -116,6 +118,7 @@ Result<Options> parse_options(int argc, const char* const* argv) {
   o.state_dir = absolute(o.state_dir);
   if (!o.log_path.empty()) o.log_path = absolute(o.log_path);
   if (!o.exec_process.empty()) o.exec_process = absolute(o.exec_process);
+  if (!o.log_config.empty()) o.log_config = absolute(o.log_config);
   if (o.runtime.find('/') != std::string::npos) o.runtime = absolute(o.runtime);
   if (o.socket.size() >= 108)
     return bad("socket path too long for a unix socket (max 107 bytes): " + o.socket);

@@ -18,6 +18,9 @@ struct Options {
   std::string state_dir;
   LogDriverKind log_driver = LogDriverKind::json_file;
   std::string log_path;
+  // --log-config FILE: the driver and its options as berthd rendered them
+  // (logging::DriverConfig JSON); overrides --log-driver/--log-path.
+  std::string log_config;
   bool tty = false;
   bool stdin_open = false;  // --stdin
   bool stdin_once = false;  // --stdin-once

@@ -17,6 +17,7 @@
 
 #include "common/fs.h"
 #include "common/strings.h"
+#include "logging/drivers.h"
 #include "logging/json_file.h"
 #include "shim/console_socket.h"
 #include "shim/monitor.h"
@@ -87,7 +88,7 @@ class Bootstrap {
   bool runtime_created_ = false;
   UniqueFd listen_;
   UniqueFd sigfd_;
-  std::unique_ptr<logging::JsonFileWriter> log_;
+  std::unique_ptr<logging::LogDriver> log_;
   MonitorFds fds_;
   pid_t init_pid_ = 0;
 };
@@ -112,7 +113,12 @@ Status Bootstrap::create() {
 
   listen_ = BERTH_TRY_CTX(listen_unix(o_.socket), "control socket");
 
-  if (o_.log_driver == LogDriverKind::json_file) {
+  if (!o_.log_config.empty()) {
+    auto text = BERTH_TRY(fs::read_file(o_.log_config));
+    auto j = BERTH_TRY(parse_json(text));
+    auto cfg = BERTH_TRY(logging::driver_config_from_json(j));
+    log_ = BERTH_TRY_CTX(logging::make_driver(cfg), "failed to initialize logging driver");
+  } else if (o_.log_driver == LogDriverKind::json_file) {
     (void)fs::mkdir_p(fs::dirname(o_.log_path), 0700);
     log_ = BERTH_TRY(logging::JsonFileWriter::open(o_.log_path));
   }

@@ -77,8 +77,6 @@ TEST(CreateConfig, UnimplementedHostConfigIsRefusedByName) {
     const char* flag;
   } cases[] = {
       {R"({"CgroupParent":"/x"})", "--cgroup-parent"},
-      {R"({"RestartPolicy":{"Name":"always"}})", "--restart always"},
-      {R"({"LogConfig":{"Type":"syslog"}})", "--log-driver syslog"},
       {R"({"BlkioWeightDevice":[{"Path":"/dev/sda","Weight":10}]})", "--blkio-weight-device"},
       {R"({"SomethingNew":1})", "HostConfig.SomethingNew"},
   };
