@@ -1,14 +1,13 @@
 #!/usr/bin/env bats
 # Health checks through the real docker CLI. The probe runs inside the
-# container through the OCI runtime's `exec`; this file drives runc as the
-# default runtime (berth-runtime exec is being added separately) — set
-# BERTH_HEALTH_RUNTIME=berth to run it on the built-in runtime.
+# container through the OCI runtime's `exec` (berth-runtime by default;
+# BERTH_HEALTH_RUNTIME=runc drives Debian's runc instead).
 
 bats_require_minimum_version 1.5.0
 load ../helpers/berth
 
 setup_file() {
-  if [[ ${BERTH_HEALTH_RUNTIME:-runc} == runc ]]; then
+  if [[ ${BERTH_HEALTH_RUNTIME:-berth} == runc ]]; then
     start_berthd --add-runtime runc=/usr/sbin/runc --default-runtime runc
   else
     start_berthd
@@ -54,7 +53,7 @@ wait_health() {  # name status
 
 @test "health: failures count after the start period; retries reached → unhealthy; log keeps 5" {
   docker run -d --name h2 --health-cmd 'echo nope; exit 2' --health-interval 100ms \
-    --health-retries 3 --health-start-period 600ms busybox sleep 300
+    --health-retries 3 --health-start-period 2s busybox sleep 300
   sleep 0.45
   run docker inspect -f '{{.State.Health.Status}} {{.State.Health.FailingStreak}}' h2
   [ "$output" = "starting 0" ]   # inside the start period failures do not count

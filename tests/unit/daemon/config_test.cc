@@ -49,10 +49,10 @@ TEST(Config, FileKeysApply) {
 
 TEST(Config, UnknownKeyAndFlagConflictAreErrors) {
   Config c = *parse_flags({});
-  auto u = apply_config_file(c, R"({"data-root":"/x","storage-driver":"vfs","bogus":1})");
+  auto u = apply_config_file(c, R"({"data-root":"/x","graph-x":"vfs","bogus":1})");
   ASSERT_FALSE(u);
   EXPECT_EQ(u.error().msg,
-            "the following directives don't match any configuration option: bogus, storage-driver");
+            "the following directives don't match any configuration option: bogus, graph-x");
   Config f = *parse_flags({"--data-root", "/a"});
   auto both = apply_config_file(f, R"({"data-root":"/b"})");
   ASSERT_FALSE(both);
@@ -122,4 +122,33 @@ TEST(Config, NetworkFlagsAndKeys) {
   EXPECT_FALSE(apply_config_file(g, R"({"default-address-pools":[{"base":"10.60.0.0/16"}]})"));
   Config h;
   EXPECT_FALSE(apply_config_file(h, R"({"userland-proxy":true})"));
+}
+
+TEST(Config, LogDefaultsUlimitsStorageDriverAndReload) {
+  Config c = *parse_flags({"--log-opt", "max-size=1m", "--default-ulimit", "nofile=100:200"});
+  EXPECT_EQ(c.log_opts.at("max-size"), "1m");
+  EXPECT_EQ(c.default_ulimits["nofile"]["Soft"], 100);
+  EXPECT_EQ(c.default_ulimits["nofile"]["Hard"], 200);
+  EXPECT_FALSE(parse_flags({"--default-ulimit", "nofile=300:200"}));
+  c = *parse_flags({"--log-opt", "max-size=1m"});
+  ASSERT_TRUE(apply_config_file(c, R"({"log-driver":"syslog","labels":["a=b"],"storage-driver":"overlay2",
+      "default-ulimits":{"nproc":{"Name":"nproc","Soft":5,"Hard":6}}})"));
+  EXPECT_EQ(c.log_driver, "syslog");
+  EXPECT_EQ(c.labels, std::vector<std::string>{"a=b"});
+  EXPECT_EQ(c.default_ulimits["nproc"]["Hard"], 6);
+  // log-opts given both as a flag and in the file is a conflict, as dockerd's
+  auto both = apply_config_file(c, R"({"log-opts":{"max-file":"2"}})");
+  ASSERT_FALSE(both);
+  EXPECT_NE(both.error().msg.find("log-opts"), std::string::npos);
+  // reload: only dockerd's reloadable keys are reported and applied
+  Config live = *parse_flags({});
+  Config fresh = live;
+  fresh.debug = true;
+  fresh.live_restore = true;
+  fresh.log_driver = "none";  // not reloadable
+  auto changed = reload_diff(live, fresh, true);
+  EXPECT_EQ(changed, (std::vector<std::string>{"debug", "live-restore"}));
+  EXPECT_TRUE(live.debug);
+  EXPECT_TRUE(live.live_restore);
+  EXPECT_EQ(live.log_driver, "json-file");
 }

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Benchmark: 50 × `run -d busybox sleep`, one after another and 10 at a
+# time, through the berth CLI → berthd, the docker CLI → berthd, and the
+# docker CLI → a private Debian dockerd (stopped by PID at the end); then
+# berthd's RSS idle and with N running containers, and the shims' RSS per
+# container. Prints medians (of BENCH_REPEAT rounds) and ratios.
+#   usage: bench/containers_start.sh [N_FOR_RSS]   (default 200; 1000 needs ~1.5 GiB)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+nrss=${1:-200}
+repeat=${BENCH_REPEAT:-3}
+source tests/helpers/berth.bash
+out=$(mktemp -d /tmp/berth-bench.XXXXXX)
+
+DPID= DDIR=
+finish() {
+  set +e
+  if [[ -n $DDIR ]]; then
+    docker -H "unix://$DDIR/docker.sock" ps -aq | xargs -r docker -H "unix://$DDIR/docker.sock" rm -f >/dev/null 2>&1
+  fi
+  if [[ -n $DPID ]]; then kill "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; fi
+  if [[ -n $DDIR ]]; then
+    { grep -o " $DDIR[^ ]*" /proc/self/mountinfo || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+    rm -rf "$DDIR"
+  fi
+  stop_berthd
+}
+trap finish EXIT
+start_berthd
+import_busybox busybox:latest
+bsock=$BERTHD_SOCK
+rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+idle=$(rss_kib "$(berthd_pid)")
+
+targets=("berth CLI → berthd|$BERTH_BIN/berth -H unix://$bsock"
+         "docker CLI → berthd|docker -H unix://$bsock")
+if command -v dockerd >/dev/null && [[ ${BENCH_DOCKER:-1} == 1 ]]; then
+  DDIR=$(mktemp -d /tmp/berth-bench-dockerd.XXXXXX)
+  dockerd -H "unix://$DDIR/docker.sock" --data-root "$DDIR/root" --exec-root "$DDIR/exec" \
+    --pidfile "$DDIR/docker.pid" --bridge=none --iptables=false --ip6tables=false >"$DDIR/dockerd.log" 2>&1 &
+  DPID=$!
+  if wait_for_ping "$DDIR/docker.sock"; then
+    docker -H "unix://$DDIR/docker.sock" import -c 'CMD ["sh"]' "$(busybox_tar)" busybox:latest >/dev/null
+    targets+=("docker CLI → dockerd|docker -H unix://$DDIR/docker.sock")
+  else
+    kill "$DPID" 2>/dev/null || true; DPID=
+  fi
+fi
+
+now() { date +%s.%N; }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+declare -A seq_med par_med
+for t in "${targets[@]}"; do
+  name=${t%%|*} cli=${t#*|}
+  net=""; [[ $name == *dockerd ]] && net="--network none"
+  s=() p=()
+  for ((r = 0; r < repeat; r++)); do
+    t0=$(now)
+    for i in $(seq 50); do $cli run -d $net busybox sleep 600 >/dev/null; done
+    s+=("$(echo "$(now) - $t0" | bc)")
+    $cli ps -aq | xargs -r $cli rm -f >/dev/null
+    t0=$(now)
+    seq 50 | xargs -P 10 -I{} $cli run -d $net busybox sleep 600 >/dev/null
+    p+=("$(echo "$(now) - $t0" | bc)")
+    $cli ps -aq | xargs -r $cli rm -f >/dev/null
+  done
+  seq_med[$name]=$(printf '%s\n' "${s[@]}" | median)
+  par_med[$name]=$(printf '%s\n' "${p[@]}" | median)
+  printf '%-22s 50 sequential: median %.2f s   50 parallel (10 at a time): median %.2f s\n' \
+    "$name" "${seq_med[$name]}" "${par_med[$name]}"
+done
+b="berth CLI → berthd"
+for t in "${targets[@]:1}"; do
+  name=${t%%|*}
+  printf 'ratio %s / berth: sequential %.1fx, parallel %.1fx\n' "$name" \
+    "$(echo "${seq_med[$name]} / ${seq_med[$b]}" | bc -l)" "$(echo "${par_med[$name]} / ${par_med[$b]}" | bc -l)"
+done
+
+echo
+echo "berthd RSS idle: $((idle / 1024)).$(((idle % 1024) * 10 / 1024)) MiB"
+seq "$nrss" | xargs -P 4 -I{} "$BERTH_BIN/berth" -H "unix://$bsock" run -d busybox sleep 600 >/dev/null
+full=$(rss_kib "$(berthd_pid)")
+running=$("$BERTH_BIN/berth" -H "unix://$bsock" ps -q | wc -l)
+total=0 n=0
+for pf in "$BERTHD_DIR"/exec/shims/*/shim.pid; do
+  r=$(rss_kib "$(cat "$pf")" 2>/dev/null || echo 0); total=$((total + r)); n=$((n + 1))
+done
+echo "berthd RSS with $running running containers: $((full / 1024)).$(((full % 1024) * 10 / 1024)) MiB"
+echo "shim RSS per container: $((total / n)) KiB (mean of $n)"
+if [[ -n $DPID ]]; then
+  echo "dockerd RSS idle (for comparison): $(( $(rss_kib "$DPID") / 1024 )) MiB"
+fi
+t0=$(now); "$BERTH_BIN/berth" -H "unix://$bsock" ps >/dev/null; echo "berth ps with $running running: $(echo "($(now) - $t0) * 1000" | bc | cut -d. -f1) ms"
+"$BERTH_BIN/berth" -H "unix://$bsock" ps -aq | xargs -r "$BERTH_BIN/berth" -H "unix://$bsock" rm -f >/dev/null
