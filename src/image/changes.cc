@@ -1,6 +1,7 @@
 #include "image/changes.h"
 
 #include <cctype>
+#include <cstdlib>
 #include <map>
 #include <optional>
 #include <set>
@@ -173,6 +174,27 @@ std::string clean_abs(std::string_view p) {
   return out.empty() ? "/" : out;
 }
 
+// A Go duration ("30s", "1m30s", "100ms") → nanoseconds.
+std::optional<int64_t> go_duration(std::string_view d) {
+  if (d.empty()) return std::nullopt;
+  int64_t total = 0;
+  size_t i = 0;
+  while (i < d.size()) {
+    size_t j = i;
+    while (j < d.size() && (std::isdigit(static_cast<unsigned char>(d[j])) || d[j] == '.')) ++j;
+    if (j == i) return std::nullopt;
+    double n = std::strtod(std::string(d.substr(i, j - i)).c_str(), nullptr);
+    size_t k = j;
+    while (k < d.size() && std::isalpha(static_cast<unsigned char>(d[k]))) ++k;
+    std::string_view u = d.substr(j, k - j);
+    double unit = u == "ns" ? 1 : u == "us" ? 1e3 : u == "ms" ? 1e6 : u == "s" ? 1e9 : u == "m" ? 60e9 : u == "h" ? 3600e9 : -1;
+    if (unit < 0) return std::nullopt;
+    total += static_cast<int64_t>(n * unit);
+    i = k;
+  }
+  return total;
+}
+
 Status apply_one(std::string_view line, Json& cfg, bool& cmd_set) {
   std::string_view t = str::trim(line);
   if (t.empty()) return ok();
@@ -249,6 +271,51 @@ Status apply_one(std::string_view line, Json& cfg, bool& cmd_set) {
     std::string sig = unquote(args);
     if (!valid_signal(sig)) return invalid("Invalid signal: " + sig);
     cfg["StopSignal"] = sig;
+  } else if (instr == "healthcheck") {
+    // HEALTHCHECK NONE | [--interval= --timeout= --start-period= --retries=] CMD …
+    std::string_view rest = args;
+    Json hc = Json::object();
+    while (str::starts_with(rest, "--")) {
+      size_t e = 0;
+      while (e < rest.size() && !is_space(rest[e])) ++e;
+      std::string flag(rest.substr(2, e - 2));
+      rest = str::trim(rest.substr(e));
+      auto eq = flag.find('=');
+      if (eq == std::string::npos) return invalid("HEALTHCHECK flag --" + flag + " needs a value");
+      std::string name = flag.substr(0, eq), val = flag.substr(eq + 1);
+      if (name == "retries") {
+        auto n = str::parse_int(val);
+        if (!n || *n < 0) return invalid("invalid retries value: " + val);
+        hc["Retries"] = *n;
+        continue;
+      }
+      const char* key = name == "interval" ? "Interval" : name == "timeout" ? "Timeout"
+                        : name == "start-period" ? "StartPeriod" : nullptr;
+      if (!key) return invalid("Unknown flag: " + name);
+      auto ns = go_duration(val);
+      if (!ns) return invalid("time: invalid duration \"" + val + "\"");
+      hc[key] = *ns;
+    }
+    size_t e = 0;
+    while (e < rest.size() && !is_space(rest[e])) ++e;
+    std::string kind = str::to_lower(rest.substr(0, e));
+    std::string_view cmd = str::trim(rest.substr(e));
+    if (kind == "none") {
+      if (!cmd.empty()) return invalid("HEALTHCHECK NONE takes no arguments");
+      hc["Test"] = Json::array({"NONE"});
+    } else if (kind == "cmd") {
+      if (cmd.empty()) return invalid("Missing command after HEALTHCHECK CMD");
+      if (auto a = json_array(cmd)) {
+        Json t = Json::array({"CMD"});
+        for (const auto& x : *a) t.push_back(x);
+        hc["Test"] = t;
+      } else {
+        hc["Test"] = Json::array({"CMD-SHELL", std::string(cmd)});
+      }
+    } else {
+      return invalid("Unknown type \"" + std::string(rest.substr(0, e)) + "\" in HEALTHCHECK (try CMD)");
+    }
+    cfg["Healthcheck"] = hc;
   } else if (instr == "onbuild") {
     if (args.empty()) return invalid("ONBUILD requires at least one argument");
     size_t s2 = 0;

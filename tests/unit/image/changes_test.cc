@@ -84,3 +84,17 @@ TEST(Changes, UnknownInstructionsAreRejected) {
   EXPECT_EQ(err({"CMD [\"ok\"]", "FROM busybox"}), "from is not a valid change command");
   EXPECT_EQ(apply({"", "  "}), empty_container_config());
 }
+
+TEST(Changes, Healthcheck) {
+  Json c = apply({"HEALTHCHECK --interval=100ms --timeout=1m30s --retries=3 CMD [\"/bin/false\", \"x\"]"});
+  EXPECT_EQ(c["Healthcheck"]["Test"], Json::parse(R"(["CMD","/bin/false","x"])"));
+  EXPECT_EQ(c["Healthcheck"]["Interval"], 100000000);
+  EXPECT_EQ(c["Healthcheck"]["Timeout"], 90000000000LL);
+  EXPECT_EQ(c["Healthcheck"]["Retries"], 3);
+  c = apply({"healthcheck CMD curl -f http://localhost/"});
+  EXPECT_EQ(c["Healthcheck"]["Test"], Json::parse(R"(["CMD-SHELL","curl -f http://localhost/"])"));
+  c = apply({"HEALTHCHECK NONE"});
+  EXPECT_EQ(c["Healthcheck"]["Test"], Json::parse(R"(["NONE"])"));
+  EXPECT_NE(err({"HEALTHCHECK --interval=5x CMD true"}).find("invalid duration"), std::string::npos);
+  EXPECT_NE(err({"HEALTHCHECK RUN true"}).find("Unknown type"), std::string::npos);
+}
