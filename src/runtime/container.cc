@@ -51,21 +51,6 @@ int clone_flag(oci::NsType t) {
   return 0;
 }
 
-Result<int> rlimit_resource(const std::string& name) {
-  static const std::pair<const char*, int> table[] = {
-      {"RLIMIT_AS", RLIMIT_AS},           {"RLIMIT_CORE", RLIMIT_CORE},
-      {"RLIMIT_CPU", RLIMIT_CPU},         {"RLIMIT_DATA", RLIMIT_DATA},
-      {"RLIMIT_FSIZE", RLIMIT_FSIZE},     {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-      {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
-      {"RLIMIT_NICE", RLIMIT_NICE},       {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-      {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_RSS", RLIMIT_RSS},
-      {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME},
-      {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, {"RLIMIT_STACK", RLIMIT_STACK},
-  };
-  for (const auto& [n, v] : table)
-    if (name == n) return v;
-  return invalid("unknown rlimit type \"" + name + "\"");
-}
 
 // Which namespace a sysctl belongs to; runc refuses host-global ones.
 Status check_sysctl(const oci::Linux& lx, const std::string& key) {
@@ -184,6 +169,22 @@ std::string state_for_hooks(const ContainerState& s, const char* status) {
 }
 
 }  // namespace
+
+Result<int> rlimit_resource(const std::string& name) {
+  static const std::pair<const char*, int> table[] = {
+      {"RLIMIT_AS", RLIMIT_AS},           {"RLIMIT_CORE", RLIMIT_CORE},
+      {"RLIMIT_CPU", RLIMIT_CPU},         {"RLIMIT_DATA", RLIMIT_DATA},
+      {"RLIMIT_FSIZE", RLIMIT_FSIZE},     {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+      {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+      {"RLIMIT_NICE", RLIMIT_NICE},       {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+      {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_RSS", RLIMIT_RSS},
+      {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+      {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, {"RLIMIT_STACK", RLIMIT_STACK},
+  };
+  for (const auto& [n, v] : table)
+    if (name == n) return v;
+  return make_error(Errc::invalid, "unknown rlimit type \"" + name + "\"");
+}
 
 Result<pid_t> Runtime::create(const CreateOptions& o) { return create_impl(o, nullptr); }
 

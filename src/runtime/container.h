@@ -86,4 +86,7 @@ OrderedJson features_json();
 bool host_has_apparmor();
 bool host_has_selinux();
 
+// "RLIMIT_NOFILE" → RLIMIT_NOFILE; an unknown name is an invalid-config error.
+Result<int> rlimit_resource(const std::string& name);
+
 }  // namespace berth::runtime

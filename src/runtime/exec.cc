@@ -33,22 +33,6 @@ constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/
 
 Error invalid(std::string msg) { return make_error(Errc::invalid, std::move(msg)); }
 
-Result<int> rlimit_number(const std::string& name) {
-  static const std::pair<const char*, int> table[] = {
-      {"RLIMIT_AS", RLIMIT_AS},           {"RLIMIT_CORE", RLIMIT_CORE},
-      {"RLIMIT_CPU", RLIMIT_CPU},         {"RLIMIT_DATA", RLIMIT_DATA},
-      {"RLIMIT_FSIZE", RLIMIT_FSIZE},     {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-      {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
-      {"RLIMIT_NICE", RLIMIT_NICE},       {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-      {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_RSS", RLIMIT_RSS},
-      {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME},
-      {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, {"RLIMIT_STACK", RLIMIT_STACK},
-  };
-  for (const auto& [n, v] : table)
-    if (name == n) return v;
-  return invalid("unknown rlimit type \"" + name + "\"");
-}
-
 // "uid" or "uid:gid" (runc's --user).
 Status parse_user_flag(const std::string& u, oci::User* out) {
   auto parts = str::split(u, ':');
@@ -148,7 +132,7 @@ Result<int> Runtime::exec(const ExecOptions& o) {
   if (proc.user.umask) plan.umask = static_cast<mode_t>(*proc.user.umask & 0777);
   for (size_t i = 0; i < proc.rlimits.size(); ++i) {
     const auto& r = proc.rlimits[i];
-    int res = BERTH_TRY_CTX(rlimit_number(r.type), "process.rlimits[" + std::to_string(i) + "].type");
+    int res = BERTH_TRY_CTX(rlimit_resource(r.type), "process.rlimits[" + std::to_string(i) + "].type");
     if (r.soft > r.hard) return invalid("process.rlimits[" + std::to_string(i) + "]: soft limit exceeds hard limit");
     plan.rlimits.push_back({res, rlimit{r.soft, r.hard}});
   }
