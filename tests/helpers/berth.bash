@@ -35,6 +35,10 @@ start_berthd() {
   BERTHD_PID=$!
   export BERTHD_DIR BERTHD_PID BERTHD_SOCK BERTHD_BRIDGE BERTHD_NFT_TABLE BERTHD_NET_FLAGS
   export DOCKER_HOST=unix://$BERTHD_SOCK BERTH_HOST=unix://$BERTHD_SOCK
+  # Every daemon a bats file starts (in setup_file or inside a test) is
+  # listed, so teardown_file's stop_berthd ends the ones a test left behind.
+  [[ -z ${BATS_FILE_TMPDIR:-} ]] ||
+    echo "$BERTHD_DIR $BERTHD_BRIDGE $BERTHD_NFT_TABLE" >>"$BATS_FILE_TMPDIR/berthd.list"
   wait_for_ping "$BERTHD_SOCK" || { cat "$BERTHD_DIR/berthd.log" >&2; return 1; }
 }
 
@@ -62,7 +66,25 @@ restart_berthd() {
 }
 
 # stop_berthd: remove every container, stop the daemon, and delete its roots.
+# Called from teardown_file (no BATS_TEST_NAME there), it also stops every
+# other daemon this bats file started and a test left running.
 stop_berthd() {
+  stop_one_berthd
+  [[ -z ${BATS_TEST_NAME:-} && -n ${BATS_FILE_TMPDIR:-} && -f $BATS_FILE_TMPDIR/berthd.list ]] || return 0
+  local dir bridge table
+  while read -r dir bridge table; do
+    [[ -d $dir ]] || continue
+    (
+      BERTHD_DIR=$dir BERTHD_BRIDGE=$bridge BERTHD_NFT_TABLE=$table BERTHD_PID=
+      BERTHD_SOCK=$dir/berth.sock
+      export DOCKER_HOST=unix://$BERTHD_SOCK BERTH_HOST=unix://$BERTHD_SOCK
+      stop_one_berthd
+    )
+  done <"$BATS_FILE_TMPDIR/berthd.list"
+  rm -f "$BATS_FILE_TMPDIR/berthd.list"
+}
+
+stop_one_berthd() {
   [[ -n ${BERTHD_DIR:-} ]] || return 0
   BERTHD_PID=$(berthd_pid)
   if [[ -n ${BERTHD_PID:-} ]] && kill -0 "$BERTHD_PID" 2>/dev/null; then
