@@ -14,6 +14,7 @@
 #include "daemon/routes.h"
 #include "image/archive.h"
 #include "image/commit.h"
+#include "image/prune.h"
 #include "image/pull.h"
 #include "image/push.h"
 #include "image/reference.h"
@@ -268,6 +269,33 @@ void add_image_routes(Router& r, Backends& b) {
   });
 
   add_df_routes(r, b);
+
+  r.add("POST", "/images/prune", [&b, &images](Request& req, Response& res) -> Status {
+    std::vector<std::pair<std::string, std::vector<std::string>>> filters;
+    if (auto f = req.q("filters"); f && !f->empty()) filters = BERTH_TRY(container::parse_filters(*f));
+    image::PruneOptions o;
+    BERTH_TRY_VOID(image::parse_prune_filters(filters, o));
+    for (const auto& [k, vals] : filters)
+      if (k == "until")
+        for (const auto& v : vals) o.until_unix_nano = BERTH_TRY(parse_until(v));
+    container::ListOptions lo;
+    lo.all = true;
+    for (const auto& c : BERTH_TRY(b.containers.list(lo))) o.in_use.insert(c.value("ImageID", std::string()));
+    Json out = BERTH_TRY(image::prune(images, o));
+    return res.json(200, out);
+  });
+
+  // berth has no build cache yet: nothing to prune, and that is the answer.
+  r.add("POST", "/build/prune", [](Request& req, Response& res) -> Status {
+    if (auto f = req.q("filters"); f && !f->empty()) {
+      auto filters = BERTH_TRY(container::parse_filters(*f));
+      for (const auto& [k, v] : filters)
+        if (k != "until" && k != "id" && k != "parent" && k != "type" && k != "description" && k != "inuse" &&
+            k != "shared" && k != "private" && k != "unused-for" && k != "until")
+          return make_error(Errc::invalid, "invalid filter '" + k + "'");
+    }
+    return res.json(200, Json{{"CachesDeleted", Json::array()}, {"SpaceReclaimed", 0}});
+  });
 
   // Search a registry's catalog: term "HOST/word" (docker.io's /v1/search
   // is not a distribution API; other registries answer _catalog).
