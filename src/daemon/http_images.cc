@@ -3,6 +3,7 @@
 #include <fnmatch.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <functional>
 #include <mutex>
@@ -13,12 +14,15 @@
 #include "container/container.h"
 #include "daemon/routes.h"
 #include "image/archive.h"
+#include "image/changes.h"
 #include "image/commit.h"
+#include "image/platform.h"
 #include "image/prune.h"
 #include "image/pull.h"
 #include "image/push.h"
 #include "image/reference.h"
 #include "registry/client.h"
+#include "registry/http_get.h"
 
 namespace berth::daemon {
 
@@ -111,14 +115,65 @@ void add_image_routes(Router& r, Backends& b) {
         return ok();
       });
     }
-    if (!from_src || *from_src != "-")
-      return make_error(Errc::invalid, from_src ? "berth can only import from the request body (fromSrc=-)"
-                                                : "Bad parameters: fromImage or fromSrc is required");
+    if (!from_src || from_src->empty())
+      return make_error(Errc::invalid, "Bad parameters: fromImage or fromSrc is required");
     image::ImportOptions o;
     o.repo = req.q("repo").value_or("");
     o.tag = req.q("tag").value_or("");
     o.changes = api::query_all(req.query, "changes");
     o.message = req.q("message").value_or("");
+    if (auto pl = req.q("platform"); pl && !pl->empty()) {
+      auto plat = BERTH_TRY(image::parse_platform(*pl));
+      BERTH_TRY_VOID(image::check_platform_os(plat));
+      o.os = plat.os;
+      o.architecture = plat.architecture;
+      o.variant = plat.variant;
+    }
+    if (*from_src != "-") {
+      // docker import URL: dockerd downloads it (a bare host gets http://).
+      std::string url = *from_src;
+      if (url.find("://") == std::string::npos) url = "http://" + url;
+      if (!str::starts_with(url, "http://") && !str::starts_with(url, "https://"))
+        return make_error(Errc::invalid, "unsupported URL scheme in fromSrc: " + *from_src);
+      o.source = url;
+      {  // bad changes are a plain 400 before anything is downloaded (as dockerd)
+        Json scratch = image::empty_container_config();
+        BERTH_TRY_VOID(image::apply_changes(o.changes, scratch));
+      }
+      return stream_progress(res, [&](const image::ProgressFn& pf) -> Status {
+        pf(Json{{"status", "Downloading from " + url}, {"progressDetail", Json::object()}});
+        // Downloaded whole into an unnamed file under the data root first: a
+        // failed or cut download must never become an (empty) image, and a
+        // crash leaves nothing behind.
+        UniqueFd tmp(::open(images.data_root().c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+        if (!tmp) return sys_error("import: temporary file under " + images.data_root());
+        int64_t total = -1, done = 0, last = 0;
+        BERTH_TRY_VOID(registry::http_get(
+            url,
+            [&](std::string_view d) -> Status {
+              if (!fs::write_all(tmp.get(), d)) return sys_error("import: writing the download");
+              done += static_cast<int64_t>(d.size());
+              if (done - last >= (1 << 20)) {
+                last = done;
+                pf(Json{{"status", "Importing"},
+                        {"progressDetail", Json{{"current", done}, {"total", total}}},
+                        {"progress", image::progress_bar(done, total)}});
+              }
+              return ok();
+            },
+            [&](int64_t len) { total = len; }));
+        if (total >= 0 && done != total)
+          return make_error(Errc::invalid, "import: download of " + url + " ended after " + std::to_string(done) +
+                                               " of " + std::to_string(total) + " bytes");
+        pf(Json{{"status", "Importing"}, {"progressDetail", Json{{"current", done}, {"total", total}}},
+                {"progress", image::progress_bar(done, total)}});
+        if (::lseek(tmp.get(), 0, SEEK_SET) != 0) return sys_error("import: rewind");
+        auto img = images.import(tmp.get(), o);
+        if (!img) return std::move(img).error();
+        pf(Json{{"status", img->id}, {"progressDetail", Json::object()}});
+        return ok();
+      });
+    }
     int p[2];
     if (::pipe2(p, O_CLOEXEC) != 0) return sys_error("pipe");
     UniqueFd rd(p[0]), wr(p[1]);

@@ -406,15 +406,16 @@ Result<Image> ImageStore::import(int fd, const ImportOptions& opts) {
   // 2. The image config; its digest is the image ID.
   const int64_t now = timeutil::now_unix_nano();
   const std::string created = timeutil::rfc3339_nano(now);
-  const std::string comment = opts.message.empty() ? "Imported from -" : opts.message;
+  const std::string comment = opts.message.empty() ? "Imported from " + opts.source : opts.message;
   Json cfg = Json::object();
-  cfg["architecture"] = go_arch();
+  cfg["architecture"] = opts.architecture.empty() ? go_arch() : opts.architecture;
   cfg["comment"] = comment;
   cfg["config"] = ccfg;
   cfg["container_config"] = empty_container_config();
   cfg["created"] = created;
   cfg["history"] = Json::array({Json{{"created", created}, {"comment", comment}}});
-  cfg["os"] = "linux";
+  cfg["os"] = opts.os.empty() ? "linux" : opts.os;
+  if (!opts.variant.empty()) cfg["variant"] = opts.variant;
   cfg["rootfs"] = Json{{"type", "layers"}, {"diff_ids", Json::array({applied.diff_id.str()})}};
   const std::string cfg_bytes = cfg.dump();
   const Digest id = Digest::of(cfg_bytes);

@@ -53,7 +53,9 @@ struct ImportOptions {
   std::string repo;                  // "", "name", or "name:tag"
   std::string tag;                   // may be ""
   std::vector<std::string> changes;  // Dockerfile instructions (see changes.h)
-  std::string message;               // history comment ("Imported from -" when empty)
+  std::string message;               // history comment ("Imported from <source>" when empty)
+  std::string source = "-";          // "-" (request body) or the URL imported from
+  std::string os, architecture, variant;  // --platform; empty: this host's
 };
 
 // A compressed layer blob in the content store that carries a layer's
