@@ -319,7 +319,30 @@ void add_image_routes(Router& r, Backends& b) {
     cr.comment = req.q("comment").value_or("");
     cr.author = req.q("author").value_or("");
     cr.changes = api::query_all(req.query, "changes");
+    // pause=true (Docker's default): the container is frozen while its
+    // writable layer is read, so the layer is one consistent moment.
+    bool paused_here = false;
+    if (req.qbool("pause", true) && info.contains("State") && info["State"].is_object() &&
+        info["State"].value("Running", false) && !info["State"].value("Paused", false)) {
+      BERTH_TRY_VOID(b.containers.pause(cr.container_id));
+      paused_here = true;
+    }
+    ScopeExit unpause([&] {
+      if (paused_here) {
+        if (auto st = b.containers.unpause(cr.container_id); !st)
+          BERTH_LOG(b.log, warn, "commit: unpause failed", {"id", cr.container_id}, {"error", st.error().msg});
+      }
+    });
     auto img = BERTH_TRY(image::commit(images, cr));
+    if (b.events) {
+      std::string name = info.value("Name", std::string());
+      if (!name.empty() && name[0] == '/') name.erase(0, 1);
+      b.events->publish(Event{"container", "commit", cr.container_id,
+                              {{"comment", cr.comment}, {"imageID", img.id},
+                               {"imageRef", img.repo_tags.empty() ? std::string() : img.repo_tags.front()},
+                               {"image", info.value("Config", Json::object()).value("Image", std::string())},
+                               {"name", name}}});
+    }
     return res.json(201, Json{{"Id", img.id}});
   });
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <cstring>
 #include <memory>
 #include <thread>
@@ -32,7 +33,39 @@ struct EntryFree {
   void operator()(struct archive_entry* e) const { archive_entry_free(e); }
 };
 
-Status add_entry(struct archive* a, int dirfd, const std::string& name, const std::string& rel) {
+// Hard-linked files already written: (dev, inode) → their path in the tar.
+using LinkMap = std::map<std::pair<dev_t, ino_t>, std::string>;
+
+// Every extended attribute of fd except overlayfs's own bookkeeping.
+Status copy_xattrs(struct archive_entry* e, int fd, const std::string& rel) {
+  std::vector<char> names(4096);
+  ssize_t n;
+  for (;;) {
+    n = ::flistxattr(fd, names.data(), names.size());
+    if (n >= 0) break;
+    if (errno == ERANGE && names.size() < (1u << 20)) {
+      names.resize(names.size() * 4);
+      continue;
+    }
+    if (errno == ENOTSUP || errno == EOPNOTSUPP) return ok();
+    return sys_error("listxattr " + rel);
+  }
+  std::vector<char> val(65536);
+  for (ssize_t off = 0; off < n;) {
+    const char* name = names.data() + off;
+    off += static_cast<ssize_t>(std::strlen(name)) + 1;
+    if (std::strncmp(name, "trusted.overlay.", 16) == 0) continue;
+    ssize_t vl = ::fgetxattr(fd, name, val.data(), val.size());
+    if (vl < 0) {
+      if (errno == ENODATA) continue;
+      return sys_error(std::string("getxattr ") + name + " " + rel);
+    }
+    archive_entry_xattr_add_entry(e, name, val.data(), static_cast<size_t>(vl));
+  }
+  return ok();
+}
+
+Status add_entry(struct archive* a, int dirfd, const std::string& name, const std::string& rel, LinkMap& links) {
   struct stat st {};
   if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return sys_error("stat " + rel);
   std::unique_ptr<struct archive_entry, EntryFree> e(archive_entry_new());
@@ -57,10 +90,30 @@ Status add_entry(struct archive* a, int dirfd, const std::string& name, const st
     archive_entry_set_symlink(e.get(), buf);
   }
   if (!S_ISREG(st.st_mode)) archive_entry_set_size(e.get(), 0);
+  UniqueFd fd;
+  if (S_ISREG(st.st_mode)) {
+    if (st.st_nlink > 1) {
+      // A second name of a file already in the tar: a hard-link entry, so
+      // the new layer gets one inode again.
+      auto [it, fresh] = links.emplace(std::make_pair(st.st_dev, st.st_ino), rel);
+      if (!fresh) {
+        archive_entry_set_hardlink(e.get(), it->second.c_str());
+        archive_entry_set_size(e.get(), 0);
+        if (archive_write_header(a, e.get()) != ARCHIVE_OK)
+          return make_error(Errc::internal, archive_error_string(a));
+        return ok();
+      }
+    }
+    fd = UniqueFd(::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) return sys_error("open " + rel);
+    BERTH_TRY_VOID(copy_xattrs(e.get(), fd.get(), rel));
+  } else if (S_ISDIR(st.st_mode)) {
+    UniqueFd dfd(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!dfd) return sys_error("open " + rel);
+    BERTH_TRY_VOID(copy_xattrs(e.get(), dfd.get(), rel));
+  }
   if (archive_write_header(a, e.get()) != ARCHIVE_OK) return make_error(Errc::internal, archive_error_string(a));
   if (S_ISREG(st.st_mode)) {
-    UniqueFd fd(::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-    if (!fd) return sys_error("open " + rel);
     std::vector<char> buf(1 << 20);
     for (;;) {
       ssize_t n = ::read(fd.get(), buf.data(), buf.size());
@@ -91,7 +144,7 @@ Status add_entry(struct archive* a, int dirfd, const std::string& name, const st
       if (std::strcmp(ent->d_name, ".") && std::strcmp(ent->d_name, "..")) names.emplace_back(ent->d_name);
     ::closedir(d);
     std::sort(names.begin(), names.end());
-    for (const auto& n : names) BERTH_TRY_VOID(add_entry(a, sub.get(), n, rel + "/" + n));
+    for (const auto& n : names) BERTH_TRY_VOID(add_entry(a, sub.get(), n, rel + "/" + n, links));
   }
   return ok();
 }
@@ -112,7 +165,8 @@ Status write_upper_tar(const std::string& dir, int fd) {
     if (std::strcmp(ent->d_name, ".") && std::strcmp(ent->d_name, "..")) names.emplace_back(ent->d_name);
   ::closedir(d);
   std::sort(names.begin(), names.end());
-  for (const auto& n : names) BERTH_TRY_VOID(add_entry(a.get(), root.get(), n, n));
+  LinkMap links;
+  for (const auto& n : names) BERTH_TRY_VOID(add_entry(a.get(), root.get(), n, n, links));
   if (archive_write_close(a.get()) != ARCHIVE_OK) return make_error(Errc::internal, archive_error_string(a.get()));
   return ok();
 }
