@@ -121,7 +121,6 @@ struct Unsupported {
 constexpr Unsupported kUnsupported[] = {
     {"ContainerIDFile", "--cidfile"},  // handled client-side; never set by clients that work
     {"VolumeDriver", "--volume-driver"},
-    {"Links", "--link"},
     {"StorageOpt", "--storage-opt"},
     {"UsernsMode", "--userns"},
     {"Cgroup", "--cgroup"},
@@ -152,7 +151,7 @@ const std::set<std::string>& known_fields() {
       "CpuShares", "CpuPeriod", "CpuQuota", "NanoCpus", "CpusetCpus", "CpusetMems", "PidsLimit",
       "Annotations", "PortBindings", "PublishAllPorts", "VolumesFrom", "Mounts", "Privileged", "SecurityOpt", "Init", "Devices", "BlkioWeight",
       "BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps",
-      "OomKillDisable", "Runtime"};
+      "OomKillDisable", "Runtime", "Links"};
   return k;
 }
 

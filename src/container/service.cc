@@ -1,3 +1,4 @@
+#include "container/links.h"
 #include "container/service.h"
 
 #include <poll.h>
@@ -382,6 +383,22 @@ Result<std::string> ContainerService::create(std::string_view name, const Json& 
     for (const auto& [k, v] : iv->items()) r.config["Volumes"][k] = v;
   }
   r.networking_config = std::move(req.networking_config);
+  // Legacy links: the linked container must exist now (dockerd's message);
+  // it must be running when this one starts.
+  std::vector<LinkRef> links;
+  if (auto it = r.host_config.find("Links"); it != r.host_config.end() && it->is_array()) {
+    for (const auto& s : *it) {
+      if (!s.is_string()) return make_error(Errc::invalid, "invalid link format");
+      LinkRef l = BERTH_TRY(parse_link(s.get<std::string>()));
+      auto child = find(l.child);
+      if (!child)
+        return make_error(Errc::invalid, "could not get container for " + l.child +
+                                                ": No such container: " + l.child);
+      std::lock_guard g(mu_);
+      l.child = (*child)->rec.name.substr(1);
+      links.push_back(std::move(l));
+    }
+  }
   // Networks are looked up at start (as dockerd 20.10: create succeeds,
   // start fails with 404 "network X not found").
   BERTH_TRY_VOID(check_networking(r.host_config, r.networking_config, nullptr));
@@ -430,6 +447,11 @@ Result<std::string> ContainerService::create(std::string_view name, const Json& 
                                             "\". You have to remove (or rename) that container "
                                             "to be able to reuse that name.");
     r.name = full_name;
+    if (!links.empty()) {
+      Json stored = Json::array();
+      for (const auto& l : links) stored.push_back(canonical_link(l.child, full_name, l.alias));
+      r.host_config["Links"] = std::move(stored);
+    }
     BERTH_TRY_VOID(records_.insert(r));
     e->rec = std::move(r);
     by_name_[e->rec.name] = e->rec.id;
@@ -543,7 +565,9 @@ Status ContainerService::prepare_bundle(Entry& e) {
   in.hosts_path = dir + "/hosts";
   in.resolv_conf_path = dir + "/resolv.conf";
   if (r.mounts.is_array()) in.extra_mounts = BERTH_TRY(oci_mounts(r.mounts, opts_.volumes, rd.merged));
-  in.netns_path = BERTH_TRY(setup_network(r));
+  LinkFacts links = BERTH_TRY(resolve_links(r));
+  in.link_env = std::move(links.env);
+  in.netns_path = BERTH_TRY(setup_network(r, links.hosts));
   in.user = BERTH_TRY(resolve_user_in_rootfs(rd.merged, r.config.value("User", std::string()),
                                              json_strings(r.host_config.value("GroupAdd", Json()))));
   // Docker creates the working directory when it does not exist.
@@ -1274,7 +1298,79 @@ Result<Json> ContainerService::inspect(std::string_view ref) {
   return j;
 }
 
-Result<std::string> ContainerService::setup_network(const Record& r) {
+Status ContainerService::remove_link(std::string_view link_name) {
+  std::string name(link_name);
+  if (name.empty() || name[0] != '/') name = "/" + name;
+  auto slash = name.rfind('/');
+  if (slash == 0) return make_error(Errc::conflict, "Conflict, cannot remove the default link name of the container");
+  std::string parent = name.substr(0, slash), alias = name.substr(slash + 1);
+  auto pe = find(parent.substr(1));
+  if (!pe) return make_error(Errc::internal, "Cannot get parent " + parent + " for link name " + name);
+  EntryPtr e = *pe;
+  std::lock_guard g(mu_);
+  Json& links = e->rec.host_config["Links"];
+  Json kept = Json::array();
+  bool found = false;
+  if (links.is_array())
+    for (const auto& l : links) {
+      auto c = l.is_string() ? l.get<std::string>().find(':') : std::string::npos;
+      if (c != std::string::npos && l.get<std::string>().substr(c + 1) == name) {
+        found = true;
+        continue;
+      }
+      kept.push_back(l);
+    }
+  if (!found) return make_error(Errc::not_found, "No such container: " + name);
+  links = kept.empty() ? Json(nullptr) : kept;
+  return records_.update_record(e->rec);
+}
+
+Result<ContainerService::LinkFacts> ContainerService::resolve_links(const Record& r) {
+  LinkFacts f;
+  auto it = r.host_config.find("Links");
+  if (it == r.host_config.end() || !it->is_array() || it->empty() || !opts_.networks) return f;
+  NetMode m = parse_network_mode(r.host_config.value("NetworkMode", std::string()));
+  if (m.kind != NetKind::bridge && m.kind != NetKind::custom) return f;
+  // On the default bridge a link gives /etc/hosts and the environment; on a
+  // user-defined network only the name (dockerd serves it from its DNS; berth
+  // writes the same name into /etc/hosts).
+  std::string net = m.kind == NetKind::bridge ? std::string("bridge") : m.target;
+  for (const auto& s : *it) {
+    if (!s.is_string()) continue;
+    const std::string stored = s.get<std::string>();
+    LinkRef l = BERTH_TRY(split_canonical_link(stored));
+    auto child = find(l.child);
+    std::string child_id, child_name, child_host;
+    Json child_config;
+    bool running = false;
+    if (child) {
+      std::lock_guard g(mu_);
+      const Record& c = (*child)->rec;
+      running = is_running(c.state.status);
+      child_id = c.id;
+      child_name = c.name;
+      child_host = container_hostname(c.id, c.config);
+      child_config = c.config;
+    }
+    auto slash = stored.find(':');
+    if (!running)
+      return make_error(Errc::conflict, "Cannot link to a non running container: " + stored.substr(0, slash) +
+                                            " AS " + stored.substr(slash + 1));
+    Json ns = opts_.networks->settings(child_id, Json::object());
+    std::string ip;
+    if (ns.contains("Networks") && ns["Networks"].contains(net))
+      ip = ns["Networks"][net].value("IPAddress", std::string());
+    if (ip.empty()) continue;  // not on this network: dockerd links nothing either
+    f.hosts += link_hosts_line(ip, l.alias, child_host, child_name);
+    if (m.kind == NetKind::bridge)
+      for (auto& v : link_env(r.name, l.alias, ip, child_config.value("ExposedPorts", Json::object()),
+                              child_config.value("Env", Json::array())))
+        f.env.push_back(std::move(v));
+  }
+  return f;
+}
+
+Result<std::string> ContainerService::setup_network(const Record& r, const std::string& link_hosts) {
   NetMode m = parse_network_mode(r.host_config.value("NetworkMode", std::string()));
   if (m.kind == NetKind::container) {
     auto other = find(m.target);
@@ -1288,7 +1384,7 @@ Result<std::string> ContainerService::setup_network(const Record& r) {
   auto req = BERTH_TRY(sandbox_request(r.id, r.name, r.config, r.host_config, r.networking_config));
   std::string path = BERTH_TRY(opts_.networks->create_sandbox(req));
   std::string hostname = container_hostname(r.id, r.config);
-  if (auto st = write_network_files(r, opts_.networks->hosts_entries(r.id, hostname),
+  if (auto st = write_network_files(r, link_hosts + opts_.networks->hosts_entries(r.id, hostname),
                                     opts_.networks->uses_embedded_dns(r.id));
       !st) {
     opts_.networks->destroy_sandbox(r.id);
@@ -1388,6 +1484,16 @@ Result<std::vector<Json>> ContainerService::list(const ListOptions& o) {
       (k == "before" ? before : since) = ref->created_ns;
     }
   }
+  // A linked container is also listed under "/parent/alias" (dockerd's Names).
+  std::map<std::string, std::vector<std::string>> link_names;
+  for (const auto& r : recs)
+    if (auto it = r.host_config.find("Links"); it != r.host_config.end() && it->is_array())
+      for (const auto& s : *it)
+        if (s.is_string()) {
+          const std::string& v = s.get_ref<const std::string&>();
+          auto c = v.find(':');
+          if (c != std::string::npos) link_names[v.substr(0, c)].push_back(v.substr(c + 1));
+        }
   int64_t now = timeutil::now_unix_nano();
   std::vector<Json> out;
   bool all = o.all || has_status_filter || before || since;
@@ -1397,6 +1503,8 @@ Result<std::vector<Json>> ContainerService::list(const ListOptions& o) {
     if (since && r.created_ns <= since) continue;
     if (!BERTH_TRY(matches_filters(r, o.filters))) continue;
     out.push_back(list_json(r, now));
+    if (auto ln = link_names.find(r.name); ln != link_names.end())
+      for (const auto& n : ln->second) out.back()["Names"].push_back(n);
     if (opts_.networks && is_running(r.state.status)) {
       // Ports and per-network addresses of the live sandbox, as ps shows them.
       Json ns = opts_.networks->settings(r.id, Json::object());

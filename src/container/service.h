@@ -160,6 +160,8 @@ class ContainerService {
   Status stop(std::string_view ref, std::optional<int> timeout_s);
   // volumes: also remove the container's anonymous volumes (rm -v).
   Status remove(std::string_view ref, bool force, bool volumes = false);
+  // `docker rm --link /parent/alias`: the parent forgets that link.
+  Status remove_link(std::string_view link_name);
   Status resize(std::string_view ref, int height, int width);
   Result<std::shared_ptr<Waiter>> wait(std::string_view ref, WaitCondition c);
   // Registers (or, when running, connects) an attach. Call before
@@ -252,8 +254,15 @@ class ContainerService {
   std::map<std::string, std::string> event_attrs(const Record& r) const;  // mu_ held
   void publish(const std::string& id, std::string_view action, std::map<std::string, std::string> attrs);
   Status prepare_bundle(Entry& e);
+  struct LinkFacts {
+    std::vector<std::string> env;  // <ALIAS>_* for the process environment
+    std::string hosts;             // /etc/hosts lines
+  };
+  // The links of HostConfig.Links as they stand now; 409 if a linked
+  // container is not running.
+  Result<LinkFacts> resolve_links(const Record& r);
   Status write_network_files(const Record& r, const std::string& own_hosts = "", bool embedded_dns = false);
-  Result<std::string> setup_network(const Record& r);
+  Result<std::string> setup_network(const Record& r, const std::string& link_hosts = "");
   Status fill_host_facts(SpecInput& in);
   // The OCI runtime binary a container runs with (HostConfig.Runtime).
   std::string runtime_for(const Record& r) const;

@@ -53,6 +53,8 @@ std::vector<std::string> process_env(const SpecInput& in) {
   std::vector<std::string> base = {kDefaultPathEnv,
                                    "HOSTNAME=" + container_hostname(in.id, in.config)};
   if (in.config.value("Tty", false)) base.push_back("TERM=xterm");
+  // dockerd: the links' variables join the defaults; Config.Env overrides.
+  base.insert(base.end(), in.link_env.begin(), in.link_env.end());
   std::vector<std::string> user_env;
   if (auto it = in.config.find("Env"); it != in.config.end() && it->is_array())
     for (const auto& e : *it) user_env.push_back(e.get<std::string>());

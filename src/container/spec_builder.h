@@ -37,6 +37,7 @@ struct SpecInput {
   std::map<std::string, std::string> join_ns;
   std::string ipc_shm_source;  // /dev/shm of the container joined with --ipc container:X
   std::string init_binary;     // host path of berth-init (--init)
+  std::vector<std::string> link_env;  // <ALIAS>_* of legacy links (before Config.Env)
   int kernel_major = 0, kernel_minor = 0;
   // The host's blkio controller has a weight file (CFQ/BFQ); without one,
   // Docker discards --blkio-weight with a warning.

@@ -176,9 +176,12 @@ void add_container_routes(Router& r, Backends& b) {
     return res.no_content();
   });
 
-  r.add("DELETE", "/containers/{id}", [&cs](Request& req, Response& res) -> Status {
-    if (req.qbool("link"))
-      return make_error(Errc::invalid, "berth does not support container links");
+  // {id*}: `docker rm --link` names a link, "/parent/alias", in the path.
+  r.add("DELETE", "/containers/{id*}", [&cs](Request& req, Response& res) -> Status {
+    if (req.qbool("link")) {
+      BERTH_TRY_VOID(cs.remove_link(req.param("id")));
+      return res.no_content();
+    }
     BERTH_TRY_VOID(cs.remove(req.param("id"), req.qbool("force"), req.qbool("v")));
     return res.no_content();
   });
