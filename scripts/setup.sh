@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One command from a fresh Debian 12 machine to a container printing a
 # greeting: installs dependencies, builds, installs berthd, berth,
-# berth-shim and berth-runtime under /usr/local/bin, starts berthd in the
+# berth-shim, berth-runtime and berth-init (for --init) under /usr/local/bin, starts berthd in the
 # background if it is not already answering on /run/berth/berth.sock,
 # creates the built-in default image busybox:latest from Debian's
 # busybox-static with berth's own import, and runs it.
@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 scripts/build.sh
-install -m 0755 build/bin/berthd build/bin/berth build/bin/berth-shim build/bin/berth-runtime /usr/local/bin/
+install -m 0755 build/bin/berthd build/bin/berth build/bin/berth-shim build/bin/berth-runtime \
+  build/bin/berth-init /usr/local/bin/
 
 sock=/run/berth/berth.sock
 if ! curl -sf --max-time 2 --unix-socket "$sock" http://d/_ping >/dev/null 2>&1; then
