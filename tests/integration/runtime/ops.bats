@@ -129,7 +129,9 @@ PY
 @test "pause/resume: state, freezer and the processes really stop" {
   cfg '.root.readonly = false'
   mkdir -p "$B/rootfs/tmp"
-  start_bg sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 0.02; done'
+  # rename, not truncate-and-write: a freeze between the two would leave the
+  # file empty and the comparisons below would read "" (a flake under load).
+  start_bg sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.02; done'
   wait_for test -s "$B/rootfs/tmp/count"
   rt pause "$ID"
   [ "$(rt state "$ID" | jq -r .status)" = paused ]
