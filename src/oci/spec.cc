@@ -224,8 +224,30 @@ Status parse_process(const Json& j, const std::string& p, Process* pr,
     if (v.priority < 0 || v.priority > 7) return bad(sub(ip, "priority"), "must be between 0 and 7");
     pr->io_priority = v;
   }
-  for (const char* k : {"apparmorProfile", "selinuxLabel", "scheduler", "execCPUAffinity"})
-    note_unsupported(j, k, p, unsupported);
+  if (const Json* sc = field(j, "scheduler")) {
+    std::string sp = sub(p, "scheduler");
+    BERTH_TRY_VOID(want_object(*sc, sp));
+    Process::Scheduler v;
+    if (!field(*sc, "policy")) return bad(sub(sp, "policy"), "required");
+    BERTH_TRY_VOID(get(*sc, "policy", sp, &v.policy));
+    BERTH_TRY_VOID(get(*sc, "nice", sp, &v.nice));
+    BERTH_TRY_VOID(get(*sc, "priority", sp, &v.priority));
+    BERTH_TRY_VOID(get(*sc, "flags", sp, &v.flags));
+    BERTH_TRY_VOID(get(*sc, "runtime", sp, &v.runtime));
+    BERTH_TRY_VOID(get(*sc, "deadline", sp, &v.deadline));
+    BERTH_TRY_VOID(get(*sc, "period", sp, &v.period));
+    if (v.nice < -20 || v.nice > 19) return bad(sub(sp, "nice"), "must be between -20 and 19");
+    pr->scheduler = std::move(v);
+  }
+  if (const Json* a = field(j, "execCPUAffinity")) {
+    std::string ap = sub(p, "execCPUAffinity");
+    BERTH_TRY_VOID(want_object(*a, ap));
+    Process::ExecCpuAffinity v;
+    BERTH_TRY_VOID(get(*a, "initial", ap, &v.initial));
+    BERTH_TRY_VOID(get(*a, "final", ap, &v.final_cpus));
+    pr->exec_cpu_affinity = std::move(v);
+  }
+  for (const char* k : {"apparmorProfile", "selinuxLabel"}) note_unsupported(j, k, p, unsupported);
   return ok();
 }
 
@@ -332,10 +354,10 @@ Status parse_seccomp(const Json& j, const std::string& p, Seccomp* s) {
   BERTH_TRY_VOID(get(j, "defaultErrnoRet", p, &s->default_errno_ret));
   BERTH_TRY_VOID(get(j, "architectures", p, &s->architectures));
   BERTH_TRY_VOID(get(j, "flags", p, &s->flags));
-  std::string listener;
-  BERTH_TRY_VOID(get(j, "listenerPath", p, &listener));
-  if (!listener.empty())
-    return bad(sub(p, "listenerPath"), "seccomp notify listeners are not supported");
+  BERTH_TRY_VOID(get(j, "listenerPath", p, &s->listener_path));
+  BERTH_TRY_VOID(get(j, "listenerMetadata", p, &s->listener_metadata));
+  if (!s->listener_path.empty() && s->listener_path[0] != '/')
+    return bad(sub(p, "listenerPath"), "must be an absolute path");
   return each_object(j, "syscalls", p, [&](const Json& sc, const std::string& sp) -> Status {
     SeccompSyscall sys;
     BERTH_TRY_VOID(get(sc, "names", sp, &sys.names));
@@ -430,9 +452,34 @@ Status parse_linux(const Json& j, const std::string& p, Linux* l,
     else return bad(sub(pp, "domain"), "unknown domain \"" + domain + "\"");
     std::vector<std::string> flags;
     BERTH_TRY_VOID(get(*pe, "flags", pp, &flags));
-    if (!flags.empty()) return bad(sub(pp, "flags"), "personality flags are not supported");
+    if (!flags.empty())
+      return bad(sub(pp, "flags"), "unknown flag \"" + flags.front() + "\" (the OCI spec defines no personality flags)");
   }
-  for (const char* k : {"intelRdt", "mountLabel", "timeOffsets", "memoryPolicy", "netDevices"})
+  if (const Json* to = field(j, "timeOffsets")) {
+    std::string tp = sub(p, "timeOffsets");
+    BERTH_TRY_VOID(want_object(*to, tp));
+    for (const auto& [clock, v] : to->items()) {
+      std::string cp = sub(tp, clock.c_str());
+      if (clock != "monotonic" && clock != "boottime") return bad(cp, "unknown clock (monotonic or boottime)");
+      BERTH_TRY_VOID(want_object(v, cp));
+      Linux::TimeOffset off;
+      BERTH_TRY_VOID(get(v, "secs", cp, &off.secs));
+      BERTH_TRY_VOID(get(v, "nanosecs", cp, &off.nanosecs));
+      if (off.nanosecs >= 1000000000U) return bad(sub(cp, "nanosecs"), "must be below 1000000000");
+      l->time_offsets[clock] = off;
+    }
+  }
+  if (const Json* mp = field(j, "memoryPolicy")) {
+    std::string pp = sub(p, "memoryPolicy");
+    BERTH_TRY_VOID(want_object(*mp, pp));
+    Linux::MemoryPolicy m;
+    if (!field(*mp, "mode")) return bad(sub(pp, "mode"), "required");
+    BERTH_TRY_VOID(get(*mp, "mode", pp, &m.mode));
+    BERTH_TRY_VOID(get(*mp, "nodes", pp, &m.nodes));
+    BERTH_TRY_VOID(get(*mp, "flags", pp, &m.flags));
+    l->memory_policy = std::move(m);
+  }
+  for (const char* k : {"intelRdt", "mountLabel", "netDevices"})
     note_unsupported(j, k, p, unsupported);
   return ok();
 }
@@ -473,6 +520,7 @@ std::string_view ns_type_name(NsType t) {
     case NsType::uts: return "uts";
     case NsType::user: return "user";
     case NsType::cgroup: return "cgroup";
+    case NsType::time: return "time";
   }
   return "?";
 }
@@ -485,6 +533,7 @@ std::optional<NsType> parse_ns_type(std::string_view s) {
   if (s == "uts") return NsType::uts;
   if (s == "user") return NsType::user;
   if (s == "cgroup") return NsType::cgroup;
+  if (s == "time") return NsType::time;
   return std::nullopt;
 }
 
@@ -610,6 +659,11 @@ Status validate_spec(const Spec& s) {
                                               "slave", "rslave", "unbindable", "runbindable"};
   if (!props.count(l.rootfs_propagation))
     return bad("linux.rootfsPropagation", "invalid value \"" + l.rootfs_propagation + "\"");
+  if (!l.time_offsets.empty()) {
+    const Namespace* t = l.find_ns(NsType::time);
+    if (!t) return bad("linux.timeOffsets", "requires a new time namespace in linux.namespaces");
+    if (!t->path.empty()) return bad("linux.timeOffsets", "cannot be set when joining an existing time namespace");
+  }
   if (p.terminal && !l.has_ns(NsType::mount))
     return bad("process.terminal", "requires a mount namespace");
   return ok();

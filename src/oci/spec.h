@@ -60,6 +60,21 @@ struct Process {
     int priority = 0;
   };
   std::optional<IoPriority> io_priority;
+  // scheduler: sched_setattr(2) arguments.
+  struct Scheduler {
+    std::string policy;  // "SCHED_BATCH"
+    int32_t nice = 0;
+    int32_t priority = 0;
+    std::vector<std::string> flags;
+    uint64_t runtime = 0, deadline = 0, period = 0;
+  };
+  std::optional<Scheduler> scheduler;
+  // execCPUAffinity (exec processes only): CPU lists ("0-3,7") before and
+  // after joining the container's cgroup.
+  struct ExecCpuAffinity {
+    std::string initial, final_cpus;
+  };
+  std::optional<ExecCpuAffinity> exec_cpu_affinity;
 };
 
 struct Root {
@@ -74,7 +89,7 @@ struct Mount {
   std::vector<std::string> options;
 };
 
-enum class NsType { pid, network, mount, ipc, uts, user, cgroup };
+enum class NsType { pid, network, mount, ipc, uts, user, cgroup, time };
 std::string_view ns_type_name(NsType t);
 std::optional<NsType> parse_ns_type(std::string_view s);
 
@@ -163,6 +178,9 @@ struct Seccomp {
   std::vector<std::string> architectures;
   std::vector<std::string> flags;
   std::vector<SeccompSyscall> syscalls;
+  // SCMP_ACT_NOTIFY: the listener fd goes to this unix socket with the
+  // container process state (metadata = listenerMetadata).
+  std::string listener_path, listener_metadata;
 };
 
 struct Hook {
@@ -193,6 +211,19 @@ struct Linux {
   std::optional<Seccomp> seccomp;
   // linux.personality: the execution domain (PER_LINUX or PER_LINUX32).
   std::optional<unsigned long> personality;
+  // linux.timeOffsets: clock name ("monotonic", "boottime") -> offset.
+  struct TimeOffset {
+    int64_t secs = 0;
+    uint32_t nanosecs = 0;
+  };
+  std::map<std::string, TimeOffset> time_offsets;
+  // linux.memoryPolicy: set_mempolicy(2) mode, node list and mode flags.
+  struct MemoryPolicy {
+    std::string mode;   // "MPOL_INTERLEAVE"
+    std::string nodes;  // "0-1,3"
+    std::vector<std::string> flags;
+  };
+  std::optional<MemoryPolicy> memory_policy;
 
   bool has_ns(NsType t) const;
   const Namespace* find_ns(NsType t) const;

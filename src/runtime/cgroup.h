@@ -41,6 +41,10 @@ class Cgroup {
   // runc's `events --stats` "data" object (cpu, memory, pids, blkio,
   // hugetlb) read from the cgroup files of whichever version holds each.
   OrderedJson stats() const;
+  // How many times the kernel's OOM killer acted in this cgroup: v1
+  // memory.oom_control "oom_kill", v2 memory.events "oom_kill". 0 when the
+  // memory controller is absent.
+  uint64_t oom_kills() const;
   // rmdir every directory (retrying briefly while tasks are exiting).
   // Missing directories are fine.
   Status destroy();

@@ -281,4 +281,12 @@ OrderedJson Cgroup::stats() const {
   return data;
 }
 
+uint64_t Cgroup::oom_kills() const {
+  std::string md = dir_for("memory");
+  if (md.empty()) return 0;
+  if (!layout_.unified.empty() && md.rfind(layout_.unified, 0) == 0)
+    return read_kv(md + "/memory.events")["oom_kill"];
+  return read_kv(md + "/memory.oom_control")["oom_kill"];
+}
+
 }  // namespace berth::runtime

@@ -22,6 +22,7 @@
 #include "common/strings.h"
 #include "common/time.h"
 #include "runtime/cgroup.h"
+#include "runtime/child_sync.h"
 #include "runtime/hooks.h"
 #include "runtime/init.h"
 #include "runtime/rootfs_plan.h"
@@ -47,6 +48,7 @@ int clone_flag(oci::NsType t) {
     case oci::NsType::uts: return CLONE_NEWUTS;
     case oci::NsType::user: return CLONE_NEWUSER;
     case oci::NsType::cgroup: return CLONE_NEWCGROUP;
+    case oci::NsType::time: return CLONE_NEWTIME;
   }
   return 0;
 }
@@ -84,6 +86,8 @@ Status check_supported(const oci::Spec& s) {
       return invalid(f + ": AppArmor is not enabled on this host");
     if ((f == "process.selinuxLabel" || f == "linux.mountLabel") && !host_has_selinux())
       return invalid(f + ": SELinux is not enabled on this host");
+    if (f == "linux.intelRdt" && ::access("/sys/fs/resctrl/schemata", F_OK) != 0)
+      return invalid(f + ": Intel RDT (resctrl) is not available on this host: /sys/fs/resctrl is not mounted");
     return invalid(f + ": not supported by berth-runtime");
   }
   const auto& lx = *s.linux_spec;
@@ -95,7 +99,10 @@ Status check_supported(const oci::Spec& s) {
   for (size_t i = 0; i < lx.namespaces.size(); ++i) {
     const auto& n = lx.namespaces[i];
     if (!n.path.empty() && n.type == oci::NsType::mount)
-      return invalid("linux.namespaces[" + std::to_string(i) + "].path: joining a mount namespace is not supported");
+      return invalid("linux.namespaces[" + std::to_string(i) +
+                     "].path: joining an existing mount namespace is not supported: the rootfs mounts and "
+                     "pivot_root would be applied to a namespace the container does not own (the host's or "
+                     "another container's)");
   }
   return ok();
 }
@@ -281,6 +288,23 @@ Result<pid_t> Runtime::create_impl(const CreateOptions& o, const sigset_t* child
   plan.no_new_privs = proc.no_new_privileges;
   if (proc.io_priority) plan.io_priority = (proc.io_priority->io_class << 13) | proc.io_priority->priority;
   if (lx.personality) plan.personality = static_cast<long>(*lx.personality);
+  if (proc.scheduler) {
+    plan.has_sched = true;
+    plan.sched = BERTH_TRY_CTX(resolve_scheduler(*proc.scheduler, "process.scheduler"), "config.json");
+  }
+  // process.execCPUAffinity is for exec'd processes only (OCI spec: "not
+  // applicable to the container's init process"); it is still validated.
+  if (proc.exec_cpu_affinity) {
+    if (!proc.exec_cpu_affinity->initial.empty())
+      BERTH_TRY_CTX(parse_cpu_list(proc.exec_cpu_affinity->initial, "process.execCPUAffinity.initial"), "config.json");
+    if (!proc.exec_cpu_affinity->final_cpus.empty())
+      BERTH_TRY_CTX(parse_cpu_list(proc.exec_cpu_affinity->final_cpus, "process.execCPUAffinity.final"), "config.json");
+  }
+  if (lx.memory_policy) {
+    plan.has_mempolicy = true;
+    plan.mempolicy = BERTH_TRY_CTX(resolve_memory_policy(*lx.memory_policy), "config.json");
+  }
+  plan.parent_hooks = !spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty();
   if (lx.seccomp) {
     plan.has_seccomp = true;
     std::string key;
@@ -328,7 +352,10 @@ Result<pid_t> Runtime::create_impl(const CreateOptions& o, const sigset_t* child
   unsigned long clone_flags = 0;
   for (const auto& n : lx.namespaces) {
     if (n.path.empty()) {
-      if (n.type != oci::NsType::cgroup) clone_flags |= static_cast<unsigned long>(clone_flag(n.type));
+      // cgroup: unshared by the init once in its cgroup; time: unshared
+      // by us below so the offsets are written before the init enters it.
+      if (n.type != oci::NsType::cgroup && n.type != oci::NsType::time)
+        clone_flags |= static_cast<unsigned long>(clone_flag(n.type));
       continue;
     }
     UniqueFd fd(::open(n.path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -408,15 +435,40 @@ Result<pid_t> Runtime::create_impl(const CreateOptions& o, const sigset_t* child
   // ---- 3. clone the init.
   if (join_pid && ::setns(join_pid.get(), CLONE_NEWPID) != 0)
     return sys_error("config.json: linux.namespaces: setns pid");
+  // A new time namespace: unshared for our children only, its offsets
+  // written while no process is in it yet, entered by the init at clone;
+  // then we point our children back at our own (hooks run on host time).
+  UniqueFd host_timens;
+  const auto* time_ns = lx.find_ns(oci::NsType::time);
+  if (time_ns && time_ns->path.empty()) {
+    host_timens.reset(::open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC));
+    if (!host_timens) return sys_error("linux.namespaces: open /proc/self/ns/time_for_children");
+    if (::unshare(CLONE_NEWTIME) != 0) return sys_error("linux.namespaces: unshare time namespace");
+    std::string offs = timens_offsets_text(lx.time_offsets);
+    if (!offs.empty()) {
+      UniqueFd ofd(::open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC));
+      if (!ofd || ::write(ofd.get(), offs.data(), offs.size()) != static_cast<ssize_t>(offs.size())) {
+        Error e = sys_error("linux.timeOffsets: write /proc/self/timens_offsets");
+        (void)::setns(host_timens.get(), CLONE_NEWTIME);
+        return e;
+      }
+    }
+  }
   clone_args ca{};
   ca.flags = clone_flags;
   ca.exit_signal = SIGCHLD;
   long cpid = ::syscall(SYS_clone3, &ca, sizeof ca);
-  if (cpid < 0) return sys_error("clone3");
   if (cpid == 0) {
     parent_sock.release();  // leave the fd alone; it is close-on-exec
     init_main(plan);
   }
+  if (host_timens && ::setns(host_timens.get(), CLONE_NEWTIME) != 0 && cpid > 0) {
+    Error e = sys_error("linux.namespaces: leave the container's time namespace");
+    ::kill(static_cast<pid_t>(cpid), SIGKILL);
+    ::waitpid(static_cast<pid_t>(cpid), nullptr, 0);
+    return e;
+  }
+  if (cpid < 0) return sys_error("clone3");
   const pid_t pid = static_cast<pid_t>(cpid);
   child_sock.reset();
   ScopeExit kill_child([&] {
@@ -447,26 +499,38 @@ Result<pid_t> Runtime::create_impl(const CreateOptions& o, const sigset_t* child
       setup = sys_error("write hook state");
   }
   if (!setup) return std::move(setup).error();
-  if (!spec.hooks.create_runtime.empty() || !spec.hooks.prestart.empty()) {
-    // Hooks run before the init starts its setup; the init is already in
-    // its namespaces (they were created by clone), which is what they need.
-    std::string sj = state_for_hooks(st, "created");
-    BERTH_TRY_VOID(run_hooks(spec.hooks.prestart, "hooks.prestart", sj));
-    BERTH_TRY_VOID(run_hooks(spec.hooks.create_runtime, "hooks.createRuntime", sj));
-  }
   // MSG_NOSIGNAL: an init that already died must not SIGPIPE the runtime.
   if (::send(parent_sock.get(), "g", 1, MSG_NOSIGNAL) != 1) return sys_error("start init");
 
+  // The init's requests until it is ready: run the prestart/createRuntime
+  // hooks (its namespaces and mounts exist, pivot_root not done yet), take
+  // a seccomp notify listener to the agent. Each is answered with one byte.
   InitReport rep;
-  ssize_t n;
-  do {
-    n = ::read(parent_sock.get(), &rep, sizeof rep);
-  } while (n < 0 && errno == EINTR);
-  if (n != static_cast<ssize_t>(sizeof rep)) {
-    int ws = 0;
-    ::waitpid(pid, &ws, 0);
-    kill_child.dismiss();
-    return make_error(Errc::internal, "container init exited during setup");
+  for (;;) {
+    ChildMsg m = recv_child_msg(parent_sock.get());
+    if (m.kind == ChildMsg::listener) {
+      OrderedJson sj = oci_state_json(st, ContainerStatus::running);
+      sj["status"] = "creating";
+      BERTH_TRY_VOID(deliver_seccomp_listener(*lx.seccomp, m.fd.get(), pid, sj));
+      m.fd.reset();
+      if (::send(parent_sock.get(), "g", 1, MSG_NOSIGNAL) != 1) return sys_error("resume init");
+      continue;
+    }
+    if (m.kind != ChildMsg::report) {
+      int ws = 0;
+      ::waitpid(pid, &ws, 0);
+      kill_child.dismiss();
+      return make_error(Errc::internal, "container init exited during setup");
+    }
+    if (m.rep.step == InitStep::hooks_request) {
+      std::string sj = state_for_hooks(st, "creating");
+      BERTH_TRY_VOID(run_hooks(spec.hooks.prestart, "hooks.prestart", sj));
+      BERTH_TRY_VOID(run_hooks(spec.hooks.create_runtime, "hooks.createRuntime", sj));
+      if (::send(parent_sock.get(), "g", 1, MSG_NOSIGNAL) != 1) return sys_error("resume init");
+      continue;
+    }
+    rep = m.rep;
+    break;
   }
   if (rep.step != InitStep::ready) return invalid(describe_init_failure(rep, plan));
 

@@ -69,6 +69,9 @@ class Runtime {
   Status update(const std::string& id, const oci::Resources& r);
   // runc's `events --stats` object: {"type":"stats","id":..,"data":{..}}.
   Result<OrderedJson> stats(const std::string& id) const;
+  // The container cgroup's OOM-kill counter (see Cgroup::oom_kills); works
+  // on a stopped container whose cgroup is not deleted yet.
+  Result<uint64_t> oom_kills(const std::string& id) const;
 
  private:
   Result<pid_t> create_impl(const CreateOptions& o, const sigset_t* child_mask);

@@ -16,10 +16,12 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "common/fs.h"
 #include "common/strings.h"
 #include "runtime/cgroup.h"
+#include "runtime/child_sync.h"
 #include "runtime/container.h"
 #include "runtime/init.h"
 #include "sys/proc.h"
@@ -92,8 +94,9 @@ struct NsFile {
 };
 // Join order: user first (it grants the rights for the others), mount last
 // (it changes our root, and the other /proc paths are opened already).
-constexpr NsFile kNamespaces[] = {{"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC},   {"uts", CLONE_NEWUTS},
-                                  {"net", CLONE_NEWNET},   {"cgroup", CLONE_NEWCGROUP}, {"mnt", CLONE_NEWNS}};
+constexpr NsFile kNamespaces[] = {{"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC},       {"uts", CLONE_NEWUTS},
+                                  {"net", CLONE_NEWNET},   {"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME},
+                                  {"mnt", CLONE_NEWNS}};
 
 bool same_ns(const std::string& a, const std::string& b) {
   struct stat sa, sb;
@@ -143,6 +146,23 @@ Result<int> Runtime::exec(const ExecOptions& o) {
   plan.no_new_privs = proc.no_new_privileges;
   if (proc.io_priority) plan.io_priority = (proc.io_priority->io_class << 13) | proc.io_priority->priority;
   if (spec.linux_spec && spec.linux_spec->personality) plan.personality = static_cast<long>(*spec.linux_spec->personality);
+  if (proc.scheduler) {
+    plan.has_sched = true;
+    plan.sched = BERTH_TRY(resolve_scheduler(*proc.scheduler, "process.scheduler"));
+  }
+  std::optional<cpu_set_t> initial_affinity;
+  if (proc.exec_cpu_affinity) {
+    if (!proc.exec_cpu_affinity->initial.empty())
+      initial_affinity = BERTH_TRY(parse_cpu_list(proc.exec_cpu_affinity->initial, "process.execCPUAffinity.initial"));
+    if (!proc.exec_cpu_affinity->final_cpus.empty()) {
+      plan.final_affinity = BERTH_TRY(parse_cpu_list(proc.exec_cpu_affinity->final_cpus, "process.execCPUAffinity.final"));
+      plan.has_final_affinity = true;
+    }
+  }
+  if (spec.linux_spec && spec.linux_spec->memory_policy) {
+    plan.has_mempolicy = true;
+    plan.mempolicy = BERTH_TRY(resolve_memory_policy(*spec.linux_spec->memory_policy));
+  }
   if (spec.linux_spec && spec.linux_spec->seccomp) {
     plan.has_seccomp = true;
     plan.seccomp = BERTH_TRY_CTX(compile_seccomp_cached(*spec.linux_spec->seccomp, s.config["linux"]["seccomp"].dump(),
@@ -218,6 +238,10 @@ Result<int> Runtime::exec(const ExecOptions& o) {
     ::waitpid(pid, &ws, 0);
   });
 
+  // execCPUAffinity.initial: while the process is still outside the
+  // container's cgroup (joining a v1 cpuset resets it; .final comes after).
+  if (initial_affinity && ::sched_setaffinity(pid, sizeof *initial_affinity, &*initial_affinity) != 0)
+    return sys_error("process.execCPUAffinity.initial: sched_setaffinity");
   if (!s.cgroup_path.empty()) {
     auto layout = BERTH_TRY(detect_host_cgroup_layout());
     Cgroup cg(layout, s.cgroup_path);
@@ -231,13 +255,19 @@ Result<int> Runtime::exec(const ExecOptions& o) {
       return sys_error("process.oomScoreAdj: write " + p);
   }
   if (::send(parent_sock.get(), "g", 1, MSG_NOSIGNAL) != 1) return sys_error("start exec process");
-  InitReport rep;
-  ssize_t n;
-  do {
-    n = ::read(parent_sock.get(), &rep, sizeof rep);
-  } while (n < 0 && errno == EINTR);
-  if (n == static_cast<ssize_t>(sizeof rep)) return invalid(describe_init_failure(rep, plan));
-  if (n != 0) return make_error(Errc::internal, "exec: lost contact with the new process");
+  for (;;) {
+    ChildMsg m = recv_child_msg(parent_sock.get());
+    if (m.kind == ChildMsg::listener) {
+      OrderedJson sj = oci_state_json(s, ContainerStatus::running);
+      BERTH_TRY_VOID(deliver_seccomp_listener(*spec.linux_spec->seccomp, m.fd.get(), pid, sj));
+      m.fd.reset();
+      if (::send(parent_sock.get(), "g", 1, MSG_NOSIGNAL) != 1) return sys_error("resume exec process");
+      continue;
+    }
+    if (m.kind == ChildMsg::report) return invalid(describe_init_failure(m.rep, plan));
+    if (m.kind != ChildMsg::eof) return make_error(Errc::internal, "exec: lost contact with the new process");
+    break;
+  }
   // EOF: execve closed the socket (or the process died, which wait shows).
   kill_child.dismiss();
   if (!o.pid_file.empty())

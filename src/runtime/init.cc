@@ -373,6 +373,41 @@ void run_init_hooks(const InitPlan& p, const std::vector<InitHook>& hooks, InitS
   }
 }
 
+// Block until the runtime answers a request with one byte.
+void wait_ack(const InitPlan& p) {
+  char c = 0;
+  ssize_t n;
+  do {
+    n = ::read(p.sync_fd, &c, 1);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1) ::_exit(1);
+}
+
+// Load the seccomp filter; a notify filter's listener fd goes to the
+// runtime (which hands it to linux.seccomp.listenerPath) and is closed here:
+// no container process keeps it.
+void load_seccomp(const InitPlan& p) {
+  sock_fprog prog{static_cast<unsigned short>(p.seccomp.filter.size()),
+                  const_cast<sock_filter*>(p.seccomp.filter.data())};
+  long r = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p.seccomp.flags, &prog);
+  if (r < 0) fail(p, InitStep::seccomp);
+  if (p.seccomp.notify()) {
+    int lfd = static_cast<int>(r);
+    if (sys::send_fd(p.sync_fd, lfd, "seccomp") != 0) fail(p, InitStep::seccomp_listener);
+    ::close(lfd);
+    wait_ack(p);
+  }
+}
+
+// Scheduler and memory policy: before the identity change (raising a
+// priority needs CAP_SYS_NICE).
+void apply_sched(const InitPlan& p) {
+  if (p.has_mempolicy && ::syscall(SYS_set_mempolicy, p.mempolicy.mode,
+                                   p.mempolicy.maxnode ? p.mempolicy.nodes : nullptr, p.mempolicy.maxnode) != 0)
+    fail(p, InitStep::mempolicy);
+  if (p.has_sched && ::syscall(SYS_sched_setattr, 0, &p.sched, 0) != 0) fail(p, InitStep::scheduler);
+}
+
 void apply_identity(const InitPlan& p) {
   if (p.io_priority >= 0 && ::syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, p.io_priority) != 0)
     fail(p, InitStep::io_priority);
@@ -388,12 +423,7 @@ void apply_identity(const InitPlan& p) {
       }
     }
   }
-  if (p.has_seccomp && !p.no_new_privs) {
-    sock_fprog prog{static_cast<unsigned short>(p.seccomp.filter.size()),
-                    const_cast<sock_filter*>(p.seccomp.filter.data())};
-    if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p.seccomp.flags, &prog) != 0)
-      fail(p, InitStep::seccomp);
-  }
+  if (p.has_seccomp && !p.no_new_privs) load_seccomp(p);
   if (::setgroups(p.groups.size(), p.groups.data()) != 0 && !(p.groups.empty() && errno == EPERM))
     fail(p, InitStep::setgroups);
   if (::setresgid(p.gid, p.gid, p.gid) != 0) fail(p, InitStep::setgid);
@@ -454,6 +484,14 @@ void apply_identity(const InitPlan& p) {
   int root_fd = ::open(rp.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0) fail(p, InitStep::open_rootfs);
   for (size_t i = 0; i < rp.steps.size(); ++i) run_step(p, root_fd, rp.steps[i], static_cast<int>(i));
+  if (p.parent_hooks) {
+    // prestart and createRuntime run now in the runtime's namespaces, as
+    // runc runs them: the container's namespaces and mounts exist, the old
+    // root is still reachable (before pivot_root).
+    InitReport req{InitStep::hooks_request, 0, -1};
+    if (::write(p.sync_fd, &req, sizeof req) != static_cast<ssize_t>(sizeof req)) ::_exit(1);
+    wait_ack(p);
+  }
   run_init_hooks(p, p.create_container_hooks, InitStep::hook_create_container);
   if (::fchdir(root_fd) != 0) fail(p, InitStep::pivot_root);
   if (p.no_pivot) {
@@ -490,6 +528,7 @@ void apply_identity(const InitPlan& p) {
   lookup(p, exe);
   exec_guard(p, exe);
   if (::setsid() < 0) fail(p, InitStep::setsid);
+  apply_sched(p);
   if (slave >= 0) {
     if (::ioctl(slave, TIOCSCTTY, 0) != 0) fail(p, InitStep::set_ctty);
     for (int fd = 0; fd < 3; ++fd)
@@ -497,6 +536,12 @@ void apply_identity(const InitPlan& p) {
     ::close(slave);
   }
   apply_identity(p);
+  // A notify filter must reach the runtime while it still waits for us.
+  bool late_seccomp = p.has_seccomp && p.no_new_privs;
+  if (late_seccomp && p.seccomp.notify()) {
+    load_seccomp(p);
+    late_seccomp = false;
+  }
   ::umask(p.umask);
   if (p.restore_sigmask) ::sigprocmask(SIG_SETMASK, &p.sigmask, nullptr);
 
@@ -514,12 +559,7 @@ void apply_identity(const InitPlan& p) {
   ::close(p.fifo_fd);
   run_init_hooks(p, p.start_container_hooks, InitStep::hook_start_container);
 
-  if (p.has_seccomp && p.no_new_privs) {
-    sock_fprog prog{static_cast<unsigned short>(p.seccomp.filter.size()),
-                    const_cast<sock_filter*>(p.seccomp.filter.data())};
-    if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p.seccomp.flags, &prog) != 0)
-      fail(p, InitStep::seccomp);
-  }
+  if (late_seccomp) load_seccomp(p);
   ::execve(exe, p.argv.data(), p.envp.data());
   int e = errno;
   static const char msg[] = "berth-runtime: exec failed: ";
@@ -545,6 +585,9 @@ void apply_identity(const InitPlan& p) {
     if (::setns(p.joins[i].fd, p.joins[i].nstype) != 0) fail(p, InitStep::join_namespace, static_cast<int>(i));
     ::close(p.joins[i].fd);
   }
+  // In the container's cgroup now (v1 cpuset resets the affinity on attach).
+  if (p.has_final_affinity && ::sched_setaffinity(0, sizeof p.final_affinity, &p.final_affinity) != 0)
+    fail(p, InitStep::cpu_affinity);
   // Joining the mount namespace moved our root and cwd to its root: the
   // container's. cwd is resolved there, after every host fd but the sync
   // and console sockets is closed-on-exec (CVE-2024-21626).
@@ -556,6 +599,7 @@ void apply_identity(const InitPlan& p) {
   lookup(p, exe);
   exec_guard(p, exe);
   if (::setsid() < 0) fail(p, InitStep::setsid);
+  apply_sched(p);
   if (p.terminal) {
     int master = ::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (master < 0) fail(p, InitStep::console);
@@ -584,12 +628,7 @@ void apply_identity(const InitPlan& p) {
   if (p.restore_sigmask) ::sigprocmask(SIG_SETMASK, &p.sigmask, nullptr);
   ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
   for (int fd = 3; fd < 3 + p.preserve_fds; ++fd) ::fcntl(fd, F_SETFD, 0);
-  if (p.has_seccomp && p.no_new_privs) {
-    sock_fprog prog{static_cast<unsigned short>(p.seccomp.filter.size()),
-                    const_cast<sock_filter*>(p.seccomp.filter.data())};
-    if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p.seccomp.flags, &prog) != 0)
-      fail(p, InitStep::seccomp);
-  }
+  if (p.has_seccomp && p.no_new_privs) load_seccomp(p);
   ::execve(exe, p.argv.data(), p.envp.data());
   fail(p, InitStep::exec, -1, errno);
 }
@@ -649,6 +688,14 @@ std::string describe_init_failure(const InitReport& r, const InitPlan& p) {
       break;
     case InitStep::rlimit: return "process.rlimits[" + std::to_string(r.index) + "]: setrlimit: " + es;
     case InitStep::join_namespace: return "linux.namespaces: setns: " + es;
+    case InitStep::scheduler: return "process.scheduler: sched_setattr: " + es;
+    case InitStep::cpu_affinity: return "process.execCPUAffinity.final: sched_setaffinity: " + es;
+    case InitStep::mempolicy: return "linux.memoryPolicy: set_mempolicy: " + es;
+    case InitStep::seccomp:
+      if ((p.seccomp.flags & (1U << 5)) && r.err == EINVAL)
+        return "linux.seccomp: load filter: " + es +
+               " (SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs Linux 5.19 or later)";
+      return "linux.seccomp: load filter: " + es;
     default: break;
   }
   static const char* names[] = {
@@ -658,7 +705,8 @@ std::string describe_init_failure(const InitReport& r, const InitPlan& p) {
       "readonly path", "set rootfs propagation", "remount rootfs read-only", "setrlimit", "chdir",
       "lookup", "lookup", "setsid", "set controlling terminal", "drop bounding capabilities",
       "load seccomp filter", "setgroups", "setgid", "setuid", "capset", "raise ambient capability",
-      "set no_new_privs", "open exec fifo", "exec", "set io priority", "set personality", "exec", "hook", "hook"};
+      "set no_new_privs", "open exec fifo", "exec", "set io priority", "set personality", "exec", "hook", "hook",
+      "sched_setattr", "sched_setaffinity", "set_mempolicy", "send seccomp listener", "hooks"};
   auto i = static_cast<size_t>(r.step);
   std::string what = i < sizeof names / sizeof names[0] ? names[i] : "init";
   return what + ": " + es;

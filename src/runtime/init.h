@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/process_attrs.h"
 #include "runtime/rootfs_plan.h"
 #include "runtime/security.h"
 
@@ -60,6 +61,11 @@ enum class InitStep : int32_t {
   exec_self,  // the program resolves to the runtime binary (CVE-2019-5736)
   hook_create_container,  // index: the hook; err: errno, or -status / -(1000+signal), or ETIMEDOUT
   hook_start_container,
+  scheduler,         // sched_setattr
+  cpu_affinity,      // execCPUAffinity.final
+  mempolicy,         // set_mempolicy
+  seccomp_listener,  // sending the notify listener fd to the runtime
+  hooks_request,     // not a failure: "mounts are done, run prestart/createRuntime now"
 };
 
 struct InitReport {
@@ -109,9 +115,20 @@ struct InitPlan {
   CapSets caps;
   bool no_new_privs = false;
   int io_priority = -1;                // ioprio_set value, -1: leave
+  bool has_sched = false;              // process.scheduler
+  SchedAttr sched;
+  bool has_final_affinity = false;     // execCPUAffinity.final (exec)
+  cpu_set_t final_affinity;
+  bool has_mempolicy = false;          // linux.memoryPolicy
+  MemPolicy mempolicy;
+  // prestart/createRuntime hooks exist: after the mounts (before
+  // createContainer hooks and pivot_root) the init sends a hooks_request
+  // report and waits for the runtime to run them and answer one byte.
+  bool parent_hooks = false;
   long personality = -1;               // personality(2) value, -1: leave
   bool has_seccomp = false;
-  SeccompProgram seccomp;
+  SeccompProgram seccomp;  // with notify(): the listener fd is sent over sync_fd
+                           // ("seccomp" + SCM_RIGHTS), then one byte is awaited
   bool terminal = false;
   unsigned short rows = 0, cols = 0;
   int preserve_fds = 0;

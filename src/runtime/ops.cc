@@ -88,4 +88,10 @@ Result<OrderedJson> Runtime::stats(const std::string& id) const {
   return out;
 }
 
+Result<uint64_t> Runtime::oom_kills(const std::string& id) const {
+  ContainerState s = BERTH_TRY(dir_.load(id));
+  Cgroup cg = BERTH_TRY(container_cgroup(s));
+  return cg.oom_kills();
+}
+
 }  // namespace berth::runtime

@@ -70,6 +70,7 @@ Result<uint32_t> seccomp_action(const std::string& a, std::optional<uint32_t> er
   if (a == "SCMP_ACT_TRACE") return SCMP_ACT_TRACE(errno_ret.value_or(EPERM));
   if (a == "SCMP_ACT_ALLOW") return SCMP_ACT_ALLOW;
   if (a == "SCMP_ACT_LOG") return SCMP_ACT_LOG;
+  if (a == "SCMP_ACT_NOTIFY") return SCMP_ACT_NOTIFY;
   return make_error(Errc::invalid, field + ": unsupported seccomp action \"" + a + "\"");
 }
 
@@ -83,15 +84,22 @@ Result<scmp_compare> seccomp_op(const std::string& op, const std::string& field)
   return it->second;
 }
 
+// Linux 5.19; the uapi headers of older distributions lack it.
+constexpr unsigned kWaitKillableRecv = 1U << 5;
+
 struct CtxDeleter {
   void operator()(void* c) const { seccomp_release(c); }
 };
 
 }  // namespace
 
+bool SeccompProgram::notify() const { return (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) != 0; }
+
 Result<SeccompProgram> compile_seccomp(const oci::Seccomp& s) {
   const std::string base = "linux.seccomp";
   uint32_t def = BERTH_TRY(seccomp_action(s.default_action, s.default_errno_ret, base + ".defaultAction"));
+  if (def == SCMP_ACT_NOTIFY)
+    return make_error(Errc::invalid, base + ".defaultAction: SCMP_ACT_NOTIFY cannot be the default action");
   std::unique_ptr<void, CtxDeleter> ctx(seccomp_init(def));
   if (!ctx) return make_error(Errc::internal, base + ": seccomp_init failed");
   // Keep the filter usable without no_new_privs (we hold CAP_SYS_ADMIN when loading).
@@ -113,13 +121,16 @@ Result<SeccompProgram> compile_seccomp(const oci::Seccomp& s) {
     if (f == "SECCOMP_FILTER_FLAG_TSYNC") prog.flags |= SECCOMP_FILTER_FLAG_TSYNC;
     else if (f == "SECCOMP_FILTER_FLAG_LOG") prog.flags |= SECCOMP_FILTER_FLAG_LOG;
     else if (f == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") prog.flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+    else if (f == "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") prog.flags |= kWaitKillableRecv;
     else
       return make_error(Errc::invalid, base + ".flags[" + std::to_string(i) + "]: unknown flag \"" + f + "\"");
   }
+  bool notify = false;
   for (size_t i = 0; i < s.syscalls.size(); ++i) {
     const auto& sc = s.syscalls[i];
     std::string field = base + ".syscalls[" + std::to_string(i) + "]";
     uint32_t act = BERTH_TRY(seccomp_action(sc.action, sc.errno_ret, field + ".action"));
+    if (act == SCMP_ACT_NOTIFY) notify = true;
     if (act == def) continue;  // libseccomp refuses rules equal to the default
     std::vector<scmp_arg_cmp> conds;
     bool distinct = true;
@@ -150,6 +161,13 @@ Result<SeccompProgram> compile_seccomp(const oci::Seccomp& s) {
         return make_error(Errc::invalid, field + ": cannot add rule for \"" + name + "\": " + std::strerror(-r));
     }
   }
+  if (notify && s.listener_path.empty())
+    return make_error(Errc::invalid, base + ".listenerPath: required by SCMP_ACT_NOTIFY rules");
+  if (!notify && !s.listener_path.empty())
+    return make_error(Errc::invalid, base + ".listenerPath: set but no rule uses SCMP_ACT_NOTIFY");
+  if ((prog.flags & kWaitKillableRecv) && !notify)
+    return make_error(Errc::invalid, base + ".flags: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs an SCMP_ACT_NOTIFY rule");
+  if (notify) prog.flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
   UniqueFd mfd(::memfd_create("berth-seccomp", MFD_CLOEXEC));
   if (!mfd) return sys_error("memfd_create");
   int r = seccomp_export_bpf(ctx.get(), mfd.get());

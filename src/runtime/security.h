@@ -27,6 +27,9 @@ Result<CapSets> resolve_capabilities(const oci::Capabilities& caps);
 struct SeccompProgram {
   std::vector<sock_filter> filter;
   unsigned int flags = 0;  // SECCOMP_FILTER_FLAG_*
+  // SCMP_ACT_NOTIFY rules: loaded with SECCOMP_FILTER_FLAG_NEW_LISTENER; the
+  // listener fd is handed to linux.seccomp.listenerPath.
+  bool notify() const;
 };
 Result<SeccompProgram> compile_seccomp(const oci::Seccomp& s);
 

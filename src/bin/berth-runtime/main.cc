@@ -25,6 +25,7 @@
 #include "common/time.h"
 #include "runtime/container.h"
 #include "common/signals.h"
+#include "sys/sealed_exe.h"
 
 namespace {
 
@@ -519,17 +520,38 @@ int cmd_events(berth::runtime::Runtime& rt, const std::vector<std::string>& args
     std::printf("%s\n", st->dump().c_str());
     return 0;
   }
-  // Stream a stats event every interval until the container stops.
-  for (;;) {
-    auto st = rt.stats(id);
-    if (!st) {
-      auto state = rt.state(id);
-      if (!state || (*state)["status"] == "stopped") return 0;
-      return log.fail(st.error().msg);
+  // Stream, as runc: a stats event every interval and an oom event each time
+  // the cgroup's OOM-kill counter rises (checked every 100 ms), until the
+  // container stops (a last OOM check first: the kill may be what stopped it).
+  auto oom_base = rt.oom_kills(id);
+  if (!oom_base) return log.fail(oom_base.error().msg);
+  uint64_t ooms = *oom_base;
+  auto check_oom = [&] {
+    auto n = rt.oom_kills(id);
+    if (n && *n > ooms) {
+      for (; ooms < *n; ++ooms) std::printf("%s\n", berth::OrderedJson{{"type", "oom"}, {"id", id}}.dump().c_str());
+      std::fflush(stdout);
     }
-    std::printf("%s\n", st->dump().c_str());
-    std::fflush(stdout);
-    timespec ts{interval_ms / 1000, (interval_ms % 1000) * 1000000L};
+  };
+  int64_t next_stats = 0;
+  for (int64_t now = 0;; now += 100) {
+    check_oom();
+    auto state = rt.state(id);
+    if (!state || (*state)["status"] == "stopped") {
+      timespec ts{0, 100 * 1000000L};  // the counter can trail the exit
+      ::nanosleep(&ts, nullptr);
+      check_oom();
+      return 0;
+    }
+    if (now >= next_stats) {
+      auto st = rt.stats(id);
+      if (st) {
+        std::printf("%s\n", st->dump().c_str());
+        std::fflush(stdout);
+      }
+      next_stats = now + interval_ms;
+    }
+    timespec ts{0, 100 * 1000000L};
     ::nanosleep(&ts, nullptr);
   }
 }
@@ -598,6 +620,12 @@ int main(int argc, char** argv) {
     if (::getcwd(cwd, sizeof cwd)) root = std::string(cwd) + "/" + root;
   }
   const std::string cmd = args[i];
+  // The commands that start container processes run from a sealed memfd
+  // copy of this binary (CVE-2019-5736): re-exec once, before any work.
+  if ((cmd == "create" || cmd == "run" || cmd == "exec") && !berth::sys::running_from_sealed_copy()) {
+    auto r = berth::sys::reexec_from_sealed_copy(argv, environ);
+    return log.fail(r.error().msg);
+  }
   berth::runtime::Runtime rt(root);
   log.dbg("command " + cmd);
 

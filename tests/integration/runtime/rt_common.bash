@@ -55,3 +55,10 @@ wait_for() {
 gone() {
   ! kill -0 "$1" 2>/dev/null || [ "$(awk '{print $3}' /proc/$1/stat 2>/dev/null)" = Z ]
 }
+
+# Helper programs built by CMake (tests/integration/runtime/helpers).
+rt_helper() {
+  local h="${BERTH_RT_HELPERS:-$BATS_TEST_DIRNAME/../../../build/tests/rt-helpers}/$1"
+  [ -x "$h" ] || skip "$1 not built at $h"
+  echo "$h"
+}
