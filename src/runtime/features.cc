@@ -27,7 +27,7 @@ OrderedJson features_json() {
                        "rslave", "runbindable", "rw", "shared", "silent", "slave", "strictatime", "suid",
                        "sync", "tmpcopyup", "unbindable"};
   OrderedJson lx;
-  lx["namespaces"] = {"cgroup", "ipc", "mount", "network", "pid", "user", "uts"};
+  lx["namespaces"] = {"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"};
   OrderedJson caps = OrderedJson::array();
   for (int c = 0; c <= CAP_LAST_CAP; ++c) {
     char* name = cap_to_name(c);
@@ -43,14 +43,16 @@ OrderedJson features_json() {
       {"enabled", true},
       {"actions",
        {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
-        "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"}},
+        "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"}},
       {"operators",
        {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ",
         "SCMP_CMP_NE"}},
       {"archs",
        {"SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM", "SCMP_ARCH_X32", "SCMP_ARCH_X86", "SCMP_ARCH_X86_64"}},
-      {"knownFlags", {"SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_TSYNC"}},
-      {"supportedFlags", {"SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"}}};
+      {"knownFlags", {"SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_TSYNC",
+                      "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"}},
+      {"supportedFlags", {"SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+                          "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"}}};
   lx["apparmor"] = {{"enabled", host_has_apparmor()}};
   lx["selinux"] = {{"enabled", host_has_selinux()}};
   lx["intelRdt"] = {{"enabled", false}};

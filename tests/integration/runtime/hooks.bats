@@ -69,3 +69,44 @@ HOOK
   [ "$status" -eq 1 ]
   [ "$output" = "berth-runtime: hooks.createContainer[0]: /bin/false exited with status 1" ]
 }
+
+@test "prestart and createRuntime run in the runtime's namespaces after the container's mounts, before pivot_root" {
+  for h in prestart createRuntime; do
+    cat > "$T/$h.sh" <<HOOK
+#!/bin/sh
+cat > "$T/$h.state"
+pid=\$(jq -r .pid "$T/$h.state")
+echo $h >> "$T/order"
+readlink /proc/self/ns/mnt > "$T/$h.mnt"
+grep -c " $B/rootfs/proc " /proc/\$pid/mountinfo > "$T/$h.procmount"
+HOOK
+    chmod +x "$T/$h.sh"
+  done
+  printf '#!/bin/sh\necho createContainer >> %s/order\n' "$T" > "$T/cc.sh"
+  chmod +x "$T/cc.sh"
+  cfg ".hooks = {\"prestart\": [{\"path\": \"$T/prestart.sh\"}], \"createRuntime\": [{\"path\": \"$T/createRuntime.sh\"}], \"createContainer\": [{\"path\": \"$T/cc.sh\"}]}"
+  args sleep 100
+  rt create -b "$B" --pid-file "$T/pid" "$ID" </dev/null
+  pid="$(cat "$T/pid")"
+  [ "$(cat "$T/order" | tr '\n' ' ')" = "prestart createRuntime createContainer " ]
+  for h in prestart createRuntime; do
+    # the runtime's mount namespace, not the container's
+    [ "$(cat "$T/$h.mnt")" = "$(readlink /proc/self/ns/mnt)" ]
+    [ "$(cat "$T/$h.mnt")" != "$(readlink /proc/$pid/ns/mnt)" ]
+    # the container's mounts exist and pivot_root has not happened: the
+    # init's mountinfo (paths relative to its root) shows proc on ROOTFS/proc
+    [ "$(cat "$T/$h.procmount")" -ge 1 ]
+    [ "$(jq -r .status "$T/$h.state")" = creating ]
+    [ "$(jq -r .pid "$T/$h.state")" = "$pid" ]
+  done
+  # after create the init has pivoted: the same mount is at /proc
+  grep -q " / /proc rw,[a-z,]* - proc " /proc/$pid/mountinfo
+  ! grep -q " $B/rootfs/proc " /proc/$pid/mountinfo
+  # a failing createRuntime hook fails create and leaves nothing
+  rt delete -f "$ID"
+  printf '#!/bin/sh\nexit 4\n' > "$T/createRuntime.sh"
+  run rt create -b "$B" "$ID"
+  [ "$status" -eq 1 ]
+  [[ "$output" == "berth-runtime: hooks.createRuntime[0]: $T/createRuntime.sh exited with status 4"* ]]
+  [ ! -e "$ROOT/$ID" ]
+}

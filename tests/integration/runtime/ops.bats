@@ -290,3 +290,19 @@ PY
   [ "$status" -eq 1 ]
   [ "$output" = 'berth-runtime: config.json: process.ioPriority.class: unknown class "IOPRIO_CLASS_NOPE"' ]
 }
+
+@test "events: an OOM kill in the container's cgroup prints an oom event" {
+  cfg '.linux.resources.memory = {"limit": 16777216, "swap": 16777216}'
+  # the child that fills memory is OOM-killed; the init survives it
+  start_bg sh -c 'sleep 0.5; tail /dev/zero; sleep 1000'
+  out="$T/events.out"
+  timeout 20 "$R" --root "$ROOT" events --interval 30s "$ID" > "$out" &
+  ev=$!
+  wait_for grep -q '"type":"oom"' "$out" || { sleep 5; grep -q '"type":"oom"' "$out"; }
+  kill "$ev"
+  [ "$(grep -c '"type":"oom"' "$out")" -ge 1 ]
+  [ "$(grep '"type":"oom"' "$out" | head -1 | jq -r .id)" = "$ID" ]
+  # the first line is the stats event; no oom event before the kill
+  [ "$(head -1 "$out" | jq -r .type)" = stats ]
+  [ "$(awk '{print $NF}' /sys/fs/cgroup/memory/berth/$ID/memory.oom_control | tail -1)" -ge 1 ]
+}

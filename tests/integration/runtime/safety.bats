@@ -36,13 +36,42 @@ teardown() { rt_teardown; }
   [ "$output" = "script ok" ]
 }
 
+@test "CVE-2019-5736: an ELF whose PT_INTERP is /proc/self/exe cannot reach a writable runtime binary" {
+  EVIL="$(rt_helper rt-evil-interp)"
+  PROBE="$(rt_helper rt-exec-probe)"
+  # The attacked binary is a private copy (the probe really writes).
+  cp "$R" "$T/berth-runtime"
+  R="$T/berth-runtime"
+  before="$(sha256sum < "$R")"
+  cp "$EVIL" "$B/rootfs/evil"
+  cp "$PROBE" "$B/rootfs/probe"
+  # A privileged container: the attacker may ptrace and read map_files.
+  cfg '.root.readonly = false | .process.capabilities.bounding += ["CAP_SYS_ADMIN","CAP_SYS_PTRACE"]
+       | .process.capabilities.effective += ["CAP_SYS_ADMIN","CAP_SYS_PTRACE"]
+       | .process.capabilities.permitted += ["CAP_SYS_ADMIN","CAP_SYS_PTRACE"]'
+  args /evil
+  rt create -b "$B" "$ID" </dev/null
+  # the probe seizes the init before start and stops it at its execve of
+  # /evil, with the interpreter (/proc/self/exe of the runtime) mapped
+  rt exec -d "$ID" /probe /probe.out </dev/null >/dev/null 2>&1
+  wait_for grep -q seized "$B/rootfs/probe.out"
+  rt start "$ID"
+  wait_for grep -q done "$B/rootfs/probe.out"
+  cat "$B/rootfs/probe.out"
+  grep -q '^map /memfd:berth-runtime (deleted) write=Operation not permitted$' "$B/rootfs/probe.out"
+  ! grep -q "write=ok" "$B/rootfs/probe.out"
+  ! grep -q "^map $R" "$B/rootfs/probe.out"
+  [ "$(sha256sum < "$R")" = "$before" ]
+}
+
 @test "the init is not dumpable before exec: container processes cannot reach the runtime binary" {
   # A created container's init runs runtime code until start. A process in
   # the container (same uid, same caps) must not read its /proc/1/exe.
   args sleep 100
   rt create -b "$B" --pid-file "$T/pid" "$ID" </dev/null >/dev/null 2>&1
   pid="$(cat "$T/pid")"
-  [ "$(readlink /proc/$pid/exe)" = "$(readlink -f "$R")" ]
+  # create runs from a sealed memfd copy of the runtime, not the host file
+  [ "$(readlink /proc/$pid/exe)" = "/memfd:berth-runtime (deleted)" ]
   run rt exec "$ID" sh -c 'readlink /proc/1/exe || echo denied'
   [ "$status" -eq 0 ]
   [ "$output" = denied ]
