@@ -208,3 +208,51 @@ TEST(Spec, HooksParsed) {
 
 }  // namespace
 }  // namespace berth::oci
+
+namespace berth::oci {
+namespace {
+
+TEST(Spec, SchedulerAffinityMemoryPolicyTimeOffsetsAndNotify) {
+  auto j = good();
+  j["process"]["scheduler"] = Json::parse(R"({"policy": "SCHED_BATCH", "nice": 5, "flags": ["SCHED_FLAG_RESET_ON_FORK"]})");
+  j["process"]["execCPUAffinity"] = Json::parse(R"({"initial": "0", "final": "1-3"})");
+  j["linux"]["namespaces"].push_back(Json::parse(R"({"type": "time"})"));
+  j["linux"]["timeOffsets"] = Json::parse(R"({"boottime": {"secs": 100, "nanosecs": 7}})");
+  j["linux"]["memoryPolicy"] = Json::parse(R"({"mode": "MPOL_BIND", "nodes": "0", "flags": ["MPOL_F_STATIC_NODES"]})");
+  j["linux"]["seccomp"]["listenerPath"] = "/run/agent.sock";
+  j["linux"]["seccomp"]["listenerMetadata"] = "m";
+  auto s = parse_spec_json(j);
+  ASSERT_TRUE(s) << s.error().msg;
+  ASSERT_TRUE(validate_spec(*s));
+  EXPECT_TRUE(s->unsupported.empty());
+  EXPECT_EQ(s->process->scheduler->policy, "SCHED_BATCH");
+  EXPECT_EQ(s->process->scheduler->nice, 5);
+  EXPECT_EQ(s->process->exec_cpu_affinity->final_cpus, "1-3");
+  EXPECT_TRUE(s->linux_spec->has_ns(NsType::time));
+  EXPECT_EQ(s->linux_spec->time_offsets.at("boottime").secs, 100);
+  EXPECT_EQ(s->linux_spec->time_offsets.at("boottime").nanosecs, 7u);
+  EXPECT_EQ(s->linux_spec->memory_policy->mode, "MPOL_BIND");
+  EXPECT_EQ(s->linux_spec->seccomp->listener_path, "/run/agent.sock");
+  EXPECT_EQ(s->linux_spec->seccomp->listener_metadata, "m");
+}
+
+TEST(Spec, RejectsBadTimeOffsetsAndScheduler) {
+  auto j = good();
+  j["linux"]["timeOffsets"] = Json::parse(R"({"realtime": {"secs": 1}})");
+  EXPECT_EQ(error_of(j), "linux.timeOffsets.realtime: unknown clock (monotonic or boottime)");
+  j["linux"]["timeOffsets"] = Json::parse(R"({"boottime": {"secs": 1}})");
+  EXPECT_EQ(error_of(j), "linux.timeOffsets: requires a new time namespace in linux.namespaces");
+  j["linux"]["namespaces"].push_back(Json::parse(R"({"type": "time", "path": "/proc/1/ns/time"})"));
+  EXPECT_EQ(error_of(j), "linux.timeOffsets: cannot be set when joining an existing time namespace");
+  j = good();
+  j["process"]["scheduler"] = Json::parse(R"({"nice": 5})");
+  EXPECT_EQ(error_of(j), "process.scheduler.policy: required");
+  j["process"]["scheduler"] = Json::parse(R"({"policy": "SCHED_OTHER", "nice": 40})");
+  EXPECT_EQ(error_of(j), "process.scheduler.nice: must be between -20 and 19");
+  j = good();
+  j["linux"]["seccomp"]["listenerPath"] = "relative.sock";
+  EXPECT_EQ(error_of(j), "linux.seccomp.listenerPath: must be an absolute path");
+}
+
+}  // namespace
+}  // namespace berth::oci
