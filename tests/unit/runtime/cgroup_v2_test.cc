@@ -172,6 +172,14 @@ TEST_F(FakeV2, StatsReadV2Files) {
   EXPECT_EQ(s["hugetlb"]["2MB"]["failcnt"], 1u);
 }
 
+TEST_F(FakeV2, OomKillsFromMemoryEvents) {
+  Cgroup cg = v2("/c");
+  ASSERT_TRUE(cg.create());
+  EXPECT_EQ(cg.oom_kills(), 0u);  // no memory.events yet
+  file("c/memory.events", "low 0\nhigh 0\nmax 9\noom 3\noom_kill 2\noom_group_kill 0\n");
+  EXPECT_EQ(cg.oom_kills(), 2u);
+}
+
 TEST(DeviceFilter, ShapeOfTheProgram) {
   // Deny all, then allow c 1:3 rwm and b *:* r: last match wins, so the
   // allow rules are tested first and the catch-all ends the program.
