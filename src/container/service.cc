@@ -21,6 +21,7 @@
 #include "container/names.h"
 #include "container/network_attach.h"
 #include "container/overlay.h"
+#include "container/runtime_cmd.h"
 #include "container/shim_client.h"
 #include "container/signals.h"
 #include "container/spec_builder.h"
@@ -1604,9 +1605,50 @@ void ContainerService::restart_on_boot() {
   for (auto& t : ts) t.join();
 }
 
+bool ContainerService::reap_leftovers(const std::string& id, const std::vector<recovery::ShimProc>& shims,
+                                      const std::string& runtime, bool keep_state_dir) {
+  const std::string rt_state = opts_.paths.runtime_root() + "/" + id;
+  const std::string state_dir = opts_.paths.shim_state_dir(id);
+  const std::string sock = opts_.paths.shim_socket(id);
+  std::string cg = "/berth/" + id;
+  if (auto text = fs::read_file(opts_.paths.container_dir(id) + "/config.json")) {
+    Json spec = parse_json(*text).value_or(Json());
+    if (spec.is_object() && spec.contains("linux") && spec["linux"].is_object())
+      cg = spec["linux"].value("cgroupsPath", cg);
+  }
+  const bool found = !shims.empty() || fs::exists(rt_state) || fs::exists(state_dir) ||
+                     fs::exists(sock) || !recovery::cgroup_dirs(cg).empty();
+  if (!found) return false;
+  // The shims first: a runtime `create` still running under one must not
+  // go on creating what is being deleted.
+  int killed = recovery::kill_shims(shims);
+  std::string rt = runtime;
+  for (const auto& sp : shims)
+    if (rt.empty() && !sp.runtime.empty()) rt = sp.runtime;
+  if (rt.empty()) rt = opts_.runtime_path;
+  if (fs::exists(rt_state))
+    (void)run_runtime(rt, opts_.paths.runtime_root(), {"delete", "--force", id}, "", 10000);
+  // Whatever the runtime could not clean (a create killed half-way).
+  int cg_left = recovery::sweep_cgroups(cg);
+  if (fs::exists(rt_state)) (void)fs::remove_all(rt_state);
+  (void)unmount_rootfs(rootfs_dirs(opts_.paths.data_root, id));
+  if (opts_.networks) opts_.networks->destroy_sandbox(id);
+  if (!keep_state_dir) (void)fs::remove_all(state_dir);
+  ::unlink(sock.c_str());
+  BERTH_LOG(log_, info, "recovered a container's leftovers", {"id", id},
+            {"processes_killed", std::to_string(killed)}, {"cgroups_left", std::to_string(cg_left)});
+  return true;
+}
+
 Status ContainerService::reconcile() {
   auto recs = BERTH_TRY(records_.load_all());
-  std::vector<EntryPtr> dead_shims, unfinished_removals;
+  // Every shim of this daemon (by its runtime root) still alive, by container.
+  auto shims = recovery::find_shims(opts_.paths.runtime_root());
+  auto shims_of = [&](const std::string& id) {
+    auto it = shims.find(id);
+    return it == shims.end() ? std::vector<recovery::ShimProc>() : it->second;
+  };
+  std::vector<EntryPtr> dead_shims, unfinished_removals, interrupted_starts;
   {
     std::lock_guard g(mu_);
     for (auto& r : recs) {
@@ -1626,11 +1668,19 @@ Status ContainerService::reconcile() {
     const std::string sock = opts_.paths.shim_socket(id);
     StateStatus st = e->rec.state.status;
     if (st == StateStatus::removing || st == StateStatus::dead) {
+      (void)reap_leftovers(id, shims_of(id), runtime_for(e->rec), false);
       unfinished_removals.push_back(e);
       continue;
     }
-    auto conn = ShimConn::connect(sock);
+    // A restart in progress (its old shim gone, a new one perhaps blocked in
+    // create): clear what exists and let on_exit apply the policy again.
+    if (st == StateStatus::restarting) {
+      (void)reap_leftovers(id, shims_of(id), runtime_for(e->rec), true);
+      dead_shims.push_back(e);
+      continue;
+    }
     if (is_running(st)) {
+      auto conn = ShimConn::connect(sock);
       if (conn && conn->send(Json{{"op", "wait"}})) {
         {
           std::lock_guard g(mu_);
@@ -1640,39 +1690,65 @@ Status ContainerService::reconcile() {
         start_health(e);
         BERTH_LOG(log_, info, "re-attached to running container", {"id", id});
       } else {
+        // Its exit.json stays for on_exit; everything else goes.
+        (void)reap_leftovers(id, shims_of(id), runtime_for(e->rec), true);
         dead_shims.push_back(e);
       }
       continue;
     }
-    // Not running per the database, but a shim answers: berthd died during
-    // start. Kill that half-started container so state and reality agree.
-    if (conn) {
-      (void)shim_call(sock, Json{{"op", "kill"}, {"signal", SIGKILL}, {"all", true}});
-      if (conn->send(Json{{"op", "wait"}})) {
-        pollfd p{conn->fd(), POLLIN, 0};
-        (void)::poll(&p, 1, 5000);
-      }
-      (void)shim_call(sock, Json{{"op", "shutdown"}});
-    }
-    (void)unmount_rootfs(rootfs_dirs(opts_.paths.data_root, id));
-    (void)fs::remove_all(opts_.paths.shim_state_dir(id));
-    ::unlink(sock.c_str());
+    // Not running per the database, but a shim, runtime state or cgroup
+    // exists: berthd died while starting it (the shim may still be blocked
+    // in the runtime's create). Nothing of it may survive.
+    if (reap_leftovers(id, shims_of(id), runtime_for(e->rec), false) && st != StateStatus::exited)
+      interrupted_starts.push_back(e);
   }
   for (auto& e : dead_shims) {
     BERTH_LOG(log_, info, "container's shim is gone, recording its exit", {"id", e->rec.id});
     on_exit(e->rec.id, make_error(Errc::unavailable, "shim gone"));
   }
+  for (auto& e : interrupted_starts) {
+    bool auto_remove;
+    {
+      std::lock_guard g(mu_);
+      State& s = e->rec.state;
+      s.status = StateStatus::exited;
+      s.pid = 0;
+      s.exit_code = 128;
+      s.error = "container start interrupted: the daemon stopped";
+      s.finished_ns = timeutil::now_unix_nano();
+      (void)persist_state(*e);
+      auto_remove = e->rec.host_config.value("AutoRemove", false);
+    }
+    BERTH_LOG(log_, info, "container start was interrupted by a daemon crash; marked exited", {"id", e->rec.id});
+    if (auto_remove) {
+      std::unique_lock op(e->op_mu);
+      remove_locked(e, true);
+    }
+  }
   for (auto& e : unfinished_removals) {
     std::unique_lock op(e->op_mu);
     remove_locked(e);
   }
-  // Orphans: directories without a row (a crash between the two).
+  // Orphans: shims, directories and runtime state without a row (a crash
+  // between creating them and committing the row, or a removal cut short).
+  std::set<std::string> orphan_ids;
+  for (const auto& [id, procs] : shims) orphan_ids.insert(id);
+  for (const auto& name : fs::list_dir(opts_.paths.exec_root + "/shims"))
+    orphan_ids.insert(str::ends_with(name, ".sock") ? name.substr(0, name.size() - 5) : name);
+  for (const auto& name : fs::list_dir(opts_.paths.data_root + "/containers")) orphan_ids.insert(name);
+  for (const auto& name : fs::list_dir(opts_.paths.runtime_root()))
+    if (is_hex64(name)) orphan_ids.insert(name);
   std::lock_guard g(mu_);
-  for (const auto& name : fs::list_dir(opts_.paths.data_root + "/containers")) {
-    if (by_id_.count(name)) continue;
-    BERTH_LOG(log_, info, "removing orphan container directory", {"id", name});
-    (void)unmount_rootfs(rootfs_dirs(opts_.paths.data_root, name));
-    (void)fs::remove_all(opts_.paths.container_dir(name));
+  for (const auto& id : orphan_ids) {
+    if (by_id_.count(id)) continue;
+    if (is_hex64(id)) (void)reap_leftovers(id, shims_of(id), "", false);
+    (void)fs::remove_all(opts_.paths.exec_root + "/shims/" + id);
+    ::unlink(opts_.paths.shim_socket(id).c_str());
+    if (fs::exists(opts_.paths.container_dir(id))) {
+      BERTH_LOG(log_, info, "removing orphan container directory", {"id", id});
+      (void)unmount_rootfs(rootfs_dirs(opts_.paths.data_root, id));
+      (void)fs::remove_all(opts_.paths.container_dir(id));
+    }
   }
   for (const auto& name : fs::list_dir(opts_.paths.data_root + "/overlay")) {
     if (by_id_.count(name) || !is_hex64(name)) continue;
@@ -1681,11 +1757,6 @@ Status ContainerService::reconcile() {
     if (!fs::exists(rd.merged) || !fs::exists(rd.work)) continue;
     (void)unmount_rootfs(rd);
     (void)fs::remove_all(rd.base);
-  }
-  for (const auto& name : fs::list_dir(opts_.paths.exec_root + "/shims")) {
-    std::string id = str::ends_with(name, ".sock") ? name.substr(0, name.size() - 5) : name;
-    if (by_id_.count(id)) continue;
-    (void)fs::remove_all(opts_.paths.exec_root + "/shims/" + name);
   }
   return ok();
 }

@@ -28,6 +28,7 @@
 #include "network/service.h"
 #include "volume/service.h"
 #include "container/health.h"
+#include "container/recovery.h"
 #include "container/restart.h"
 #include "store/db.h"
 
@@ -245,6 +246,13 @@ class ContainerService {
   ContainerService(store::Db& db, RecordStore rs, ServiceOptions opts, log::Logger& log);
   Result<EntryPtr> find(std::string_view ref);  // takes mu_
   Status reconcile();
+  // Boot recovery of a container that is not (or no longer) monitored:
+  // kills its shims and their runtime children (pid + start time), deletes
+  // the runtime state, empties and removes its cgroups, unmounts its rootfs,
+  // drops its sandbox and (unless keep_state_dir) the shim state dir.
+  // Returns true when anything was found. recovery.h has the pieces.
+  bool reap_leftovers(const std::string& id, const std::vector<recovery::ShimProc>& shims,
+                      const std::string& runtime, bool keep_state_dir);
   Status persist_state(const Entry& e);
   Status start_entry(const EntryPtr& e, std::string_view ref, bool manual);
   Status stop_entry(std::string_view ref, std::optional<int> timeout_s, bool by_user);
