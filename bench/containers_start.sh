@@ -49,7 +49,7 @@ fi
 
 now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-declare -A seq_med par_med
+declare -A seq_med par_med ps50
 for t in "${targets[@]}"; do
   name=${t%%|*} cli=${t#*|}
   net=""; [[ $name == *dockerd ]] && net="--network none"
@@ -58,6 +58,11 @@ for t in "${targets[@]}"; do
     t0=$(now)
     for i in $(seq 50); do $cli run -d $net busybox sleep 600 >/dev/null; done
     s+=("$(echo "$(now) - $t0" | bc)")
+    if ((r == 0)); then  # `ps` with these 50 running: median of 5
+      pst=()
+      for k in 1 2 3 4 5; do t0=$(now); $cli ps >/dev/null; pst+=("$(echo "($(now) - $t0) * 1000" | bc)"); done
+      ps50[$name]=$(printf '%s\n' "${pst[@]}" | median)
+    fi
     $cli ps -aq | xargs -r $cli rm -f >/dev/null
     t0=$(now)
     seq 50 | xargs -P 10 -I{} $cli run -d $net busybox sleep 600 >/dev/null
@@ -68,6 +73,7 @@ for t in "${targets[@]}"; do
   par_med[$name]=$(printf '%s\n' "${p[@]}" | median)
   printf '%-22s 50 sequential: median %.2f s   50 parallel (10 at a time): median %.2f s\n' \
     "$name" "${seq_med[$name]}" "${par_med[$name]}"
+  printf '%-22s ps with 50 running: median %.1f ms\n' "$name" "${ps50[$name]}"
 done
 b="berth CLI → berthd"
 for t in "${targets[@]:1}"; do
@@ -90,5 +96,32 @@ echo "shim RSS per container: $((total / n)) KiB (mean of $n)"
 if [[ -n $DPID ]]; then
   echo "dockerd RSS idle (for comparison): $(( $(rss_kib "$DPID") / 1024 )) MiB"
 fi
-t0=$(now); "$BERTH_BIN/berth" -H "unix://$bsock" ps >/dev/null; echo "berth ps with $running running: $(echo "($(now) - $t0) * 1000" | bc | cut -d. -f1) ms"
+ps_median() {  # ps_median CLI...: median ms of 5 `ps`
+  local k t0 v=()
+  for k in 1 2 3 4 5; do t0=$(now); "$@" ps >/dev/null; v+=("$(echo "($(now) - $t0) * 1000" | bc)"); done
+  printf '%s\n' "${v[@]}" | median
+}
+printf 'berth CLI ps with %d running: median %.1f ms\n' "$running" "$(ps_median "$BERTH_BIN/berth" -H "unix://$bsock")"
+printf 'docker CLI → berthd ps with %d running: median %.1f ms\n' "$running" "$(ps_median docker -H "unix://$bsock")"
 "$BERTH_BIN/berth" -H "unix://$bsock" ps -aq | xargs -r "$BERTH_BIN/berth" -H "unix://$bsock" rm -f >/dev/null
+after=$(rss_kib "$(berthd_pid)")
+echo "berthd RSS after removing them: $((after / 1024)).$(((after % 1024) * 10 / 1024)) MiB"
+
+# dockerd with its own N (BENCH_DOCKER_N, default 200: 1,000 takes long here).
+if [[ -n $DPID ]]; then
+  dn=${BENCH_DOCKER_N:-200}
+  dcli="docker -H unix://$DDIR/docker.sock"
+  seq "$dn" | xargs -P 4 -I{} $dcli run -d --network none busybox sleep 600 >/dev/null
+  drun=$($dcli ps -q | wc -l)
+  dfull=$(rss_kib "$DPID")
+  ctd=$(pgrep -f "containerd --config $DDIR" | head -1 || true)
+  [[ -z $ctd ]] && ctd=$(pgrep -P "$DPID" containerd | head -1 || true)
+  echo "dockerd RSS with $drun running: $((dfull / 1024)) MiB$([[ -n $ctd ]] && echo " (+ its containerd $(( $(rss_kib "$ctd") / 1024 )) MiB)")"
+  dt=0 dnum=0
+  for p in $(pgrep -f "containerd-shim.*$DDIR" || true); do
+    v=$(rss_kib "$p" 2>/dev/null || echo 0); dt=$((dt + v)); dnum=$((dnum + 1))
+  done
+  ((dnum > 0)) && echo "containerd-shim RSS per container: $((dt / dnum)) KiB (mean of $dnum)"
+  printf 'docker CLI → dockerd ps with %d running: median %.1f ms\n' "$drun" "$(ps_median $dcli)"
+  $dcli ps -aq | xargs -r $dcli rm -f >/dev/null
+fi

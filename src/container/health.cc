@@ -242,12 +242,13 @@ HealthResult run_probe(const std::string& runtime, const std::string& runtime_ro
 }
 
 HealthMonitor::HealthMonitor(HealthConfig cfg, std::string runtime, std::string runtime_root,
-                             std::string id, Report report)
+                             std::string id, Report report, std::function<void()> probing)
     : cfg_(std::move(cfg)),
       runtime_(std::move(runtime)),
       runtime_root_(std::move(runtime_root)),
       id_(std::move(id)),
       report_(std::move(report)),
+      probing_(std::move(probing)),
       stop_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   thread_ = std::thread([this] { loop(); });
 }
@@ -265,6 +266,7 @@ void HealthMonitor::loop() {
     int n = ::poll(&p, 1, static_cast<int>(std::max<int64_t>(wait_ms, 1)));
     if (n < 0 && errno == EINTR) continue;
     if (n != 0) return;  // stop requested (or poll failed)
+    if (probing_) probing_();
     HealthResult r = run_probe(runtime_, runtime_root_, id_, cfg_.argv, cfg_.timeout_ns, stop_.get());
     pollfd q{stop_.get(), POLLIN, 0};
     if (::poll(&q, 1, 0) != 0) return;  // cancelled: the container is stopping

@@ -68,8 +68,10 @@ HealthResult run_probe(const std::string& runtime, const std::string& runtime_ro
 class HealthMonitor {
  public:
   using Report = std::function<void(const HealthResult&)>;
+  // `probing` (optional) is called as each probe begins (dockerd's
+  // exec_create/exec_start events); `report` when it has ended.
   HealthMonitor(HealthConfig cfg, std::string runtime, std::string runtime_root, std::string id,
-                Report report);
+                Report report, std::function<void()> probing = {});
   ~HealthMonitor();
   HealthMonitor(const HealthMonitor&) = delete;
   HealthMonitor& operator=(const HealthMonitor&) = delete;
@@ -79,6 +81,7 @@ class HealthMonitor {
   HealthConfig cfg_;
   std::string runtime_, runtime_root_, id_;
   Report report_;
+  std::function<void()> probing_;
   UniqueFd stop_;  // eventfd
   std::thread thread_;
 };

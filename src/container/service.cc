@@ -766,6 +766,14 @@ Status ContainerService::start_entry(const EntryPtr& e, std::string_view ref, bo
   }
   watch(id, wc->release());
   start_health(e);
+  {
+    Record rec;
+    {
+      std::lock_guard g(mu_);
+      rec = e->rec;
+    }
+    publish_resource_events(rec, true);
+  }
   emit(id, "start");
   const int64_t t3 = timeutil::now_unix_nano();
   BERTH_LOG(log_, debug, "container started", {"id", id},
@@ -872,6 +880,7 @@ void ContainerService::on_exit(const std::string& id, Result<Json> answer) {
   std::optional<int64_t> restart_delay;
   std::unique_ptr<HealthMonitor> health;
   std::map<std::string, std::string> attrs;
+  Record exited_rec;
   {
     std::lock_guard g(mu_);
     if (e->removed) return;
@@ -893,6 +902,7 @@ void ContainerService::on_exit(const std::string& id, Result<Json> answer) {
       BERTH_LOG(log_, error, "persisting container exit failed", {"id", id}, {"error", s.error().msg});
     auto_remove = e->rec.host_config.value("AutoRemove", false) && !restart_delay;
     attrs = event_attrs(e->rec);
+    exited_rec = e->rec;
     // removed-waiters stay until the container is removed; not-running
     // waiters stay while a restart is pending (the container still counts
     // as running, as dockerd's Restarting state does).
@@ -917,6 +927,7 @@ void ContainerService::on_exit(const std::string& id, Result<Json> answer) {
   if (st.oom_killed) publish(id, "oom", attrs);
   attrs["exitCode"] = std::to_string(st.exit_code);
   publish(id, "die", std::move(attrs));
+  publish_resource_events(exited_rec, false);
   for (auto& w : wake) w->notice.fire();
   if (restart_delay) {
     BERTH_LOG(log_, info, "restarting container (restart policy)", {"id", id},
@@ -957,9 +968,37 @@ void ContainerService::start_health(const EntryPtr& e) {
   }();
   std::weak_ptr<Entry> weak = e;
   HealthConfig cfg = *hc;
-  auto report = [this, weak, cfg, started](const HealthResult& r) {
+  // dockerd runs each probe as an exec: exec_create, exec_start, exec_die
+  // (the probe thread calls probing and report in turn, never at once).
+  auto exec_id = std::make_shared<std::string>();
+  std::string probe_line;
+  for (const auto& a : cfg.argv) probe_line += (probe_line.empty() ? "" : " ") + a;
+  auto probing = [this, weak, exec_id, probe_line] {
     auto e = weak.lock();
     if (!e) return;
+    *exec_id = random_hex_id();
+    std::map<std::string, std::string> attrs;
+    {
+      std::lock_guard g(mu_);
+      attrs = event_attrs(e->rec);
+    }
+    attrs["execID"] = *exec_id;
+    publish(e->rec.id, "exec_create: " + probe_line, attrs);
+    publish(e->rec.id, "exec_start: " + probe_line, std::move(attrs));
+  };
+  auto report = [this, weak, cfg, started, exec_id](const HealthResult& r) {
+    auto e = weak.lock();
+    if (!e) return;
+    if (!exec_id->empty()) {
+      std::map<std::string, std::string> attrs;
+      {
+        std::lock_guard g(mu_);
+        attrs = event_attrs(e->rec);
+      }
+      attrs["execID"] = *exec_id;
+      attrs["exitCode"] = std::to_string(r.exit_code);
+      publish(e->rec.id, "exec_die", std::move(attrs));
+    }
     std::string status;
     std::map<std::string, std::string> attrs;
     bool changed;
@@ -979,7 +1018,8 @@ void ContainerService::start_health(const EntryPtr& e) {
     std::lock_guard g(mu_);
     runtime = e->runtime_path.empty() ? opts_.runtime_path : e->runtime_path;
   }
-  auto mon = std::make_unique<HealthMonitor>(cfg, runtime, opts_.paths.runtime_root(), id, std::move(report));
+  auto mon = std::make_unique<HealthMonitor>(cfg, runtime, opts_.paths.runtime_root(), id, std::move(report),
+                                             std::move(probing));
   std::unique_ptr<HealthMonitor> old;
   {
     std::lock_guard g(mu_);

@@ -269,6 +269,9 @@ class ContainerService {
   // The links of HostConfig.Links as they stand now; 409 if a linked
   // container is not running.
   Result<LinkFacts> resolve_links(const Record& r);
+  // network connect/disconnect and volume mount/unmount events of a start
+  // (up) or an exit (service_events.cc).
+  void publish_resource_events(const Record& r, bool up);
   Status write_network_files(const Record& r, const std::string& own_hosts = "", bool embedded_dns = false);
   Result<std::string> setup_network(const Record& r, const std::string& link_hosts = "");
   Status fill_host_facts(SpecInput& in);

@@ -79,4 +79,11 @@ class EventBus {
   std::vector<SubPtr> subs_;
 };
 
+// Publishes when `bus` is set (handlers of image, network and volume routes
+// call it after a successful operation, with Docker's Actor fields).
+inline void publish_event(EventBus* bus, std::string type, std::string action, std::string id,
+                          std::map<std::string, std::string> attrs = {}) {
+  if (bus) bus->publish(Event{std::move(type), std::move(action), std::move(id), std::move(attrs)});
+}
+
 }  // namespace berth::daemon

@@ -9,6 +9,8 @@
 #include <mutex>
 #include <thread>
 
+#include <set>
+
 #include "common/fs.h"
 #include "common/strings.h"
 #include "container/container.h"
@@ -112,6 +114,8 @@ void add_image_routes(Router& r, Backends& b) {
       return stream_progress(res, [&](const image::ProgressFn& p) -> Status {
         auto r = image::pull(images, b.registry, pr, p);
         if (!r) return std::move(r).error();
+        if (auto ref = image::parse_reference(pr.ref))
+          publish_event(b.events, "image", "pull", ref->familiar_string(), {{"name", ref->familiar_name()}});
         return ok();
       });
     }
@@ -196,6 +200,7 @@ void add_image_routes(Router& r, Backends& b) {
     feeder.join();
     if (!body_status) return body_status;
     if (!img) return std::move(img).error();
+    publish_event(b.events, "image", "import", img->id, {{"name", img->id}});
     BERTH_TRY_VOID(res.start_stream(200, "application/json"));
     BERTH_TRY_VOID(res.chunk(Json{{"status", img->id}}.dump() + "\r\n"));
     return res.end_stream();
@@ -208,7 +213,12 @@ void add_image_routes(Router& r, Backends& b) {
     pr.name = req.param("name");
     pr.tag = req.q("tag").value_or("");
     pr.auth = registry::decode_auth_header(*h);
-    return stream_progress(res, [&](const image::ProgressFn& p) { return image::push(images, b.registry, pr, p); });
+    return stream_progress(res, [&](const image::ProgressFn& p) -> Status {
+      BERTH_TRY_VOID(image::push(images, b.registry, pr, p));
+      if (auto ref = image::parse_reference(pr.tag.empty() ? pr.name : pr.name + ":" + pr.tag))
+        publish_event(b.events, "image", "push", ref->familiar_string(), {{"name", ref->familiar_name()}});
+      return ok();
+    });
   });
 
   r.add("POST", "/auth", [&b](Request& req, Response& res) -> Status {
@@ -229,7 +239,7 @@ void add_image_routes(Router& r, Backends& b) {
     return res.json(200, Json{{"IdentityToken", ""}, {"Status", "Login Succeeded"}});
   });
 
-  auto save_handler = [&images](Request& req, Response& res, std::vector<std::string> names) -> Status {
+  auto save_handler = [&images, &b](Request& req, Response& res, std::vector<std::string> names) -> Status {
     if (names.empty()) return make_error(Errc::invalid, "no image names given");
     BERTH_TRY(image::resolve_for_save(images, names));  // 404 before the stream starts
     BERTH_TRY_VOID(res.start_stream(200, "application/x-tar"));
@@ -252,6 +262,10 @@ void add_image_routes(Router& r, Backends& b) {
     }
     BERTH_TRY_VOID(flush());
     (void)req;
+    std::set<std::string> saved;
+    for (const auto& n : names)
+      if (auto img = images.resolve(n); img && saved.insert(img->id).second)
+        publish_event(b.events, "image", "save", img->id, {{"name", img->id}});
     return res.end_stream();
   };
   r.add("GET", "/images/get", [save_handler](Request& req, Response& res) -> Status {
@@ -261,7 +275,7 @@ void add_image_routes(Router& r, Backends& b) {
     return save_handler(req, res, {req.param("name")});
   });
 
-  r.add("POST", "/images/load", [&images](Request& req, Response& res) -> Status {
+  r.add("POST", "/images/load", [&images, &b](Request& req, Response& res) -> Status {
     const bool quiet = req.qbool("quiet");
     int p[2];
     if (::pipe2(p, O_CLOEXEC) != 0) return sys_error("pipe");
@@ -290,7 +304,14 @@ void add_image_routes(Router& r, Backends& b) {
       feeder.join();
       if (!body_status) return body_status;
       if (!lines) return std::move(lines).error();
-      for (const auto& l : *lines) pf(Json{{"stream", l + "\n"}});
+      for (const auto& l : *lines) {
+        pf(Json{{"stream", l + "\n"}});
+        // "Loaded image: REF" / "Loaded image ID: sha256:…"
+        auto colon = l.find(": ");
+        if (colon == std::string::npos) continue;
+        if (auto img = images.resolve(l.substr(colon + 2)))
+          publish_event(b.events, "image", "load", img->id, {{"name", img->id}});
+      }
       return ok();
     });
     if (feeder.joinable()) {
@@ -334,6 +355,10 @@ void add_image_routes(Router& r, Backends& b) {
       }
     });
     auto img = BERTH_TRY(image::commit(images, cr));
+    if (!cr.repo.empty()) {
+      std::string ref = image::normalize_reference(cr.tag.empty() ? cr.repo : cr.repo + ":" + cr.tag).value_or(cr.repo);
+      publish_event(b.events, "image", "tag", img.id, {{"name", ref}});
+    }
     if (b.events) {
       std::string name = info.value("Name", std::string());
       if (!name.empty() && name[0] == '/') name.erase(0, 1);
@@ -430,12 +455,14 @@ void add_image_routes(Router& r, Backends& b) {
     return res.json(200, images.to_history_json(img));
   });
 
-  r.add("POST", "/images/{name*}/tag", [&images](Request& req, Response& res) -> Status {
+  r.add("POST", "/images/{name*}/tag", [&images, &b](Request& req, Response& res) -> Status {
     auto img = BERTH_TRY(images.resolve(req.param("name")));
     std::string repo = req.q("repo").value_or("");
     if (repo.empty()) return make_error(Errc::invalid, "repository name cannot be empty");
     std::string tag = req.q("tag").value_or("");
-    BERTH_TRY_VOID(images.tag(img, tag.empty() ? repo : repo + ":" + tag));
+    const std::string full = tag.empty() ? repo : repo + ":" + tag;
+    BERTH_TRY_VOID(images.tag(img, full));
+    publish_event(b.events, "image", "tag", img.id, {{"name", image::normalize_reference(full).value_or(full)}});
     return res.send(201, "", "");
   });
 
@@ -464,6 +491,15 @@ void add_image_routes(Router& r, Backends& b) {
       }
     }
     Json out = BERTH_TRY(images.remove(name, force));
+    // dockerd: one untag per removed reference, then delete per image.
+    if (out.is_array())
+      for (const auto& e : out) {
+        if (e.contains("Untagged")) publish_event(b.events, "image", "untag", img.id, {{"name", img.id}});
+        if (e.contains("Deleted") && e["Deleted"].is_string()) {
+          std::string d = e["Deleted"].get<std::string>();
+          if (d == img.id) publish_event(b.events, "image", "delete", d, {{"name", d}});
+        }
+      }
     return res.json(200, out);
   });
 }

@@ -51,13 +51,14 @@ void add_volume_routes(Router& r, Backends& b) {
     return res.json(200, Json{{"Volumes", list}, {"Warnings", nullptr}});
   });
 
-  r.add("POST", "/volumes/create", [&vs](Request& req, Response& res) -> Status {
+  r.add("POST", "/volumes/create", [&vs, &b](Request& req, Response& res) -> Status {
     Json body = BERTH_TRY(req.json_body());
     if (body.is_null()) body = Json::object();
     if (!body.is_object()) return make_error(Errc::invalid, "invalid volume create request");
     auto str = [&](const char* k) { return body.value(k, Json()).is_string() ? body[k].get<std::string>() : std::string(); };
     auto v = BERTH_TRY(vs.create(str("Name"), str("Driver"), body.value("DriverOpts", Json::object()),
                                  body.value("Labels", Json::object())));
+    publish_event(b.events, "volume", "create", v.name, {{"driver", v.driver}});
     return res.json(201, vs.to_json(v));
   });
 
@@ -66,7 +67,7 @@ void add_volume_routes(Router& r, Backends& b) {
     return res.json(200, vs.to_json(v));
   });
 
-  r.add("DELETE", "/volumes/{name}", [&vs, &cs](Request& req, Response& res) -> Status {
+  r.add("DELETE", "/volumes/{name}", [&vs, &cs, &b](Request& req, Response& res) -> Status {
     const std::string& name = req.param("name");
     auto v = vs.get(name);
     if (!v) {
@@ -80,10 +81,11 @@ void add_volume_routes(Router& r, Backends& b) {
       return make_error(Errc::conflict, "remove " + name + ": volume is in use - [" + ids + "]");
     }
     BERTH_TRY_VOID(vs.remove(name));
+    publish_event(b.events, "volume", "destroy", v->name, {{"driver", v->driver}});
     return res.no_content();
   });
 
-  r.add("POST", "/volumes/prune", [&vs, &cs](Request& req, Response& res) -> Status {
+  r.add("POST", "/volumes/prune", [&vs, &cs, &b](Request& req, Response& res) -> Status {
     Filters f;
     if (auto q = req.q("filters")) f = BERTH_TRY(container::parse_filters(*q));
     for (const auto& [k, v] : f)
@@ -95,7 +97,10 @@ void add_volume_routes(Router& r, Backends& b) {
       for (const auto& [k, vals] : f)
         for (const auto& x : vals) keep &= (k == "label") == label_matches(v.labels, x);
       if (!keep) continue;
-      if (vs.remove(v.name)) gone.push_back(v.name);
+      if (vs.remove(v.name)) {
+        gone.push_back(v.name);
+        publish_event(b.events, "volume", "destroy", v.name, {{"driver", v.driver}});
+      }
     }
     return res.json(200, Json{{"VolumesDeleted", gone.empty() ? Json(nullptr) : gone}, {"SpaceReclaimed", 0}});
   });
