@@ -84,7 +84,8 @@ done
 
 echo
 echo "berthd RSS idle: $((idle / 1024)).$(((idle % 1024) * 10 / 1024)) MiB"
-seq "$nrss" | xargs -P 4 -I{} "$BERTH_BIN/berth" -H "unix://$bsock" run -d busybox sleep 600 >/dev/null
+# --network none: the default bridge pool (/24) holds 254 addresses.
+seq "$nrss" | xargs -P 4 -I{} "$BERTH_BIN/berth" -H "unix://$bsock" run -d --network none busybox sleep 600 >/dev/null
 full=$(rss_kib "$(berthd_pid)")
 running=$("$BERTH_BIN/berth" -H "unix://$bsock" ps -q | wc -l)
 total=0 n=0
