@@ -285,7 +285,18 @@ Status apply_config_file(Config& c, std::string_view text) {
     if (!j[key].is_array()) return invalid(std::string("invalid value for ") + key + ": expected an array of strings");
     for (const auto& h : j[key]) {
       if (!h.is_string()) return invalid(std::string("invalid value for ") + key + ": expected an array of strings");
-      dst.push_back(h.get<std::string>());
+      std::string v = h.get<std::string>();
+      if (std::string_view(key) == "registry-mirrors") {  // Docker's ValidateMirror
+        auto sc = v.find("://");
+        std::string scheme = sc == std::string::npos ? "" : v.substr(0, sc);
+        if (scheme != "http" && scheme != "https")
+          return invalid("invalid mirror: unsupported scheme \"" + scheme + "\" in \"" + v + "\"");
+        auto rest = v.substr(sc + 3);
+        auto sl = rest.find_first_of("/?#");
+        if (rest.empty() || (sl != std::string::npos && rest.substr(sl) != "/"))
+          return invalid("invalid mirror: path, query, or fragment at end of the URI \"" + v + "\"");
+      }
+      dst.push_back(std::move(v));
     }
   }
   for (const char* key : {"max-concurrent-downloads", "max-concurrent-uploads"}) {

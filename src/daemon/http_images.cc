@@ -109,6 +109,8 @@ void add_image_routes(Router& r, Backends& b) {
       pr.ref = *from_image;
       if (auto tag = req.q("tag"); tag && !tag->empty())
         pr.ref += (str::starts_with(*tag, "sha256:") ? "@" : ":") + *tag;
+      else
+        pr.all_tags = true;  // as dockerd: no tag anywhere means every tag (pull -a)
       pr.platform = req.q("platform").value_or("");
       if (const auto* h = req.head.header("X-Registry-Auth")) pr.auth = registry::decode_auth_header(*h);
       return stream_progress(res, [&](const image::ProgressFn& p) -> Status {

@@ -132,6 +132,28 @@ registry::Endpoint endpoint_for(std::string_view domain, const RegistryOptions& 
   return ep;
 }
 
+std::vector<registry::Endpoint> pull_endpoints(std::string_view domain, const RegistryOptions& opts) {
+  std::vector<registry::Endpoint> out;
+  if (domain == "docker.io") {
+    for (const auto& m : opts.mirrors) {
+      registry::Endpoint ep;
+      std::string u = m;
+      if (str::starts_with(u, "https://")) {
+        u = u.substr(8);
+      } else if (str::starts_with(u, "http://")) {
+        u = u.substr(7);
+        ep.plain_http = true;
+      } else {
+        continue;  // daemon.json validation keeps these out; never guess a scheme
+      }
+      ep.host = u.substr(0, u.find('/'));
+      if (!ep.host.empty()) out.push_back(ep);
+    }
+  }
+  out.push_back(endpoint_for(domain, opts));
+  return out;
+}
+
 bool platform_matches(const Json& p, std::string_view wanted) {
   if (!p.is_object()) return false;
   auto parts = str::split(wanted, '/');
@@ -263,12 +285,47 @@ Status fetch_layer(ImageStore& store, registry::Session& s, Job& job, const Prog
 Result<PullResult> pull(ImageStore& store, const RegistryOptions& opts, const PullRequest& req,
                         const ProgressFn& progress) {
   auto ref = BERTH_TRY(parse_reference(req.ref));
+  if (req.all_tags && ref.tag.empty() && ref.digest.empty()) {
+    registry::Session ts(endpoint_for(ref.domain, opts), ref.path, req.auth);
+    auto tags = ts.tags();
+    if (!tags) {
+      auto e = std::move(tags).error();
+      if (e.kind == Errc::not_found || e.kind == Errc::unauthorized)
+        return make_error(Errc::not_found, "pull access denied for " + ref.familiar_name() +
+                                               ", repository does not exist or may require 'docker login': " + e.msg);
+      return e;
+    }
+    if (tags->empty()) return make_error(Errc::not_found, "no tags available for " + ref.familiar_name());
+    PullResult last;
+    bool any_new = false;
+    for (const auto& t : *tags) {
+      PullRequest one = req;
+      one.all_tags = false;
+      one.final_status = false;
+      one.ref = ref.full_name() + ":" + t;
+      last = BERTH_TRY(pull(store, opts, one, progress));
+      any_new |= last.downloaded;
+    }
+    last.familiar = ref.familiar_name();
+    last.downloaded = any_new;
+    progress(Json{{"status", any_new ? "Status: Downloaded newer image for " + last.familiar
+                                     : "Status: Image is up to date for " + last.familiar}});
+    return last;
+  }
   if (ref.tag.empty() && ref.digest.empty()) ref.tag = "latest";
   const std::string tag_or_digest = ref.digest.empty() ? ref.tag : ref.digest;
   const std::string full_ref = ref.full_name() + (ref.digest.empty() ? ":" + ref.tag : "@" + ref.digest);
-  registry::Session s(endpoint_for(ref.domain, opts), ref.path, req.auth);
-
-  auto man = s.get_manifest(tag_or_digest);
+  // Docker Hub references try each registry mirror first and fall back to
+  // the origin when a mirror fails or lacks the manifest.
+  const auto endpoints = pull_endpoints(ref.domain, opts);
+  std::unique_ptr<registry::Session> sp;
+  Result<registry::Manifest> man = make_error(Errc::internal, "no registry endpoint");
+  for (size_t i = 0; i < endpoints.size(); ++i) {
+    sp = std::make_unique<registry::Session>(endpoints[i], ref.path, req.auth);
+    man = sp->get_manifest(tag_or_digest);
+    if (man) break;
+  }
+  registry::Session& s = *sp;
   if (!man) {
     auto e = std::move(man).error();
     if (e.kind == Errc::not_found)
@@ -321,7 +378,7 @@ Result<PullResult> pull(ImageStore& store, const RegistryOptions& opts, const Pu
     }
 
   // Stream starts here (Docker prints this once the manifest is known).
-  progress(Json{{"status", "Pulling from " + ref.familiar_name()}, {"id", tag_or_digest}});
+  progress(Json{{"status", "Pulling from " + ref.path}, {"id", tag_or_digest}});
 
   std::string cfg_bytes = BERTH_TRY(s.fetch_small_blob(cdesc.digest, std::min(cdesc.size, registry::kMaxManifestBytes)));
   if (static_cast<int64_t>(cfg_bytes.size()) != cdesc.size)
@@ -408,7 +465,8 @@ Result<PullResult> pull(ImageStore& store, const RegistryOptions& opts, const Pu
   for (const auto& l : layers) (void)store.add_blob_source(l.digest.str(), s.endpoint().host, ref.path);
   out.downloaded = !had_image || !before || before->id != out.image.id;
   progress(Json{{"status", "Digest: " + top_digest.str()}});
-  progress(Json{{"status", out.downloaded ? "Status: Downloaded newer image for " + out.familiar
+  if (req.final_status)
+    progress(Json{{"status", out.downloaded ? "Status: Downloaded newer image for " + out.familiar
                                           : "Status: Image is up to date for " + out.familiar}});
   return out;
 }

@@ -32,6 +32,10 @@ struct PullRequest {
   std::string ref;       // as given: "busybox", "127.0.0.1:5000/x:v1", "x@sha256:…"
   std::string platform;  // "" or "os/arch[/variant]"
   registry::AuthConfig auth;
+  // docker pull -a (fromImage without a tag and tag=""): every tag of the
+  // repository, each pulled as its own reference; one final status line.
+  bool all_tags = false;
+  bool final_status = true;  // internal: false while pulling one tag of -a
 };
 
 struct PullResult {
@@ -56,6 +60,9 @@ Json progress_msg(const std::string& id, const std::string& status, int64_t curr
 
 // Registry endpoint of a normalised reference's domain.
 registry::Endpoint endpoint_for(std::string_view domain, const RegistryOptions& opts);
+// Where to pull `domain` from, in order: for docker.io each registry
+// mirror ("http://host:port" or "https://host[/path]"), then the origin.
+std::vector<registry::Endpoint> pull_endpoints(std::string_view domain, const RegistryOptions& opts);
 // "linux/amd64[/v8]" → matches a manifest list entry's platform?
 bool platform_matches(const Json& platform, std::string_view wanted);
 std::string default_platform();

@@ -626,4 +626,26 @@ Result<std::vector<std::string>> Session::catalog(int limit) {
   return out;
 }
 
+Result<std::vector<std::string>> Session::tags() {
+  std::vector<std::string> out;
+  std::string next = url("/v2/" + repo_ + "/tags/list");
+  for (int page = 0; page < 100 && !next.empty(); ++page) {
+    auto r = BERTH_TRY(request("GET", next, {}, pull_scope(), nullptr, nullptr, 0, 8 << 20));
+    if (r.status == 404) return make_error(Errc::not_found, "repository " + repo_ + " not found");
+    if (r.status == 401 || r.status == 403) return make_error(Errc::unauthorized, "tags list: registry answered " + std::to_string(r.status));
+    if (r.status != 200) return make_error(Errc::unavailable, "tags list: registry answered " + std::to_string(r.status));
+    auto j = parse_json(r.body);
+    if (!j || !j->is_object()) return make_error(Errc::unavailable, "tags list: invalid JSON");
+    if (j->contains("tags") && (*j)["tags"].is_array())
+      for (const auto& e : (*j)["tags"])
+        if (e.is_string()) out.push_back(e.get<std::string>());
+    next.clear();
+    std::string link = r.header("link");
+    auto lt = link.find('<'), gt = link.find('>');
+    if (lt != std::string::npos && gt != std::string::npos && gt > lt)
+      next = resolve_location(ep_.base_url(), link.substr(lt + 1, gt - lt - 1));
+  }
+  return out;
+}
+
 }  // namespace berth::registry

@@ -109,6 +109,8 @@ class Session {
                      const std::function<void(int64_t)>& progress = {});
   // PUT /v2/<repo>/manifests/<ref>; returns the digest the registry reports.
   Result<Digest> put_manifest(std::string_view ref, std::string_view media_type, std::string_view bytes);
+  // GET /v2/<repo>/tags/list (paginated, bounded), in the registry's order.
+  Result<std::vector<std::string>> tags();
   // GET /v2/_catalog (paginated, bounded).
   Result<std::vector<std::string>> catalog(int limit);
 
