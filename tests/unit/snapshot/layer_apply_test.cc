@@ -295,3 +295,58 @@ TEST(ChainId, FollowsTheOciFormula) {
   EXPECT_EQ(snapshot::chain_id(nullptr, a), a);
   EXPECT_EQ(snapshot::chain_id(&a, b).str(), "sha256:" + sha256_hex(a.str() + " " + b.str()));
 }
+
+// gzip layers go through ISA-L's inflater (its own gzip parser and CRC
+// check): the diff ID is the uncompressed stream's, concatenated members
+// are one stream, and a broken CRC or a cut stream is refused.
+namespace {
+std::string gzip_of(const std::string& data) {
+  char t[] = "/tmp/img-gz-XXXXXX";
+  int out = ::mkstemp(t);
+  ::close(out);
+  const std::string plain = std::string(t) + ".in";
+  EXPECT_TRUE(fs::write_file_atomic(plain, data, fs::Durability::none));
+  std::string cmd = "gzip -1 -c <" + plain + " >" + t;
+  EXPECT_EQ(::system(cmd.c_str()), 0);
+  auto r = fs::read_file(t);
+  ::unlink(t);
+  ::unlink(plain.c_str());
+  return r ? *r : "";
+}
+}  // namespace
+
+TEST_F(LayerApplyTest, GzipThroughIsalKeepsTheDiffIdOfTheTar) {
+  std::string big(3 << 20, 'a');
+  for (size_t i = 0; i < big.size(); i += 7) big[i] = static_cast<char>('a' + i % 23);
+  std::string tar = TarBuilder().file("big", big).file("small", "x").finish();
+  std::string gz = gzip_of(tar);
+  ASSERT_GT(gz.size(), 20u);
+  auto r = apply(gz);
+  ASSERT_TRUE(r) << r.error().msg;
+  EXPECT_EQ(r->diff_id.str(), "sha256:" + sha256_hex(tar));
+  EXPECT_EQ(*fs::read_file(p("big")), big);
+}
+
+TEST_F(LayerApplyTest, ConcatenatedGzipMembersAreOneStream) {
+  std::string tar = TarBuilder().file("a", std::string(100000, 'z')).file("b", "bee").finish();
+  const size_t cut = 70000;
+  std::string gz = gzip_of(tar.substr(0, cut)) + gzip_of(tar.substr(cut));
+  auto r = apply(gz);
+  ASSERT_TRUE(r) << r.error().msg;
+  EXPECT_EQ(r->diff_id.str(), "sha256:" + sha256_hex(tar));
+  EXPECT_EQ(*fs::read_file(p("b")), "bee");
+}
+
+TEST_F(LayerApplyTest, GzipWithABadCrcOrCutShortIsRefused) {
+  std::string tar = TarBuilder().file("a", std::string(50000, 'k')).finish();
+  std::string gz = gzip_of(tar);
+  std::string bad = gz;
+  bad[bad.size() - 6] ^= 0x55;  // the CRC32 in the trailer
+  auto r = apply(bad);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, Errc::invalid);
+  EXPECT_NE(r.error().msg.find("checksum"), std::string::npos) << r.error().msg;
+  auto cut = apply(gz.substr(0, gz.size() / 2));
+  ASSERT_FALSE(cut);
+  EXPECT_EQ(cut.error().kind, Errc::invalid);
+}
