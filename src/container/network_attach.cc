@@ -36,16 +36,19 @@ Status check_networking(const Json& hc, const Json& nc, network::NetworkService*
   NetMode m = parse_network_mode(hc.value("NetworkMode", std::string()));
   auto bindings = hc.value("PortBindings", Json::object());
   bool publish_all = hc.value("PublishAllPorts", false);
+  std::string v6_host_ip;  // a binding on an IPv6 address needs an IPv6 network
   if (bindings.is_object()) {
     for (const auto& [k, v] : bindings.items()) {
       BERTH_TRY_VOID(check_port_key(k));
       if (!v.is_null() && !v.is_array()) return invalid("invalid port binding for " + k);
       if (v.is_array())
         for (const auto& b : v) {
-          // IPv6 publishing needs IPv6 networks, which berth does not have
-          // yet: refuse instead of silently publishing nothing.
-          if (jstr(b, "HostIp").find(':') != std::string::npos)
-            return invalid("berth does not support publishing ports on IPv6 addresses yet (" + jstr(b, "HostIp") + ")");
+          if (jstr(b, "HostIp").find(':') != std::string::npos) {
+            v6_host_ip = jstr(b, "HostIp");
+            if (auto a6 = network::parse_ipv6(v6_host_ip); a6 && *a6 == 1)
+              return invalid("cannot publish on [::1]: the kernel does not route IPv6 loopback traffic to containers "
+                             "and berthd has no userland proxy; publish on [::] or a host IPv6 address");
+          }
           std::string hp = jstr(b, "HostPort");
           if (!hp.empty()) {
             auto dash = hp.find('-');
@@ -70,7 +73,8 @@ Status check_networking(const Json& hc, const Json& nc, network::NetworkService*
     if (auto eps = nc.find("EndpointsConfig"); eps != nc.end() && eps->is_object())
       for (const auto& [name, cfg] : eps->items()) {
         if (!predefined(name) || !cfg.is_object()) continue;
-        if (auto ipam = cfg.find("IPAMConfig"); ipam != cfg.end() && ipam->is_object() && !jstr(*ipam, "IPv4Address").empty())
+        if (auto ipam = cfg.find("IPAMConfig"); ipam != cfg.end() && ipam->is_object() &&
+            !(jstr(*ipam, "IPv4Address") + jstr(*ipam, "IPv6Address")).empty())
           return invalid("user specified IP address is supported on user defined networks only");
         if (cfg.contains("Aliases") && cfg["Aliases"].is_array() && !cfg["Aliases"].empty())
           return invalid("network-scoped alias is supported only for containers in user defined networks");
@@ -79,7 +83,11 @@ Status check_networking(const Json& hc, const Json& nc, network::NetworkService*
   }
   if (m.kind == NetKind::bridge || m.kind == NetKind::custom) {
     auto n = BERTH_TRY(nets->find(m.target));
-    (void)n;
+    // IPv6 publishing DNATs to the container's IPv6 address: refuse it up
+    // front, not silently, when the network has none.
+    if (!v6_host_ip.empty() && !n.pool6)
+      return invalid("cannot publish ports on IPv6 addresses (" + v6_host_ip + "): network " + n.name +
+                     " has no IPv6 subnet");
   }
   if (auto eps = nc.find("EndpointsConfig"); eps != nc.end() && eps->is_object()) {
     for (const auto& [name, cfg] : eps->items()) {
@@ -87,7 +95,7 @@ Status check_networking(const Json& hc, const Json& nc, network::NetworkService*
       std::string ip;
       if (cfg.is_object())
         if (auto ipam = cfg.find("IPAMConfig"); ipam != cfg.end() && ipam->is_object())
-          ip = jstr(*ipam, "IPv4Address");
+          ip = jstr(*ipam, "IPv4Address") + jstr(*ipam, "IPv6Address");
       if (!ip.empty() && n.predefined)
         return invalid("user specified IP address is supported on user defined networks only");
       if (cfg.is_object() && cfg.contains("Aliases") && cfg["Aliases"].is_array() && !cfg["Aliases"].empty() &&
@@ -116,8 +124,10 @@ Result<network::SandboxRequest> sandbox_request(const std::string& id, const std
       if (cfg.contains("Aliases") && cfg["Aliases"].is_array())
         for (const auto& a : cfg["Aliases"])
           if (a.is_string()) e.aliases.push_back(a.get<std::string>());
-      if (auto ipam = cfg.find("IPAMConfig"); ipam != cfg.end() && ipam->is_object())
+      if (auto ipam = cfg.find("IPAMConfig"); ipam != cfg.end() && ipam->is_object()) {
         e.ipv4 = jstr(*ipam, "IPv4Address");
+        e.ipv6 = jstr(*ipam, "IPv6Address");
+      }
       e.mac = jstr(cfg, "MacAddress");
     }
     if (e.mac.empty() && r.endpoints.empty()) e.mac = config.value("MacAddress", std::string());

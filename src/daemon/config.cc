@@ -12,6 +12,7 @@ const std::set<std::string>& file_keys() {
   static const std::set<std::string> k = {"hosts",  "data-root",    "exec-root",       "log-level",
                                           "pidfile", "live-restore", "debug",           "default-runtime",
                                           "runtimes", "group", "bridge", "bip", "fixed-cidr",
+                                          "ipv6", "fixed-cidr-v6", "ip6tables",
                                           "ip-forward", "iptables", "nft-table", "default-address-pools",
                                           "mtu", "userland-proxy", "ip", "insecure-registries", "registry-mirrors",
                                           "max-concurrent-downloads", "max-concurrent-uploads", "log-driver", "log-opts",
@@ -45,6 +46,9 @@ std::string usage() {
          "  -b, --bridge string          Interface of the default bridge network (default \"berth0\")\n"
          "      --bip string             Default bridge's gateway address and prefix (e.g. 10.210.0.1/24)\n"
          "      --fixed-cidr string      IPv4 range for default bridge addresses\n"
+         "      --ipv6                   Enable IPv6 networking on the default bridge\n"
+         "      --fixed-cidr-v6 string   IPv6 subnet of the default bridge\n"
+         "      --ip6tables              Publish ports without an address on [::] too\n"
          "      --default-address-pool   Default address pool for networks (base=CIDR,size=N)\n"
          "      --ip-forward             Enable net.ipv4.ip_forward (default true)\n"
          "      --iptables               Manage berth's nftables table (default true)\n"
@@ -141,6 +145,15 @@ Result<Config> parse_flags(const std::vector<std::string>& args) {
     } else if (a == "--ip-forward") {
       c.ip_forward = BERTH_TRY(boolean(a));
       c.from_flags.insert("ip-forward");
+    } else if (a == "--ipv6") {
+      c.ipv6 = BERTH_TRY(boolean(a));
+      c.from_flags.insert("ipv6");
+    } else if (a == "--fixed-cidr-v6") {
+      c.fixed_cidr_v6 = BERTH_TRY(need(a));
+      c.from_flags.insert("fixed-cidr-v6");
+    } else if (a == "--ip6tables") {
+      c.ip6tables = BERTH_TRY(boolean(a));
+      c.from_flags.insert("ip6tables");
     } else if (a == "--iptables") {
       c.iptables = BERTH_TRY(boolean(a));
       c.from_flags.insert("iptables");
@@ -262,6 +275,9 @@ Status apply_config_file(Config& c, std::string_view text) {
   if (j.contains("nft-table")) c.nft_table = BERTH_TRY(want_str("nft-table"));
   if (j.contains("ip-forward")) c.ip_forward = BERTH_TRY(want_bool("ip-forward"));
   if (j.contains("iptables")) c.iptables = BERTH_TRY(want_bool("iptables"));
+  if (j.contains("ipv6")) c.ipv6 = BERTH_TRY(want_bool("ipv6"));
+  if (j.contains("fixed-cidr-v6")) c.fixed_cidr_v6 = BERTH_TRY(want_str("fixed-cidr-v6"));
+  if (j.contains("ip6tables")) c.ip6tables = BERTH_TRY(want_bool("ip6tables"));
   if (j.contains("userland-proxy") && BERTH_TRY(want_bool("userland-proxy")))
     return invalid("berthd has no userland proxy: published ports use nftables DNAT (127.0.0.1 included); set userland-proxy to false");
   if (j.contains("mtu")) {

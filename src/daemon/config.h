@@ -30,6 +30,9 @@ struct Config {
   std::string bridge = "berth0";   // --bridge/-b: the default bridge's interface
   std::string bip;                 // --bip: gateway address/prefix of the default bridge
   std::string fixed_cidr;          // --fixed-cidr
+  bool ipv6 = false;               // --ipv6: IPv6 on the default bridge
+  std::string fixed_cidr_v6;       // --fixed-cidr-v6
+  bool ip6tables = false;          // --ip6tables
   bool ip_forward = true;          // --ip-forward
   bool iptables = true;            // --iptables: berth's nftables table on/off
   std::string nft_table = "berth"; // --nft-table (berth's own): per-daemon table name

@@ -140,6 +140,9 @@ int run(const Config& start_cfg, log::Logger& log) {
   no.bridge_name = cfg.bridge;
   no.bip = cfg.bip;
   no.fixed_cidr = cfg.fixed_cidr;
+  no.ipv6 = cfg.ipv6;
+  no.fixed_cidr_v6 = cfg.fixed_cidr_v6;
+  no.ip6tables = cfg.ip6tables;
   no.ip_forward = cfg.ip_forward;
   no.nftables = cfg.iptables;
   no.nft_table = cfg.nft_table;

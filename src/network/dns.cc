@@ -2,11 +2,12 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include "common/strings.h"
 #include "sys/netns.h"
@@ -52,7 +53,29 @@ std::optional<DnsQuestion> parse_dns_query(const uint8_t* p, size_t n) {
   return q;
 }
 
-std::string build_dns_answer(const uint8_t* query, const DnsQuestion& q, const std::vector<uint32_t>& v4,
+DnsRecord dns_a(uint32_t a) {
+  DnsRecord r{kDnsA, {}};
+  put32(r.rdata, a);
+  return r;
+}
+
+DnsRecord dns_aaaa(const std::array<uint8_t, 16>& a) {
+  return DnsRecord{kDnsAaaa, std::string(reinterpret_cast<const char*>(a.data()), a.size())};
+}
+
+DnsRecord dns_ptr(std::string_view name) {
+  DnsRecord r{kDnsPtr, {}};
+  for (const auto& label : str::split(name, '.')) {
+    if (label.empty()) continue;
+    size_t n = std::min<size_t>(label.size(), 63);
+    r.rdata += static_cast<char>(n);
+    r.rdata.append(label, 0, n);
+  }
+  r.rdata += '\0';
+  return r;
+}
+
+std::string build_dns_answer(const uint8_t* query, const DnsQuestion& q, const std::vector<DnsRecord>& rrs,
                              int rcode) {
   std::string s;
   put16(s, q.id);
@@ -61,19 +84,58 @@ std::string build_dns_answer(const uint8_t* query, const DnsQuestion& q, const s
                                          (rcode & 0xf));
   put16(s, flags);
   put16(s, 1);
-  put16(s, static_cast<uint16_t>(v4.size()));
+  put16(s, static_cast<uint16_t>(rrs.size()));
   put16(s, 0);
   put16(s, 0);
   s.append(reinterpret_cast<const char*>(query) + 12, q.question_end - 12);
-  for (uint32_t a : v4) {
+  for (const auto& rr : rrs) {
     put16(s, 0xc00c);  // name: pointer to the question
-    put16(s, 1);       // A
-    put16(s, 1);       // IN
-    put32(s, 600);     // TTL
-    put16(s, 4);
-    put32(s, a);
+    put16(s, rr.type);
+    put16(s, 1);    // IN
+    put32(s, 600);  // TTL
+    put16(s, static_cast<uint16_t>(rr.rdata.size()));
+    s += rr.rdata;
   }
   return s;
+}
+
+std::string build_dns_answer(const uint8_t* query, const DnsQuestion& q, const std::vector<uint32_t>& v4,
+                             int rcode) {
+  std::vector<DnsRecord> rrs;
+  for (uint32_t a : v4) rrs.push_back(dns_a(a));
+  return build_dns_answer(query, q, rrs, rcode);
+}
+
+std::optional<PtrTarget> parse_ptr_name(std::string_view name) {
+  auto labels = str::split(name, '.');
+  PtrTarget t;
+  auto ends_with = [&](std::string_view suffix) {
+    return name.size() > suffix.size() && name.substr(name.size() - suffix.size()) == suffix;
+  };
+  if (ends_with(".in-addr.arpa")) {
+    if (labels.size() != 6) return std::nullopt;
+    t.family = AF_INET;
+    for (int i = 0; i < 4; ++i) {
+      auto v = str::parse_int(labels[static_cast<size_t>(3 - i)]);
+      if (!v || *v < 0 || *v > 255 || labels[static_cast<size_t>(3 - i)].empty()) return std::nullopt;
+      t.bytes[static_cast<size_t>(i)] = static_cast<uint8_t>(*v);
+    }
+    return t;
+  }
+  if (ends_with(".ip6.arpa")) {
+    if (labels.size() != 34) return std::nullopt;
+    t.family = AF_INET6;
+    for (size_t i = 0; i < 32; ++i) {
+      const std::string& l = labels[31 - i];
+      if (l.size() != 1) return std::nullopt;
+      char c = l[0];
+      int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+      if (v < 0) return std::nullopt;
+      t.bytes[i / 2] = static_cast<uint8_t>(t.bytes[i / 2] | (i % 2 == 0 ? v << 4 : v));
+    }
+    return t;
+  }
+  return std::nullopt;
 }
 
 std::vector<std::string> resolv_conf_nameservers(std::string_view text) {
@@ -87,8 +149,10 @@ std::vector<std::string> resolv_conf_nameservers(std::string_view text) {
   return out;
 }
 
-DnsServer::DnsServer(Resolver r, std::vector<std::string> upstreams, Upstreams own)
-    : resolve_(std::move(r)), upstreams_(std::move(upstreams)), own_(std::move(own)) {
+DnsServer::DnsServer(Resolver r, std::vector<std::string> upstreams, Upstreams own,
+                     std::chrono::milliseconds upstream_timeout)
+    : resolve_(std::move(r)), upstreams_(std::move(upstreams)), own_(std::move(own)),
+      upstream_timeout_(upstream_timeout) {
   epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
   wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   epoll_event ev{};
@@ -124,137 +188,269 @@ Status DnsServer::add(const std::string& container_id, const std::string& netns_
       return sys_error("listen 127.0.0.11:53/tcp");
     return ok();
   }));
+  return add_sockets(container_id, std::move(sock), std::move(tsock));
+}
+
+Status DnsServer::add_sockets(const std::string& container_id, UniqueFd udp, UniqueFd tcp) {
   std::lock_guard g(mu_);
-  for (UniqueFd* s : {&sock, &tsock}) {
-    int fd = s->get();
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.fd = fd;
-    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) return sys_error("epoll_ctl");
-    if (s == &tsock) tcp_.insert(fd);
-    socks_[fd] = {container_id, std::move(*s)};
+  if (udp) {
+    Sock s;
+    s.kind = Kind::udp;
+    s.container_id = container_id;
+    int fd = udp.get();
+    s.fd = std::move(udp);
+    watch(fd, std::move(s), EPOLLIN);
+  }
+  if (tcp) {
+    Sock s;
+    s.kind = Kind::tcp_listen;
+    s.container_id = container_id;
+    int fd = tcp.get();
+    s.fd = std::move(tcp);
+    watch(fd, std::move(s), EPOLLIN);
   }
   return ok();
 }
 
+void DnsServer::watch(int fd, Sock s, uint32_t events) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.fd = fd;
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
+  socks_[fd] = std::move(s);
+}
+
+void DnsServer::close_fd(int fd) {
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+  socks_.erase(fd);
+}
+
 void DnsServer::remove(const std::string& container_id) {
   std::lock_guard g(mu_);
-  for (auto it = socks_.begin(); it != socks_.end();) {
-    if (it->second.first == container_id) {
-      ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, it->first, nullptr);
-      tcp_.erase(it->first);
-      it = socks_.erase(it);
-    } else {
-      ++it;
-    }
+  std::vector<int> gone;
+  for (const auto& [fd, s] : socks_)
+    if (s.container_id == container_id) gone.push_back(fd);
+  for (int fd : gone) close_fd(fd);
+}
+
+int DnsServer::next_timeout_ms() {
+  auto now = Clock::now();
+  int best = -1;
+  for (const auto& [fd, s] : socks_) {
+    if (s.kind != Kind::tcp_conn && s.kind != Kind::upstream) continue;
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(s.deadline - now).count();
+    int t = ms < 0 ? 0 : static_cast<int>(std::min<int64_t>(ms + 1, 60000));
+    if (best < 0 || t < best) best = t;
   }
+  return best;
 }
 
 void DnsServer::loop() {
-  epoll_event evs[16];
+  epoll_event evs[32];
   while (!stop_) {
-    int n = ::epoll_wait(epoll_.get(), evs, 16, -1);
-    if (n < 0) {
-      if (errno == EINTR) continue;
+    int timeout;
+    {
+      std::lock_guard g(mu_);
+      timeout = next_timeout_ms();
+    }
+    int n = ::epoll_wait(epoll_.get(), evs, 32, timeout);
+    if (n < 0 && errno != EINTR) return;
+    std::vector<Job> jobs;
+    std::vector<std::shared_ptr<Pending>> retry;
+    {
+      std::lock_guard g(mu_);
+      for (int i = 0; i < n; ++i) {
+        int fd = evs[i].data.fd;
+        if (fd == wake_.get()) {
+          uint64_t v;
+          (void)!::read(fd, &v, sizeof v);
+          continue;
+        }
+        dispatch(fd, jobs, retry);
+      }
+      // Deadlines: an upstream that did not answer in time hands its query
+      // to the next one; a TCP client that never sent a full query is dropped.
+      auto now = Clock::now();
+      std::vector<int> expired;
+      for (const auto& [fd, s] : socks_)
+        if ((s.kind == Kind::upstream || s.kind == Kind::tcp_conn) && s.deadline <= now) expired.push_back(fd);
+      for (int fd : expired) {
+        if (socks_[fd].kind == Kind::upstream) retry.push_back(socks_[fd].pending);
+        close_fd(fd);
+      }
+    }
+    for (auto& p : retry) start_upstream(p);
+    for (auto& j : jobs) handle(std::move(j));
+  }
+}
+
+void DnsServer::dispatch(int fd, std::vector<Job>& jobs, std::vector<std::shared_ptr<Pending>>& retry) {
+  auto it = socks_.find(fd);
+  if (it == socks_.end()) return;
+  Sock& s = it->second;
+  switch (s.kind) {
+    case Kind::udp: {
+      uint8_t buf[1500];
+      for (int k = 0; k < 64; ++k) {
+        Job j;
+        j.to.fd = fd;
+        j.to.kind = Kind::udp;
+        j.to.container_id = s.container_id;
+        j.to.from_len = sizeof j.to.from;
+        ssize_t r = ::recvfrom(fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&j.to.from), &j.to.from_len);
+        if (r <= 0) break;
+        j.query.assign(reinterpret_cast<const char*>(buf), static_cast<size_t>(r));
+        jobs.push_back(std::move(j));
+      }
       return;
     }
-    for (int i = 0; i < n; ++i) {
-      int fd = evs[i].data.fd;
-      if (fd == wake_.get()) {
-        uint64_t v;
-        (void)!::read(fd, &v, sizeof v);
-        continue;
+    case Kind::tcp_listen: {
+      for (int k = 0; k < 16; ++k) {
+        UniqueFd c(::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+        if (!c) break;
+        Sock conn;
+        conn.kind = Kind::tcp_conn;
+        conn.container_id = s.container_id;
+        conn.deadline = Clock::now() + upstream_timeout_ * 4;
+        int cfd = c.get();
+        conn.fd = std::move(c);
+        watch(cfd, std::move(conn), EPOLLIN);
       }
-      std::string cid;
-      bool tcp;
-      {
-        std::lock_guard g(mu_);
-        auto it = socks_.find(fd);
-        if (it == socks_.end()) continue;
-        cid = it->second.first;
-        tcp = tcp_.count(fd) != 0;
+      return;
+    }
+    case Kind::tcp_conn: {
+      char buf[4096];
+      ssize_t r = ::read(fd, buf, sizeof buf);
+      if (r <= 0) {
+        if (r == 0 || (errno != EAGAIN && errno != EINTR)) close_fd(fd);
+        return;
       }
-      if (tcp) {
-        serve_tcp(fd, cid);
-      } else {
-        serve(fd, cid);
+      s.buf.append(buf, static_cast<size_t>(r));
+      if (s.buf.size() < 2) return;
+      size_t len = static_cast<size_t>(static_cast<uint8_t>(s.buf[0]) << 8 | static_cast<uint8_t>(s.buf[1]));
+      if (len == 0 || len > 65535) {
+        close_fd(fd);
+        return;
       }
+      if (s.buf.size() < 2 + len) return;
+      // One query per connection: stop reading, answer, close.
+      epoll_event ev{};
+      ev.data.fd = fd;
+      ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev);
+      Job j;
+      j.to.fd = fd;
+      j.to.kind = Kind::tcp_conn;
+      j.to.container_id = s.container_id;
+      j.query = s.buf.substr(2, len);
+      jobs.push_back(std::move(j));
+      return;
+    }
+    case Kind::upstream: {
+      char buf[4096];
+      ssize_t r = ::recv(fd, buf, sizeof buf, 0);
+      if (r < 0 && (errno == EAGAIN || errno == EINTR)) return;
+      auto p = s.pending;
+      close_fd(fd);
+      if (r < 12 || static_cast<uint16_t>(static_cast<uint8_t>(buf[0]) << 8 | static_cast<uint8_t>(buf[1])) != p->q.id) {
+        retry.push_back(p);  // refused or garbage: the next upstream
+        return;
+      }
+      send_reply(p->to, std::string(buf, static_cast<size_t>(r)));
+      return;
     }
   }
 }
 
-void DnsServer::serve(int fd, const std::string& cid) {
-  uint8_t buf[1500];
-  for (int k = 0; k < 64; ++k) {
-    sockaddr_storage from{};
-    socklen_t fl = sizeof from;
-    ssize_t n = ::recvfrom(fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fl);
-    if (n <= 0) return;
-    std::string out = answer(buf, static_cast<size_t>(n), cid);
-    if (out.empty()) continue;
-    (void)::sendto(fd, out.data(), out.size(), 0, reinterpret_cast<sockaddr*>(&from), fl);
-  }
-}
-
-std::string DnsServer::answer(const uint8_t* buf, size_t n, const std::string& cid) {
-  auto q = parse_dns_query(buf, n);
-  if (!q) return {};
-  std::optional<std::vector<uint32_t>> local;
-  if (q->qclass == 1 && (q->qtype == 1 || q->qtype == 28)) local = resolve_(cid, q->name);
-  if (local) return build_dns_answer(buf, *q, q->qtype == 1 ? *local : std::vector<uint32_t>{}, 0);
-  std::vector<std::string> ups = own_ ? own_(cid) : std::vector<std::string>{};
-  std::string out = forward(buf, n, ups.empty() ? upstreams_ : ups);
-  if (out.empty()) out = build_dns_answer(buf, *q, {}, 2);
-  return out;
-}
-
-// DNS over TCP: one length-prefixed query per connection, each step
-// bounded by a 2 s poll.
-void DnsServer::serve_tcp(int listen_fd, const std::string& cid) {
-  UniqueFd c(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
-  if (!c) return;
-  auto read_n = [&](uint8_t* p, size_t want) {
-    size_t got = 0;
-    while (got < want) {
-      pollfd pf{c.get(), POLLIN, 0};
-      if (::poll(&pf, 1, 2000) <= 0) return false;
-      ssize_t r = ::read(c.get(), p + got, want - got);
-      if (r <= 0) return false;
-      got += static_cast<size_t>(r);
+void DnsServer::handle(Job job) {
+  const auto* q = reinterpret_cast<const uint8_t*>(job.query.data());
+  auto parsed = parse_dns_query(q, job.query.size());
+  if (!parsed) {
+    if (job.to.kind == Kind::tcp_conn) {
+      std::lock_guard g(mu_);
+      auto it = socks_.find(job.to.fd);
+      if (it != socks_.end() && it->second.kind == Kind::tcp_conn) close_fd(job.to.fd);
     }
-    return true;
-  };
-  uint8_t len[2];
-  if (!read_n(len, 2)) return;
-  size_t n = static_cast<size_t>(len[0] << 8 | len[1]);
-  std::vector<uint8_t> q(n);
-  if (n == 0 || !read_n(q.data(), n)) return;
-  std::string out = answer(q.data(), n, cid);
-  if (out.empty()) return;
-  std::string framed;
-  framed += static_cast<char>(out.size() >> 8);
-  framed += static_cast<char>(out.size() & 0xff);
-  framed += out;
-  (void)::write(c.get(), framed.data(), framed.size());
+    return;
+  }
+  std::optional<std::vector<DnsRecord>> local;
+  if (parsed->qclass == 1 &&
+      (parsed->qtype == kDnsA || parsed->qtype == kDnsAaaa || parsed->qtype == kDnsPtr))
+    local = resolve_(job.to.container_id, *parsed);
+  if (local) {
+    send_reply(job.to, build_dns_answer(q, *parsed, *local, 0));
+    return;
+  }
+  auto p = std::make_shared<Pending>();
+  p->upstreams = own_ ? own_(job.to.container_id) : std::vector<std::string>{};
+  if (p->upstreams.empty()) p->upstreams = upstreams_;
+  p->q = *parsed;
+  p->to = std::move(job.to);
+  p->query = std::move(job.query);
+  start_upstream(p);
 }
 
-std::string DnsServer::forward(const uint8_t* q, size_t n, const std::vector<std::string>& ups) {
-  for (const auto& up : ups) {
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(53);
-    if (::inet_pton(AF_INET, up.c_str(), &sa.sin_addr) != 1) continue;
-    UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+void DnsServer::start_upstream(const std::shared_ptr<Pending>& p) {
+  while (p->next < p->upstreams.size()) {
+    std::string up = p->upstreams[p->next++];
+    // "addr", or "a.b.c.d:port" / "[v6]:port" (a resolver on another port).
+    uint16_t port = 53;
+    if (auto colon = up.rfind(':'); colon != std::string::npos &&
+                                    (up.find(':') == colon || (up[0] == '[' && colon > 0 && up[colon - 1] == ']'))) {
+      auto v = str::parse_int(up.substr(colon + 1));
+      if (!v || *v < 1 || *v > 65535) continue;
+      port = static_cast<uint16_t>(*v);
+      up = up.substr(0, colon);
+      if (up.size() > 2 && up[0] == '[') up = up.substr(1, up.size() - 2);
+    }
+    sockaddr_storage ss{};
+    socklen_t len = 0;
+    auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
+    auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    if (::inet_pton(AF_INET, up.c_str(), &s4->sin_addr) == 1) {
+      s4->sin_family = AF_INET;
+      s4->sin_port = htons(port);
+      len = sizeof *s4;
+    } else if (::inet_pton(AF_INET6, up.c_str(), &s6->sin6_addr) == 1) {
+      s6->sin6_family = AF_INET6;
+      s6->sin6_port = htons(port);
+      len = sizeof *s6;
+    } else {
+      continue;
+    }
+    UniqueFd s(::socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!s) continue;
-    if (::connect(s.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) continue;
-    if (::send(s.get(), q, n, 0) != static_cast<ssize_t>(n)) continue;
-    pollfd p{s.get(), POLLIN, 0};
-    if (::poll(&p, 1, 2000) <= 0) continue;
-    char buf[4096];
-    ssize_t r = ::recv(s.get(), buf, sizeof buf, 0);
-    if (r > 0) return std::string(buf, static_cast<size_t>(r));
+    if (::connect(s.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) continue;
+    if (::send(s.get(), p->query.data(), p->query.size(), 0) != static_cast<ssize_t>(p->query.size())) continue;
+    Sock u;
+    u.kind = Kind::upstream;
+    u.container_id = p->to.container_id;
+    u.deadline = Clock::now() + upstream_timeout_;
+    u.pending = p;
+    int fd = s.get();
+    u.fd = std::move(s);
+    std::lock_guard g(mu_);
+    watch(fd, std::move(u), EPOLLIN);
+    return;
   }
-  return {};
+  send_reply(p->to, build_dns_answer(reinterpret_cast<const uint8_t*>(p->query.data()), p->q,
+                                     std::vector<DnsRecord>{}, 2));
+}
+
+void DnsServer::send_reply(const ReplyTo& to, const std::string& msg) {
+  std::lock_guard g(mu_);
+  // The client's socket may have gone with its container meanwhile.
+  auto it = socks_.find(to.fd);
+  if (it == socks_.end() || it->second.kind != to.kind || it->second.container_id != to.container_id) return;
+  if (to.kind == Kind::udp) {
+    (void)::sendto(to.fd, msg.data(), msg.size(), 0, reinterpret_cast<const sockaddr*>(&to.from), to.from_len);
+    return;
+  }
+  std::string framed;
+  framed += static_cast<char>(msg.size() >> 8);
+  framed += static_cast<char>(msg.size() & 0xff);
+  framed += msg;
+  (void)!::write(to.fd, framed.data(), framed.size());
+  close_fd(to.fd);
 }
 
 }  // namespace berth::network

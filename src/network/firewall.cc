@@ -12,18 +12,27 @@ std::string q(const std::string& s) { return "\"" + s + "\""; }
 }  // namespace
 
 std::string render_delete(const std::string& table) {
-  return "add table ip " + table + "\ndelete table ip " + table + "\n";
+  return "add table ip " + table + "\ndelete table ip " + table + "\n" + "add table ip6 " + table +
+         "\ndelete table ip6 " + table + "\n";
 }
 
-std::string render_ruleset(const std::string& table, const std::vector<FwNetwork>& nets,
-                           const std::vector<FwPort>& ports) {
-  std::string s = render_delete(table);
-  s += "table ip " + table + " {\n";
+namespace {
+
+bool is_v6(const std::string& a) { return a.find(':') != std::string::npos; }
+
+// One family's table. v6: the networks' IPv6 subnets and the ports whose
+// container address is IPv6.
+std::string render_family(const std::string& table, bool v6, const std::vector<FwNetwork>& nets,
+                          const std::vector<FwPort>& ports) {
+  const std::string fam = v6 ? "ip6" : "ip";
+  std::string s = "table " + fam + " " + table + " {\n";
   s += "  chain ports {\n";
   for (const auto& p : ports) {
+    if (is_v6(p.container_ip) != v6) continue;
     s += "    ";
-    if (!p.host_ip.empty() && p.host_ip != "0.0.0.0") s += "ip daddr " + p.host_ip + " ";
-    s += p.proto + " dport " + std::to_string(p.host_port) + " dnat to " + p.container_ip + ":" +
+    if (!p.host_ip.empty() && p.host_ip != "0.0.0.0" && p.host_ip != "::") s += fam + " daddr " + p.host_ip + " ";
+    std::string to = v6 ? "[" + p.container_ip + "]" : p.container_ip;
+    s += p.proto + " dport " + std::to_string(p.host_port) + " dnat to " + to + ":" +
          std::to_string(p.container_port) + "\n";
   }
   s += "  }\n";
@@ -33,12 +42,15 @@ std::string render_ruleset(const std::string& table, const std::vector<FwNetwork
        "    fib daddr type local jump ports\n  }\n";
   s += "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n";
   for (const auto& n : nets) {
-    // Host-to-container through 127.0.0.1 (route_localnet on the bridge).
-    s += "    oifname " + q(n.bridge) + " ip saddr 127.0.0.0/8 masquerade\n";
+    const std::string& subnet = v6 ? n.subnet6 : n.subnet;
+    if (subnet.empty()) continue;
+    // Host-to-container through the loopback address (route_localnet on
+    // the bridge for IPv4).
+    s += "    oifname " + q(n.bridge) + " " + fam + " saddr " + (v6 ? "::1" : "127.0.0.0/8") + " masquerade\n";
     // Hairpin: a container reaching a published port of its own network.
-    s += "    oifname " + q(n.bridge) + " ip saddr " + n.subnet + " ct status dnat masquerade\n";
+    s += "    oifname " + q(n.bridge) + " " + fam + " saddr " + subnet + " ct status dnat masquerade\n";
     if (!n.internal && n.masquerade)
-      s += "    ip saddr " + n.subnet + " oifname != " + q(n.bridge) + " masquerade\n";
+      s += "    " + fam + " saddr " + subnet + " oifname != " + q(n.bridge) + " masquerade\n";
   }
   s += "  }\n";
   s += "  chain forward {\n    type filter hook forward priority filter; policy accept;\n";
@@ -57,6 +69,13 @@ std::string render_ruleset(const std::string& table, const std::vector<FwNetwork
   }
   s += "  }\n}\n";
   return s;
+}
+
+}  // namespace
+
+std::string render_ruleset(const std::string& table, const std::vector<FwNetwork>& nets,
+                           const std::vector<FwPort>& ports) {
+  return render_delete(table) + render_family(table, false, nets, ports) + render_family(table, true, nets, ports);
 }
 
 Status nft_apply(const std::string& script) {

@@ -1,4 +1,5 @@
-// berth's firewall state: one nftables table per daemon (`ip <table>`),
+// berth's firewall state: one nftables table per daemon and family (`ip
+// <table>`, and `ip6 <table>` for IPv6 networks and ports),
 // rendered as a whole from the networks and published ports and applied in
 // one libnftables transaction (delete + recreate), so a restart never
 // duplicates rules and `nft list table ip <table>` shows all of it.
@@ -16,20 +17,22 @@ struct FwNetwork {
   std::string subnet;  // "10.1.0.0/24"
   bool internal = false;
   bool masquerade = true;
+  std::string subnet6;  // "" when the network has no IPv6
 };
 
 struct FwPort {
   std::string proto;    // tcp | udp
-  std::string host_ip;  // "" or "0.0.0.0" = every local address
+  std::string host_ip;  // "" or "0.0.0.0" (or "::") = every local address
+                        // an IPv6 container_ip makes it an ip6 rule
   int host_port = 0;
   std::string container_ip;
   int container_port = 0;
 };
 
-// Pure: the nft script (a transaction that replaces the table).
+// Pure: the nft script (one transaction that replaces both tables).
 std::string render_ruleset(const std::string& table, const std::vector<FwNetwork>& nets,
                            const std::vector<FwPort>& ports);
-// Deletes the table (missing is fine).
+// Deletes both tables (missing is fine).
 std::string render_delete(const std::string& table);
 
 // Runs an nft script through libnftables as one transaction.

@@ -96,7 +96,8 @@ Status check_static(const Pool& p, uint32_t a, const std::set<uint32_t>& used) {
   if (!p.subnet.contains(a) || a == p.subnet.network() || a == p.subnet.broadcast())
     return invalid("no available IPv4 addresses on this network's address pools: " + ipv4_str(a) +
                    " is not in subnet " + p.subnet.str());
-  if (used.count(a) || a == p.gateway)
+  // Aux addresses are reserved for the driver: as taken as the gateway.
+  if (used.count(a) || reserved(p, a))
     return make_error(Errc::conflict, "Address already in use");
   return ok();
 }
@@ -161,6 +162,116 @@ std::vector<Cidr4> parse_proc_net_route(std::string_view text) {
     out.push_back(c);
   }
   return out;
+}
+
+// ------------------------------------------------------------------ IPv6
+
+std::optional<U128> parse_ipv6(std::string_view s) {
+  in6_addr a{};
+  std::string z(s);
+  if (::inet_pton(AF_INET6, z.c_str(), &a) != 1) return std::nullopt;
+  return ipv6_from_bytes(a.s6_addr);
+}
+
+U128 ipv6_from_bytes(const uint8_t* b) {
+  U128 v = 0;
+  for (int i = 0; i < 16; ++i) v = v << 8 | b[i];
+  return v;
+}
+
+std::array<uint8_t, 16> ipv6_bytes(U128 a) {
+  std::array<uint8_t, 16> b{};
+  for (int i = 15; i >= 0; --i) {
+    b[static_cast<size_t>(i)] = static_cast<uint8_t>(a & 0xff);
+    a >>= 8;
+  }
+  return b;
+}
+
+std::string ipv6_str(U128 a) {
+  auto b = ipv6_bytes(a);
+  char buf[INET6_ADDRSTRLEN];
+  ::inet_ntop(AF_INET6, b.data(), buf, sizeof buf);
+  return buf;
+}
+
+Result<Cidr6> Cidr6::parse(std::string_view s) {
+  auto slash = s.find('/');
+  if (slash == std::string_view::npos) return invalid("invalid CIDR address: " + std::string(s));
+  auto a = parse_ipv6(s.substr(0, slash));
+  auto p = str::parse_int(s.substr(slash + 1));
+  if (!a || !p || *p < 0 || *p > 128) return invalid("invalid CIDR address: " + std::string(s));
+  Cidr6 c;
+  c.addr = *a;
+  c.prefix = static_cast<int>(*p);
+  return c;
+}
+
+bool Cidr6::overlaps(const Cidr6& o) const {
+  int p = std::min(prefix, o.prefix);
+  U128 m = p == 0 ? 0 : ~U128{0} << (128 - p);
+  return (addr & m) == (o.addr & m);
+}
+
+std::string Cidr6::str() const { return ipv6_str(network()) + "/" + std::to_string(prefix); }
+
+Result<Pool6> make_pool6(const std::string& subnet, const std::string& gateway, const std::string& ip_range,
+                         const std::vector<std::pair<std::string, std::string>>& aux) {
+  Pool6 p;
+  p.subnet = BERTH_TRY(Cidr6::parse(subnet));
+  if (p.subnet.prefix > 126) return invalid("invalid subnet " + subnet + " : mask length must be at most 126");
+  if (!gateway.empty()) {
+    auto g = parse_ipv6(gateway);
+    if (!g) return invalid("invalid gateway address: " + gateway);
+    if (!p.subnet.contains(*g)) return invalid("no matching subnet for gateway " + gateway);
+    p.gateway = *g;
+  } else {
+    p.gateway = p.subnet.network() + 1;
+  }
+  if (!ip_range.empty()) {
+    auto r = BERTH_TRY(Cidr6::parse(ip_range));
+    if (r.prefix < p.subnet.prefix || !p.subnet.contains(r.network()))
+      return invalid("no matching subnet for range " + ip_range);
+    p.ip_range = r;
+  }
+  for (const auto& [name, addr] : aux) {
+    auto a = parse_ipv6(addr);
+    if (!a) return invalid("invalid auxiliary address " + name + ": " + addr);
+    if (!p.subnet.contains(*a)) return invalid("no matching subnet for aux-address " + addr);
+    p.aux.emplace_back(name, *a);
+  }
+  return p;
+}
+
+namespace {
+bool reserved6(const Pool6& p, U128 a) {
+  if (a == p.subnet.network() || a == p.gateway) return true;
+  for (const auto& x : p.aux)
+    if (x.second == a) return true;
+  return false;
+}
+}  // namespace
+
+Result<U128> allocate6(const Pool6& p, const std::set<U128>& used) {
+  const Cidr6& r = p.ip_range ? *p.ip_range : p.subnet;
+  // Each step skips a used or reserved address, so the walk is bounded by
+  // their count, not by the size of the subnet.
+  size_t limit = used.size() + p.aux.size() + 4;
+  U128 a = r.network();
+  for (size_t i = 0; i <= limit; ++i, ++a) {
+    if (!r.contains(a)) break;
+    if (reserved6(p, a) || used.count(a)) continue;
+    return a;
+  }
+  return make_error(Errc::unavailable, "no available IPv6 addresses on this network's address pools");
+}
+
+Status check_static6(const Pool6& p, U128 a, const std::set<U128>& used) {
+  if (!p.subnet.contains(a) || a == p.subnet.network())
+    return invalid("no available IPv6 addresses on this network's address pools: " + ipv6_str(a) +
+                   " is not in subnet " + p.subnet.str());
+  if (used.count(a) || reserved6(p, a)) return make_error(Errc::conflict, "Address already in use");
+  return ok();
 }
 
 }  // namespace berth::network

@@ -44,6 +44,13 @@ Status write_sysctl(const std::string& path, const char* v) {
   return ok();
 }
 
+sys::IpAddr v6addr(U128 a) {
+  sys::IpAddr x;
+  x.family = AF_INET6;
+  x.bytes = ipv6_bytes(a);
+  return x;
+}
+
 bool label_matches(const Json& labels, const std::string& f) {
   auto eq = f.find('=');
   std::string k = f.substr(0, eq);
@@ -58,7 +65,9 @@ Json sandbox_to_json(const Sandbox& sb) {
     eps.push_back(Json{{"network_id", e.network_id}, {"network_name", e.network_name},
                        {"endpoint_id", e.endpoint_id}, {"aliases", e.aliases}, {"static_ip", e.static_ip},
                        {"ip", e.ip}, {"prefix", e.prefix}, {"gateway", e.gateway}, {"mac", e.mac},
-                       {"host_if", e.host_if}, {"ifname", e.ifname}});
+                       {"host_if", e.host_if}, {"ifname", e.ifname}, {"static_ip6", e.static_ip6},
+                       {"ip6", e.ip6 ? ipv6_str(e.ip6) : ""}, {"prefix6", e.prefix6},
+                       {"gateway6", e.gateway6 ? ipv6_str(e.gateway6) : ""}});
   Json ports = Json::array();
   for (const auto& p : sb.ports)
     ports.push_back(Json{{"proto", p.proto}, {"host_ip", p.host_ip}, {"host_port", p.host_port},
@@ -87,6 +96,10 @@ std::unique_ptr<Sandbox> sandbox_from_json(const Json& j) {
     ep.mac = jstr(e, "mac");
     ep.host_if = jstr(e, "host_if");
     ep.ifname = jstr(e, "ifname");
+    ep.static_ip6 = jbool(e, "static_ip6");
+    ep.ip6 = parse_ipv6(jstr(e, "ip6")).value_or(0);
+    ep.prefix6 = e.value("prefix6", 0);
+    ep.gateway6 = parse_ipv6(jstr(e, "gateway6")).value_or(0);
     sb->endpoints.push_back(ep);
   }
   for (const auto& p : j.value("ports", Json::array()))
@@ -99,23 +112,36 @@ std::unique_ptr<Sandbox> sandbox_from_json(const Json& j) {
 // it is published; port 0 picks an ephemeral one.
 Result<UniqueFd> hold_port(const std::string& proto, const std::string& host_ip, int port, int* bound) {
   bool tcp = proto == "tcp";
-  UniqueFd s(::socket(AF_INET, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0));
-  if (!s) return sys_error("socket");
-  if (tcp) {
-    int one = 1;
-    ::setsockopt(s.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  }
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<uint16_t>(port));
   std::string ip = host_ip.empty() ? "0.0.0.0" : host_ip;
-  if (::inet_pton(AF_INET, ip.c_str(), &sa.sin_addr) != 1) return invalid("invalid IP address: " + host_ip);
-  if (::bind(s.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || (tcp && ::listen(s.get(), 1) != 0))
-    return make_error(Errc::internal, "Bind for " + ip + ":" + std::to_string(port) +
+  bool v6 = ip.find(':') != std::string::npos;
+  UniqueFd s(::socket(v6 ? AF_INET6 : AF_INET, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0));
+  if (!s) return sys_error("socket");
+  int one = 1;
+  if (tcp) ::setsockopt(s.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  // "::" holds the IPv6 side only; 0.0.0.0 is held by its own socket.
+  if (v6) ::setsockopt(s.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  sockaddr_storage ss{};
+  socklen_t len;
+  if (v6) {
+    auto* sa = reinterpret_cast<sockaddr_in6*>(&ss);
+    sa->sin6_family = AF_INET6;
+    sa->sin6_port = htons(static_cast<uint16_t>(port));
+    if (::inet_pton(AF_INET6, ip.c_str(), &sa->sin6_addr) != 1) return invalid("invalid IP address: " + host_ip);
+    len = sizeof *sa;
+  } else {
+    auto* sa = reinterpret_cast<sockaddr_in*>(&ss);
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons(static_cast<uint16_t>(port));
+    if (::inet_pton(AF_INET, ip.c_str(), &sa->sin_addr) != 1) return invalid("invalid IP address: " + host_ip);
+    len = sizeof *sa;
+  }
+  std::string shown = v6 ? "[" + ip + "]" : ip;
+  if (::bind(s.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0 || (tcp && ::listen(s.get(), 1) != 0))
+    return make_error(Errc::internal, "Bind for " + shown + ":" + std::to_string(port) +
                                           " failed: port is already allocated");
-  socklen_t l = sizeof sa;
-  ::getsockname(s.get(), reinterpret_cast<sockaddr*>(&sa), &l);
-  *bound = ntohs(sa.sin_port);
+  socklen_t l = sizeof ss;
+  ::getsockname(s.get(), reinterpret_cast<sockaddr*>(&ss), &l);
+  *bound = ntohs(v6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
   return s;
 }
 
@@ -127,7 +153,8 @@ Json Network::to_json() const {
   return Json{{"id", id}, {"name", name}, {"driver", driver}, {"scope", scope}, {"created_ns", created_ns},
               {"internal", internal}, {"attachable", attachable}, {"ipv6", ipv6}, {"predefined", predefined},
               {"options", options}, {"labels", labels}, {"subnet", subnet}, {"gateway", gateway},
-              {"ip_range", ip_range}, {"aux", aux}, {"ifname", ifname}};
+              {"ip_range", ip_range}, {"aux", aux}, {"ifname", ifname}, {"subnet6", subnet6},
+              {"gateway6", gateway6}, {"ip_range6", ip_range6}, {"aux6", aux6}};
 }
 
 Result<Network> Network::from_json(const Json& j) {
@@ -152,6 +179,15 @@ Result<Network> Network::from_json(const Json& j) {
     std::vector<std::pair<std::string, std::string>> aux;
     for (const auto& [k, v] : n.aux.items()) aux.emplace_back(k, v.get<std::string>());
     n.pool = BERTH_TRY(make_pool(n.subnet, n.gateway, n.ip_range, aux));
+  }
+  n.subnet6 = jstr(j, "subnet6");
+  n.gateway6 = jstr(j, "gateway6");
+  n.ip_range6 = jstr(j, "ip_range6");
+  n.aux6 = j.value("aux6", Json::object());
+  if (!n.subnet6.empty()) {
+    std::vector<std::pair<std::string, std::string>> aux;
+    for (const auto& [k, v] : n.aux6.items()) aux.emplace_back(k, v.get<std::string>());
+    n.pool6 = BERTH_TRY(make_pool6(n.subnet6, n.gateway6, n.ip_range6, aux));
   }
   return n;
 }
@@ -180,7 +216,7 @@ Result<std::unique_ptr<NetworkService>> NetworkService::open(store::Db& db, Opti
   if (auto t = fs::read_file(s->opts_.resolv_conf)) ups = resolv_conf_nameservers(*t);
   NetworkService* self = s.get();
   s->dns_ = std::make_unique<DnsServer>(
-      [self](const std::string& cid, const std::string& name) { return self->resolve(cid, name); }, ups,
+      [self](const std::string& cid, const DnsQuestion& q) { return self->resolve(cid, q); }, ups,
       [self](const std::string& cid) {
         std::lock_guard g(self->mu_);
         auto it = self->sandboxes_.find(cid);
@@ -265,6 +301,16 @@ Status NetworkService::ensure_predefined() {
   }
   n.ip_range = opts_.fixed_cidr;
   n.pool = BERTH_TRY(make_pool(n.subnet, n.gateway, n.ip_range, {}));
+  // --ipv6 --fixed-cidr-v6 give the default bridge its IPv6 subnet.
+  n.ipv6 = opts_.ipv6;
+  n.pool6.reset();
+  n.subnet6 = n.gateway6 = "";
+  if (opts_.ipv6 && !opts_.fixed_cidr_v6.empty()) {
+    auto p6 = BERTH_TRY(make_pool6(opts_.fixed_cidr_v6, "", "", {}));
+    n.subnet6 = p6.subnet.str();
+    n.gateway6 = ipv6_str(p6.gateway);
+    n.pool6 = p6;
+  }
   BERTH_TRY_VOID(save(n));
   nets_[n.id] = n;
   BERTH_TRY_VOID(ensure_bridge(n));
@@ -282,6 +328,16 @@ Status NetworkService::ensure_bridge(const Network& n) {
     if (idx == 0) return make_error(Errc::internal, "bridge " + n.ifname + " vanished after creation");
   }
   BERTH_TRY_VOID(nl.add_addr(idx, sys::IpAddr::v4(n.pool->gateway), n.pool->subnet.prefix));
+  if (n.pool6) {
+    // The bridge routes the network's IPv6 subnet: its gateway address and
+    // IPv6 forwarding on (as dockerd does for an IPv6 network).
+    (void)write_sysctl("/proc/sys/net/ipv6/conf/" + n.ifname + "/disable_ipv6", "0");
+    sys::IpAddr g6;
+    g6.family = AF_INET6;
+    g6.bytes = ipv6_bytes(n.pool6->gateway);
+    BERTH_TRY_VOID(nl.add_addr(idx, g6, n.pool6->subnet.prefix));
+    if (opts_.ip_forward) (void)write_sysctl("/proc/sys/net/ipv6/conf/all/forwarding", "1");
+  }
   BERTH_TRY_VOID(nl.set_up(idx));
   // Host → container through 127.0.0.1 needs loopback sources routed out
   // of the bridge (masqueraded in postrouting).
@@ -322,7 +378,6 @@ Result<Json> NetworkService::create(const Json& body) {
   n.internal = jbool(body, "Internal");
   n.attachable = jbool(body, "Attachable");
   n.ipv6 = jbool(body, "EnableIPv6");
-  if (n.ipv6) return invalid("berth does not support IPv6 networks yet (--ipv6)");
   if (auto it = body.find("Options"); it != body.end() && it->is_object()) n.options = *it;
   if (auto it = body.find("Labels"); it != body.end() && it->is_object()) n.labels = *it;
   for (const auto& [k, v] : n.options.items())
@@ -339,33 +394,55 @@ Result<Json> NetworkService::create(const Json& body) {
     return make_error(Errc::not_found, "plugin \"" + ipam_driver + "\" not found");
   Json cfgs = ipam.value("Config", Json::array());
   if (!cfgs.is_array()) cfgs = Json::array();
-  if (cfgs.size() > 1) return invalid("berth supports one IPAM config per network");
   std::vector<Cidr4> host_routes;
   if (auto t = fs::read_file("/proc/net/route")) host_routes = parse_proc_net_route(*t);
-  if (!cfgs.empty()) {
-    const Json& c = cfgs[0];
+  bool seen4 = false, seen6 = false;
+  for (const Json& c : cfgs) {
+    if (!c.is_object()) continue;
     std::string subnet = jstr(c, "Subnet");
+    bool v6 = subnet.find(':') != std::string::npos ||
+              (subnet.empty() && jstr(c, "Gateway").find(':') != std::string::npos);
+    if ((v6 && seen6) || (!v6 && seen4))
+      return invalid("berth supports one IPv4 and one IPv6 IPAM config per network");
+    (v6 ? seen6 : seen4) = true;
+    std::vector<std::pair<std::string, std::string>> aux;
+    if (auto a = c.find("AuxiliaryAddresses"); a != c.end() && a->is_object())
+      for (const auto& [k, v] : a->items())
+        if (v.is_string()) aux.emplace_back(k, v.get<std::string>());
     if (subnet.empty()) {
       if (!jstr(c, "Gateway").empty() || !jstr(c, "IPRange").empty())
         return invalid("ipam configuration: gateway and ip-range need a subnet");
-    } else {
-      if (subnet.find(':') != std::string::npos)
-        return invalid("berth does not support IPv6 subnets yet (" + subnet + ")");
-      std::vector<std::pair<std::string, std::string>> aux;
-      if (auto a = c.find("AuxiliaryAddresses"); a != c.end() && a->is_object())
-        for (const auto& [k, v] : a->items())
-          if (v.is_string()) aux.emplace_back(k, v.get<std::string>());
-      auto pool = BERTH_TRY(make_pool(subnet, jstr(c, "Gateway"), jstr(c, "IPRange"), aux));
-      for (const auto& [id, o] : nets_)
-        if (o.pool && o.pool->subnet.overlaps(pool.subnet))
-          return make_error(Errc::forbidden, "Pool overlaps with other one on this address space");
-      n.subnet = pool.subnet.str();
-      n.gateway = ipv4_str(pool.gateway);
-      n.ip_range = pool.ip_range ? pool.ip_range->str() : "";
-      for (const auto& [k, v] : aux) n.aux[k] = v;
-      n.pool = pool;
+      continue;
     }
+    if (v6) {
+      if (!n.ipv6) return make_error(Errc::forbidden, "non-overlapping IPv6 subnet " + subnet +
+                                                          " needs IPv6 enabled on the network (--ipv6)");
+      auto pool = BERTH_TRY(make_pool6(subnet, jstr(c, "Gateway"), jstr(c, "IPRange"), aux));
+      for (const auto& [id, o] : nets_)
+        if (o.pool6 && o.pool6->subnet.overlaps(pool.subnet))
+          return make_error(Errc::forbidden, "Pool overlaps with other one on this address space");
+      n.subnet6 = pool.subnet.str();
+      n.gateway6 = ipv6_str(pool.gateway);
+      n.ip_range6 = pool.ip_range ? pool.ip_range->str() : "";
+      for (const auto& [k, v] : aux) n.aux6[k] = v;
+      n.pool6 = pool;
+      continue;
+    }
+    auto pool = BERTH_TRY(make_pool(subnet, jstr(c, "Gateway"), jstr(c, "IPRange"), aux));
+    for (const auto& [id, o] : nets_)
+      if (o.pool && o.pool->subnet.overlaps(pool.subnet))
+        return make_error(Errc::forbidden, "Pool overlaps with other one on this address space");
+    n.subnet = pool.subnet.str();
+    n.gateway = ipv4_str(pool.gateway);
+    n.ip_range = pool.ip_range ? pool.ip_range->str() : "";
+    for (const auto& [k, v] : aux) n.aux[k] = v;
+    n.pool = pool;
   }
+  // dockerd 20.10 has no default IPv6 pool: --ipv6 needs an IPv6 --subnet.
+  if (n.ipv6 && !n.pool6)
+    return make_error(Errc::forbidden,
+                      "could not find an available, non-overlapping IPv6 address pool among the defaults to "
+                      "assign to the network");
   if (!n.pool) {
     std::vector<Cidr4> taken = host_routes;
     for (const auto& [id, o] : nets_)
@@ -430,13 +507,19 @@ Result<Json> NetworkService::inspect(std::string_view ref) {
     if (!n->aux.empty()) c["AuxiliaryAddresses"] = n->aux;
     ipam_cfg.push_back(c);
   }
+  if (n->pool6) {
+    Json c{{"Subnet", n->subnet6}, {"Gateway", n->gateway6}};
+    if (!n->ip_range6.empty()) c["IPRange"] = n->ip_range6;
+    if (!n->aux6.empty()) c["AuxiliaryAddresses"] = n->aux6;
+    ipam_cfg.push_back(c);
+  }
   Json containers = Json::object();
   for (const auto& [cid, sb] : sandboxes_)
     for (const auto& e : sb->endpoints)
       if (e.network_id == n->id)
         containers[cid] = Json{{"Name", sb->name}, {"EndpointID", e.endpoint_id}, {"MacAddress", e.mac},
                                {"IPv4Address", ipv4_str(e.ip) + "/" + std::to_string(e.prefix)},
-                               {"IPv6Address", ""}};
+                               {"IPv6Address", e.ip6 ? ipv6_str(e.ip6) + "/" + std::to_string(e.prefix6) : ""}};
   return Json{{"Name", n->name},
               {"Id", n->id},
               {"Created", timeutil::rfc3339_nano(n->created_ns)},
@@ -559,6 +642,14 @@ std::set<uint32_t> NetworkService::used_addresses(const std::string& network_id)
   return used;
 }
 
+std::set<U128> NetworkService::used_addresses6(const std::string& network_id) {
+  std::set<U128> used;
+  for (const auto& [c, sb] : sandboxes_)
+    for (const auto& e : sb->endpoints)
+      if (e.network_id == network_id && e.ip6) used.insert(e.ip6);
+  return used;
+}
+
 Status NetworkService::add_endpoint(Sandbox& sb, const Network& n, const EndpointRequest& r) {
   if (n.driver != "bridge" && n.driver != "macvlan")
     return invalid("container cannot be connected to network " + n.name);
@@ -584,6 +675,22 @@ Status NetworkService::add_endpoint(Sandbox& sb, const Network& n, const Endpoin
   }
   ep.prefix = n.pool->subnet.prefix;
   ep.gateway = n.pool->gateway;
+  if (!r.ipv6.empty()) {
+    if (n.predefined)
+      return invalid("user specified IP address is supported on user defined networks only");
+    auto a = parse_ipv6(r.ipv6);
+    if (!a) return invalid("invalid IPv6 address: " + r.ipv6);
+    if (!n.pool6) return invalid("invalid IPv6 address " + r.ipv6 + ": network " + n.name + " has no IPv6 subnet");
+    BERTH_TRY_VOID(check_static6(*n.pool6, *a, used_addresses6(n.id)));
+    ep.ip6 = *a;
+    ep.static_ip6 = true;
+  } else if (n.pool6) {
+    ep.ip6 = BERTH_TRY(allocate6(*n.pool6, used_addresses6(n.id)));
+  }
+  if (ep.ip6) {
+    ep.prefix6 = n.pool6->subnet.prefix;
+    ep.gateway6 = n.pool6->gateway;
+  }
   ep.mac = r.mac.empty() ? docker_mac(ep.ip) : r.mac;
   auto mac = sys::parse_mac(ep.mac);
   if (!mac) return invalid("invalid MAC address: " + ep.mac);
@@ -620,15 +727,26 @@ Status NetworkService::add_endpoint(Sandbox& sb, const Network& n, const Endpoin
   }
   bool first = sb.endpoints.empty();
   bool route = first && !n.internal;
+  bool has_route6 = false;
+  for (const auto& e : sb.endpoints) {
+    auto on = nets_.find(e.network_id);
+    has_route6 |= e.ip6 && on != nets_.end() && !on->second.internal;
+  }
   auto st = sys::run_in_netns(sb.netns, [&]() -> Status {
     auto cn = BERTH_TRY(sys::Netlink::open());
     int i = BERTH_TRY(cn.link_index(tmp));
     if (i == 0) return make_error(Errc::internal, "interface " + tmp + " did not arrive in the container");
     BERTH_TRY_VOID(cn.set_name(i, ep.ifname));
     BERTH_TRY_VOID(cn.set_mac(i, *mac));
+    // As dockerd: IPv6 on the interface only when its network has IPv6.
+    std::string conf = "/proc/sys/net/ipv6/conf/";
+    (void)write_sysctl(conf + ep.ifname + "/disable_ipv6", ep.ip6 ? "0" : "1");
+    if (ep.ip6) (void)write_sysctl(conf + "lo/disable_ipv6", "0");
     BERTH_TRY_VOID(cn.add_addr(i, sys::IpAddr::v4(ep.ip), ep.prefix));
+    if (ep.ip6) BERTH_TRY_VOID(cn.add_addr(i, v6addr(ep.ip6), ep.prefix6));
     BERTH_TRY_VOID(cn.set_up(i));
     if (route) BERTH_TRY_VOID(cn.add_default_route(sys::IpAddr::v4(ep.gateway), i));
+    if (ep.ip6 && !n.internal && !has_route6) BERTH_TRY_VOID(cn.add_default_route(v6addr(ep.gateway6), i));
     return ok();
   });
   if (!st) {
@@ -658,15 +776,38 @@ void NetworkService::remove_endpoint(Sandbox& sb, const Endpoint& ep) {
 Status NetworkService::publish(Sandbox& sb, const std::vector<PortRequest>& ports) {
   if (ports.empty()) return ok();
   uint32_t cip = 0;
+  U128 cip6 = 0;
   for (const auto& e : sb.endpoints)
     if (!e.host_if.empty()) {
       cip = e.ip;
+      cip6 = e.ip6;
       break;
     }
   if (!cip) return invalid("published ports need a bridge network");
+  std::vector<PortRequest> all;
   for (const auto& p : ports) {
+    all.push_back(p);
+    // --ip6tables: a port published without an address answers on [::]
+    // too, on the same host port (as dockerd lists 0.0.0.0 and ::).
+    if (p.host_ip.empty() && cip6 && opts_.ip6tables && opts_.default_host_ip == "0.0.0.0") {
+      all.back().host_ip = "0.0.0.0";
+      all.push_back(p);
+      all.back().host_ip = "::";
+    }
+  }
+  for (size_t k = 0; k < all.size(); ++k) {
+    PortRequest p = all[k];
     std::string hip = p.host_ip.empty() ? opts_.default_host_ip : p.host_ip;
-    if (hip.find(':') != std::string::npos) continue;  // IPv6 host address: no IPv6 yet
+    if (hip.find(':') != std::string::npos && !cip6)
+      return invalid("cannot publish on " + hip + ": the container has no IPv6 address (IPv6 addresses need an IPv6 network)");
+    // IPv6 has no route_localnet: DNAT from ::1 to a container cannot be
+    // routed back, and berthd has no userland proxy. Refuse, not pretend.
+    if (auto a6 = parse_ipv6(hip); a6 && *a6 == 1)
+      return invalid("cannot publish on [::1]: the kernel does not route IPv6 loopback traffic to containers and "
+                     "berthd has no userland proxy; publish on [::] or a host IPv6 address");
+    if (k > 0 && hip == "::" && all[k - 1].host_ip == "0.0.0.0" && all[k - 1].host_port == p.host_port &&
+        all[k - 1].container_port == p.container_port && all[k - 1].proto == p.proto)
+      p.host_port = std::to_string(sb.ports.back().host_port);  // the [::] twin takes the same port
     int lo = 0, hi = 0;
     if (!p.host_port.empty()) {
       auto dash = p.host_port.find('-');
@@ -703,17 +844,23 @@ Status NetworkService::sync_firewall() {
   for (const auto& [id, n] : nets_)
     if (n.driver == "bridge" && n.pool)
       nets.push_back(FwNetwork{n.ifname, n.subnet, n.internal,
-                               jstr(n.options, "com.docker.network.bridge.enable_ip_masquerade") != "false"});
+                               jstr(n.options, "com.docker.network.bridge.enable_ip_masquerade") != "false",
+                               n.pool6 ? n.subnet6 : ""});
   std::vector<FwPort> ports;
   for (const auto& [cid, sb] : sandboxes_) {
     uint32_t cip = 0;
+    U128 cip6 = 0;
     for (const auto& e : sb->endpoints)
       if (!e.host_if.empty()) {
         cip = e.ip;
+        cip6 = e.ip6;
         break;
       }
-    for (const auto& p : sb->ports)
-      ports.push_back(FwPort{p.proto, p.host_ip, p.host_port, ipv4_str(cip), p.container_port});
+    for (const auto& p : sb->ports) {
+      bool v6 = p.host_ip.find(':') != std::string::npos;
+      if (v6 && !cip6) continue;
+      ports.push_back(FwPort{p.proto, p.host_ip, p.host_port, v6 ? ipv6_str(cip6) : ipv4_str(cip), p.container_port});
+    }
   }
   return nft_apply(render_ruleset(opts_.nft_table, nets, ports));
 }
@@ -816,7 +963,10 @@ std::string NetworkService::hosts_entries(const std::string& container_id, const
   auto it = sandboxes_.find(container_id);
   if (it == sandboxes_.end()) return {};
   std::string out;
-  for (const auto& e : it->second->endpoints) out += ipv4_str(e.ip) + "\t" + hostname + "\n";
+  for (const auto& e : it->second->endpoints) {
+    out += ipv4_str(e.ip) + "\t" + hostname + "\n";
+    if (e.ip6) out += ipv6_str(e.ip6) + "\t" + hostname + "\n";
+  }
   return out;
 }
 
@@ -826,24 +976,52 @@ bool NetworkService::uses_embedded_dns(const std::string& container_id) {
   return it != sandboxes_.end() && it->second->dns;
 }
 
-std::optional<std::vector<uint32_t>> NetworkService::resolve(const std::string& cid, const std::string& name) {
+std::optional<std::vector<DnsRecord>> NetworkService::resolve(const std::string& cid, const DnsQuestion& q) {
   std::lock_guard g(mu_);
   auto self = sandboxes_.find(cid);
   if (self == sandboxes_.end()) return std::nullopt;
+  // Only the user-defined networks the asking container is on.
   std::set<std::string> mine;
   for (const auto& e : self->second->endpoints) {
     auto n = nets_.find(e.network_id);
     if (n != nets_.end() && !n->second.predefined) mine.insert(e.network_id);
   }
-  std::vector<uint32_t> out;
+  std::vector<DnsRecord> out;
+  if (q.qtype == kDnsPtr) {
+    // Reverse lookups of container addresses answer "<name>.<network>".
+    auto t = parse_ptr_name(q.name);
+    if (!t) return std::nullopt;
+    for (const auto& [id, sb] : sandboxes_)
+      for (const auto& e : sb->endpoints) {
+        if (!mine.count(e.network_id)) continue;
+        bool hit = false;
+        if (t->family == AF_INET) {
+          uint32_t a = static_cast<uint32_t>(t->bytes[0]) << 24 | static_cast<uint32_t>(t->bytes[1]) << 16 |
+                       static_cast<uint32_t>(t->bytes[2]) << 8 | t->bytes[3];
+          hit = e.ip == a;
+        } else {
+          hit = e.ip6 && e.ip6 == ipv6_from_bytes(t->bytes.data());
+        }
+        if (hit) {
+          out.push_back(dns_ptr(sb->name + "." + e.network_name));
+          return out;
+        }
+      }
+    return std::nullopt;
+  }
+  bool found = false;
   for (const auto& [id, sb] : sandboxes_)
     for (const auto& e : sb->endpoints) {
       if (!mine.count(e.network_id)) continue;
-      bool hit = sb->name == name || (name.size() == 12 && id.compare(0, 12, name) == 0);
-      for (const auto& a : e.aliases) hit |= str::to_lower(a) == name;
-      if (hit) out.push_back(e.ip);
+      bool hit = sb->name == q.name || (q.name.size() == 12 && id.compare(0, 12, q.name) == 0) ||
+                 q.name == sb->name + "." + e.network_name;
+      for (const auto& a : e.aliases) hit |= str::to_lower(a) == q.name;
+      if (!hit) continue;
+      found = true;
+      if (q.qtype == kDnsA) out.push_back(dns_a(e.ip));
+      if (q.qtype == kDnsAaaa && e.ip6) out.push_back(dns_aaaa(ipv6_bytes(e.ip6)));
     }
-  if (out.empty()) return std::nullopt;
+  if (!found) return std::nullopt;
   return out;
 }
 
@@ -865,7 +1043,12 @@ Json NetworkService::settings(const std::string& container_id, Json base) {
   Json nets = Json::object();
   for (const auto& e : sb.endpoints) {
     Json ipam = nullptr;
-    if (e.static_ip) ipam = Json{{"IPv4Address", ipv4_str(e.ip)}};
+    if (e.static_ip || e.static_ip6) {
+      ipam = Json::object();
+      if (e.static_ip) ipam["IPv4Address"] = ipv4_str(e.ip);
+      if (e.static_ip6) ipam["IPv6Address"] = ipv6_str(e.ip6);
+    }
+    std::string gw6 = e.ip6 ? ipv6_str(e.gateway6) : "", ip6 = e.ip6 ? ipv6_str(e.ip6) : "";
     Json aliases = e.aliases.empty() ? Json(nullptr) : Json(e.aliases);
     auto n = nets_.find(e.network_id);
     if (n != nets_.end() && !n->second.predefined) {
@@ -875,7 +1058,7 @@ Json NetworkService::settings(const std::string& container_id, Json base) {
     Json ej{{"IPAMConfig", ipam},  {"Links", nullptr},     {"Aliases", aliases},
             {"NetworkID", e.network_id}, {"EndpointID", e.endpoint_id},
             {"Gateway", ipv4_str(e.gateway)}, {"IPAddress", ipv4_str(e.ip)}, {"IPPrefixLen", e.prefix},
-            {"IPv6Gateway", ""}, {"GlobalIPv6Address", ""}, {"GlobalIPv6PrefixLen", 0},
+            {"IPv6Gateway", gw6}, {"GlobalIPv6Address", ip6}, {"GlobalIPv6PrefixLen", e.ip6 ? e.prefix6 : 0},
             {"MacAddress", e.mac}, {"DriverOpts", nullptr}};
     nets[e.network_name] = ej;
     if (e.network_name == "bridge") {
@@ -884,6 +1067,9 @@ Json NetworkService::settings(const std::string& container_id, Json base) {
       base["IPAddress"] = ipv4_str(e.ip);
       base["IPPrefixLen"] = e.prefix;
       base["MacAddress"] = e.mac;
+      base["IPv6Gateway"] = gw6;
+      base["GlobalIPv6Address"] = ip6;
+      base["GlobalIPv6PrefixLen"] = e.ip6 ? e.prefix6 : 0;
     }
   }
   base["Networks"] = nets;

@@ -37,6 +37,9 @@ struct Options {
   std::string bridge_name = "berth0";  // default bridge interface (--bridge)
   std::string bip;                     // gateway/prefix of the default bridge (--bip)
   std::string fixed_cidr;              // --fixed-cidr
+  bool ipv6 = false;                   // --ipv6: IPv6 on the default bridge
+  std::string fixed_cidr_v6;           // --fixed-cidr-v6: its IPv6 subnet
+  bool ip6tables = false;              // --ip6tables: publish -p without an address on [::] too
   std::vector<AddressPool> pools;      // default-address-pools
   bool ip_forward = true;
   bool nftables = true;                // --iptables
@@ -56,6 +59,9 @@ struct Network {
   std::optional<Pool> pool;           // bridge/macvlan
   std::string subnet, gateway, ip_range;
   Json aux = Json::object();
+  std::optional<Pool6> pool6;         // EnableIPv6 with a v6 subnet
+  std::string subnet6, gateway6, ip_range6;
+  Json aux6 = Json::object();
   std::string ifname;                 // bridge interface, or macvlan parent
   Json to_json() const;
   static Result<Network> from_json(const Json& j);
@@ -65,6 +71,7 @@ struct EndpointRequest {
   std::string network;  // name, ID or ID prefix
   std::vector<std::string> aliases;
   std::string ipv4;  // static address or ""
+  std::string ipv6;  // static IPv6 address or ""
   std::string mac;
 };
 
@@ -91,6 +98,10 @@ struct Endpoint {
   uint32_t ip = 0;
   int prefix = 0;
   uint32_t gateway = 0;
+  bool static_ip6 = false;
+  U128 ip6 = 0;  // 0: no IPv6 on this endpoint
+  int prefix6 = 0;
+  U128 gateway6 = 0;
   std::string mac, host_if, ifname;
 };
 
@@ -153,9 +164,10 @@ class NetworkService {
   void remove_endpoint(Sandbox& sb, const Endpoint& ep);
   Status publish(Sandbox& sb, const std::vector<PortRequest>& ports);
   Status persist(const Sandbox& sb);
-  std::optional<std::vector<uint32_t>> resolve(const std::string& cid, const std::string& name);
+  std::optional<std::vector<DnsRecord>> resolve(const std::string& cid, const DnsQuestion& q);
   void teardown(Sandbox& sb);
   std::set<uint32_t> used_addresses(const std::string& network_id);
+  std::set<U128> used_addresses6(const std::string& network_id);
 
   store::Db& db_;
   Options opts_;

@@ -152,7 +152,7 @@ http_get() {  # host port → body, from inside a busybox container on the defau
   docker network rm busynet >/dev/null
 }
 
-@test "network prune honours until; IPv6 publishing is refused, not skipped" {
+@test "network prune honours until; IPv6 publishing without an IPv6 network is refused, not skipped" {
   docker network create oldnet >/dev/null
   run -0 docker network prune -f --filter until=1h
   [[ $output != *oldnet* ]]
@@ -163,7 +163,7 @@ http_get() {  # host port → body, from inside a busybox container on the defau
   run docker network inspect oldnet
   [ "$status" -ne 0 ]
   before=$(docker ps -aq | wc -l)
-  run docker run --rm -p '[::1]:8080:80' busybox true
+  run docker run --rm -p '[::]:8080:80' busybox true
   [ "$status" -eq 125 ]
   [[ $output == *"IPv6 addresses"* ]]
   [ "$(docker ps -aq | wc -l)" -eq "$before" ]
