@@ -46,8 +46,8 @@ Status check_networking(const Json& hc, const Json& nc, network::NetworkService*
           if (jstr(b, "HostIp").find(':') != std::string::npos) {
             v6_host_ip = jstr(b, "HostIp");
             if (auto a6 = network::parse_ipv6(v6_host_ip); a6 && *a6 == 1)
-              return invalid("cannot publish on [::1]: the kernel does not route IPv6 loopback traffic to containers "
-                             "and berthd has no userland proxy; publish on [::] or a host IPv6 address");
+              return invalid("cannot publish on [::1]: IPv6 addresses on the loopback are not routed to containers "
+                             "by the kernel and berthd has no userland proxy; publish on [::] or a host IPv6 address");
           }
           std::string hp = jstr(b, "HostPort");
           if (!hp.empty()) {

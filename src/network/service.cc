@@ -799,12 +799,13 @@ Status NetworkService::publish(Sandbox& sb, const std::vector<PortRequest>& port
     PortRequest p = all[k];
     std::string hip = p.host_ip.empty() ? opts_.default_host_ip : p.host_ip;
     if (hip.find(':') != std::string::npos && !cip6)
-      return invalid("cannot publish on " + hip + ": the container has no IPv6 address (IPv6 addresses need an IPv6 network)");
+      return invalid("cannot publish ports on IPv6 addresses (" + hip +
+                     "): the container has no IPv6 address (its network has no IPv6 subnet)");
     // IPv6 has no route_localnet: DNAT from ::1 to a container cannot be
     // routed back, and berthd has no userland proxy. Refuse, not pretend.
     if (auto a6 = parse_ipv6(hip); a6 && *a6 == 1)
-      return invalid("cannot publish on [::1]: the kernel does not route IPv6 loopback traffic to containers and "
-                     "berthd has no userland proxy; publish on [::] or a host IPv6 address");
+      return invalid("cannot publish on [::1]: IPv6 addresses on the loopback are not routed to containers by the "
+                     "kernel and berthd has no userland proxy; publish on [::] or a host IPv6 address");
     if (k > 0 && hip == "::" && all[k - 1].host_ip == "0.0.0.0" && all[k - 1].host_port == p.host_port &&
         all[k - 1].container_port == p.container_port && all[k - 1].proto == p.proto)
       p.host_port = std::to_string(sb.ports.back().host_port);  // the [::] twin takes the same port
