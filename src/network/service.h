@@ -28,6 +28,7 @@
 #include "common/unique_fd.h"
 #include "network/dns.h"
 #include "network/ipam.h"
+#include "sys/netlink.h"
 #include "store/db.h"
 
 namespace berth::network {
@@ -160,7 +161,9 @@ class NetworkService {
   Status save(const Network& n);
   Status sync_firewall();  // mu_ held
   Result<Network*> find_locked(std::string_view ref);
-  Status add_endpoint(Sandbox& sb, const Network& n, const EndpointRequest& e);  // mu_ held
+  // in_ns: a netlink socket opened inside the sandbox's (new) namespace;
+  // nullptr: a thread joins the namespace (connect to a running container).
+  Status add_endpoint(Sandbox& sb, const Network& n, const EndpointRequest& e, sys::Netlink* in_ns = nullptr);  // mu_ held
   void remove_endpoint(Sandbox& sb, const Endpoint& ep);
   Status publish(Sandbox& sb, const std::vector<PortRequest>& ports);
   Status persist(const Sandbox& sb);

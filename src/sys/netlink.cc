@@ -232,6 +232,31 @@ Status Netlink::create_veth(const std::string& host, const std::string& peer, in
   return request(m.data(), m.size(), ("create veth " + host).c_str());
 }
 
+Status Netlink::create_veth(const VethSpec& v) {
+  Msg m(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+  ifinfomsg ifi{};
+  ifi.ifi_family = AF_UNSPEC;
+  m.put_struct(ifi);
+  m.attr_str(IFLA_IFNAME, v.host);
+  if (v.mtu > 0) m.attr_u32(IFLA_MTU, static_cast<uint32_t>(v.mtu));
+  if (v.master > 0) m.attr_u32(IFLA_MASTER, static_cast<uint32_t>(v.master));
+  size_t li = m.nest_begin(IFLA_LINKINFO);
+  m.attr_str(IFLA_INFO_KIND, "veth");
+  size_t data = m.nest_begin(IFLA_INFO_DATA);
+  size_t pi = m.nest_begin(VETH_INFO_PEER);
+  ifinfomsg pifi{};
+  pifi.ifi_family = AF_UNSPEC;  // not up here: veth refuses to open before its pair is complete
+  m.put_struct(pifi);
+  m.attr_str(IFLA_IFNAME, v.peer);
+  if (v.mtu > 0) m.attr_u32(IFLA_MTU, static_cast<uint32_t>(v.mtu));
+  if (v.peer_mac) m.attr(IFLA_ADDRESS, v.peer_mac->data(), v.peer_mac->size());
+  if (v.peer_netns_fd >= 0) m.attr_u32(IFLA_NET_NS_FD, static_cast<uint32_t>(v.peer_netns_fd));
+  m.nest_end(pi);
+  m.nest_end(data);
+  m.nest_end(li);
+  return request(m.data(), m.size(), ("create veth " + v.host).c_str());
+}
+
 Status Netlink::create_macvlan(const std::string& name, int parent_index, int netns_fd, int mtu) {
   Msg m = link_msg(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
   m.attr_str(IFLA_IFNAME, name);

@@ -35,6 +35,18 @@ class Netlink {
   Status create_bridge(const std::string& name, int mtu);
   // Creates host/peer; the peer is moved to netns_fd (when >= 0) at once.
   Status create_veth(const std::string& host, const std::string& peer, int peer_netns_fd, int mtu);
+  // A container's veth in one request: the host end enslaved to `master`
+  // (when > 0), the peer created directly in peer_netns_fd under its final
+  // name, with its MAC address. Both ends are still down (the kernel
+  // cannot open a veth inside the request that creates the pair).
+  struct VethSpec {
+    std::string host, peer;
+    int peer_netns_fd = -1;
+    int mtu = 0;
+    int master = 0;
+    std::optional<std::array<uint8_t, 6>> peer_mac;
+  };
+  Status create_veth(const VethSpec& v);
   // macvlan in bridge mode on parent, created directly in netns_fd.
   Status create_macvlan(const std::string& name, int parent_index, int netns_fd, int mtu);
   Status set_master(int index, int master_index);

@@ -9,7 +9,7 @@
 
 namespace berth::sys {
 
-Status create_netns(const std::string& path) {
+Status create_netns(const std::string& path, const std::function<Status()>& in_ns) {
   {
     UniqueFd f(::open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
     if (!f) return sys_error("create " + path);
@@ -22,8 +22,14 @@ Status create_netns(const std::string& path) {
       st = sys_error("unshare(CLONE_NEWNET)");
       return;
     }
-    if (::mount("/proc/thread-self/ns/net", path.c_str(), nullptr, MS_BIND, nullptr) != 0)
+    if (::mount("/proc/thread-self/ns/net", path.c_str(), nullptr, MS_BIND, nullptr) != 0) {
       st = sys_error("bind mount network namespace on " + path);
+      return;
+    }
+    if (in_ns) {
+      st = in_ns();
+      if (!st) ::umount2(path.c_str(), MNT_DETACH);
+    }
   });
   t.join();
   if (!st) ::unlink(path.c_str());

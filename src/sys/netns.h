@@ -12,8 +12,9 @@ namespace berth::sys {
 
 // Creates a new, empty network namespace and pins it at `path` (a file
 // created here). The namespace outlives every process in it until
-// remove_netns.
-Status create_netns(const std::string& path);
+// remove_netns. `in_ns` (optional) runs on the creating thread inside the
+// new namespace (e.g. to open a netlink socket there: no later thread hop).
+Status create_netns(const std::string& path, const std::function<Status()>& in_ns = nullptr);
 // Unmounts (detached) and unlinks; a missing file is fine.
 Status remove_netns(const std::string& path);
 // Runs f on a fresh thread that joined the network namespace at `path`
