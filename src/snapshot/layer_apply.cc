@@ -223,7 +223,7 @@ struct DirTimes {
 
 class Extractor {
  public:
-  Extractor(int root, bool is_root) : root_(root), is_root_(is_root) {}
+  Extractor(int root, bool is_root, const ExtractOptions& o) : root_(root), is_root_(is_root), opts_(o) {}
   Status entry(struct archive* a, struct archive_entry* e);
   void finish();
   int64_t size() const { return size_; }
@@ -240,8 +240,13 @@ class Extractor {
   Status write_data(struct archive* a, int fd, struct archive_entry* e, std::string_view name);
   Status whiteout(const std::vector<std::string>& comps, struct archive_entry* e, std::string_view name);
 
+  // no_overwrite_dir_non_dir: refuses to replace a directory by a
+  // non-directory (new_is_dir false) or a non-directory by a directory.
+  Status check_overwrite(int pfd, const std::string& leaf, bool new_is_dir, const std::string& rel);
+
   int root_;
   bool is_root_;
+  const ExtractOptions& opts_;
   int64_t size_ = 0;
   std::vector<DirTimes> dir_times_;
   // The last parent directory resolved (entries come grouped by directory).
@@ -300,11 +305,27 @@ Status Extractor::remove_existing(int pfd, const std::string& leaf, bool keep_di
       [&](Error e) { return std::move(e).wrap("extract \"" + std::string(name) + "\": replace"); });
 }
 
+Status Extractor::check_overwrite(int pfd, const std::string& leaf, bool new_is_dir, const std::string& rel) {
+  if (!opts_.no_overwrite_dir_non_dir) return ok();
+  struct stat st {};
+  if (::fstatat(pfd, leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return ok();
+  if (S_ISDIR(st.st_mode) == new_is_dir) return ok();
+  std::string root = opts_.display_root;
+  std::string full = root == "/" ? "/" + rel : root + "/" + rel;
+  return make_error(Errc::conflict, std::string("cannot overwrite ") + (new_is_dir ? "non-directory" : "directory") +
+                                        " \"" + full + "\" with " + (new_is_dir ? "directory" : "non-directory") +
+                                        " \"" + root + "\"");
+}
+
 template <class F>
 Status Extractor::create_leaf(int pfd, const std::string& leaf, std::string_view name, const char* what,
                               F make) {
   if (make() == 0) return ok();
   if (errno != EEXIST) return sys_error(what).wrap("extract \"" + std::string(name) + "\"");
+  if (opts_.no_overwrite_dir_non_dir) {
+    auto comps = clean_path(name);
+    BERTH_TRY_VOID(check_overwrite(pfd, leaf, false, comps ? join_comps(*comps, comps->size()) : leaf));
+  }
   BERTH_TRY_VOID(remove_existing(pfd, leaf, false, name));
   if (make() == 0) return ok();
   return sys_error(what).wrap("extract \"" + std::string(name) + "\"");
@@ -351,8 +372,8 @@ Status Extractor::write_data(struct archive* a, int fd, struct archive_entry* e,
 Status Extractor::set_meta(int pfd, const std::string& leaf, int fd, struct archive_entry* e,
                            std::string_view name, bool is_dir, const std::string& rel) {
   auto ctx = [&](Error err) { return std::move(err).wrap("extract \"" + std::string(name) + "\""); };
-  uid_t uid = static_cast<uid_t>(archive_entry_uid(e));
-  gid_t gid = static_cast<gid_t>(archive_entry_gid(e));
+  uid_t uid = opts_.chown ? opts_.uid : static_cast<uid_t>(archive_entry_uid(e));
+  gid_t gid = opts_.chown ? opts_.gid : static_cast<gid_t>(archive_entry_gid(e));
   const bool is_link = archive_entry_filetype(e) == AE_IFLNK;
   // Ownership first: chown clears setuid/setgid bits that chmod then sets.
   if (is_root_) {
@@ -446,7 +467,7 @@ Status Extractor::entry(struct archive* a, struct archive_entry* e) {
     return set_meta(root_, ".", rfd.get(), e, name, true, ".");
   }
   const std::string& leaf = comps.back();
-  if (leaf.rfind(".wh.", 0) == 0) return whiteout(comps, e, name);
+  if (opts_.whiteouts && leaf.rfind(".wh.", 0) == 0) return whiteout(comps, e, name);
 
   auto pfd = BERTH_TRY(ensure_dir(comps, comps.size() - 1, name));
   const int p = pfd->get();
@@ -482,6 +503,7 @@ Status Extractor::entry(struct archive* a, struct archive_entry* e) {
     case AE_IFDIR: {
       if (::mkdirat(p, leaf.c_str(), 0700) != 0) {
         if (errno != EEXIST) return sys_error("mkdir").wrap("extract \"" + std::string(name) + "\"");
+        BERTH_TRY_VOID(check_overwrite(p, leaf, true, rel));
         BERTH_TRY_VOID(remove_existing(p, leaf, true, name));  // keeps a directory
         if (::mkdirat(p, leaf.c_str(), 0700) != 0 && errno != EEXIST) return sys_error("mkdir").wrap("extract \"" + std::string(name) + "\"");
       }
@@ -578,6 +600,10 @@ Digest chain_id(const Digest* parent_chain, const Digest& diff_id) {
 }
 
 Result<ApplyResult> apply_tar(int in_fd, int dest_dirfd, const Tee& tee) {
+  return apply_tar(in_fd, dest_dirfd, tee, ExtractOptions{});
+}
+
+Result<ApplyResult> apply_tar(int in_fd, int dest_dirfd, const Tee& tee, const ExtractOptions& opts) {
   Source src;
   src.fd = in_fd;
   src.tee = &tee;
@@ -641,7 +667,7 @@ Result<ApplyResult> apply_tar(int in_fd, int dest_dirfd, const Tee& tee) {
   if (archive_read_open(tar.get(), &src, nullptr, tar_read_cb, nullptr) != ARCHIVE_OK)
     return archive_err(tar.get(), src, "not a tar archive");
 
-  Extractor ex(dest_dirfd, ::geteuid() == 0);
+  Extractor ex(dest_dirfd, ::geteuid() == 0, opts);
   ApplyResult res{Digest::of(""), 0, 0};
   for (;;) {
     struct archive_entry* e = nullptr;

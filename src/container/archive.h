@@ -1,0 +1,105 @@
+// The archive API under `docker cp` and `docker export`: paths of a
+// container resolved in the scope of its root (symlinks are followed as if
+// the root were "/", never outside it), Docker's path stat, tars of a path
+// or of the whole tree, and extraction of a tar into a directory.
+//
+// A CopyRoot is the container's filesystem as seen from the daemon: for a
+// running container its /proc/<pid>/root (which also shows its volumes and
+// bind mounts), for a stopped one the overlay's merged dir plus the mount
+// sources of its volumes and binds, found by longest destination prefix.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/json.h"
+#include "common/result.h"
+#include "common/unique_fd.h"
+
+namespace berth::container {
+
+using Sink = std::function<Status(std::string_view)>;
+
+struct CopyMount {
+  std::string destination;  // cleaned absolute container path
+  UniqueFd fd;              // directory fd of the source (O_PATH)
+  bool read_only = false;
+};
+
+class CopyRoot {
+ public:
+  CopyRoot() = default;
+  CopyRoot(UniqueFd root, std::vector<CopyMount> mounts) : root_(std::move(root)), mounts_(std::move(mounts)) {}
+  // The directory fd and the path relative to it that hold the cleaned
+  // absolute container path `abs` (no symlinks in it may cross a mount).
+  std::pair<int, std::string> locate(const std::string& abs) const;
+  // The mount `abs` lies on (nullptr: the rootfs).
+  const CopyMount* mount_of(const std::string& abs) const;
+  // Every symlink in `abs` followed in the scope of the root, up to 255
+  // links; components that do not exist are kept lexically (as Go's
+  // FollowSymlinkInScope). Returns a cleaned absolute path.
+  Result<std::string> resolve(std::string_view abs) const;
+  int root_fd() const { return root_.get(); }
+
+ private:
+  UniqueFd root_;
+  std::vector<CopyMount> mounts_;
+};
+
+// Docker's ContainerPathStat; `mode` is Go's os.FileMode.
+struct PathStat {
+  std::string name;
+  int64_t size = 0;
+  uint32_t mode = 0;
+  int64_t mtime_ns = 0;
+  std::string link_target;
+  bool is_dir = false;
+};
+uint32_t go_file_mode(mode_t m);
+// The header's JSON, keys in Docker's order.
+std::string path_stat_json(const PathStat& s);
+
+// Docker keeps a trailing "/." or "/" of the client's path: "/" + path,
+// lexically cleaned, with that suffix put back.
+std::string archive_abs_path(std::string_view path);
+// filepath.Base: "/" for "/", "." for "/d/.", "d" for "/d/".
+std::string go_base(std::string_view abs);
+
+// What GET/HEAD /containers/{id}/archive work on: the stat the header
+// carries and the resolved path whose tree the body holds.
+struct ArchiveSource {
+  PathStat stat;
+  std::string resolved;  // cleaned absolute container path of the tarred tree
+  std::string rebase;    // the name the tar's top entry gets
+};
+// Errc::not_found when the path does not exist (the caller words Docker's
+// message), Errc::internal "lstat …: not a directory" for a file used as a
+// directory.
+Result<ArchiveSource> stat_archive_path(const CopyRoot& root, std::string_view path);
+// The tar stream of a source (directories recursively, symlinks as links,
+// hard links within the tree as links), written through sink.
+Status write_archive(const CopyRoot& root, const ArchiveSource& src, const Sink& sink);
+// `docker export`: the whole tree, entry names relative to "/".
+Status write_export(const CopyRoot& root, const Sink& sink);
+
+struct ExtractRequest {
+  std::string path;  // as the client gave it
+  bool no_overwrite_dir_non_dir = false;
+  bool chown = false;
+  uint32_t uid = 0, gid = 0;
+  bool readonly_rootfs = false;
+};
+// PUT /containers/{id}/archive: the destination (last symlink followed)
+// must be an existing directory; the tar read from in_fd is extracted
+// there without any entry able to leave it. Errors: not_found (no such
+// path), internal "extraction point is not a directory", invalid for a
+// read-only destination, conflict for a dir/non-dir clash.
+Status extract_archive(const CopyRoot& root, const ExtractRequest& req, int in_fd);
+
+}  // namespace berth::container
