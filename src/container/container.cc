@@ -9,6 +9,7 @@ namespace berth::container {
 namespace {
 std::string time_or_zero(int64_t ns) { return ns ? timeutil::rfc3339_nano(ns) : timeutil::kZeroTime; }
 Error invalid(std::string m) { return make_error(Errc::invalid, std::move(m)); }
+}  // namespace
 
 Json mounts_json(const Record& r) {
   Json out = Json::array();
@@ -47,6 +48,8 @@ Json mounts_json(const Record& r) {
   }
   return out;
 }
+
+namespace {
 
 std::string network_name(const Record& r) {
   std::string nm = r.host_config.value("NetworkMode", std::string("default"));
@@ -315,6 +318,34 @@ Result<std::vector<std::pair<std::string, std::vector<std::string>>>> parse_filt
   return out;
 }
 
+namespace {
+
+// publish=/expose= values: "80", "80/udp", "8000-8010/tcp" → "port/proto"
+// keys (Docker's portOp: the protocol defaults to tcp, no ':' allowed).
+Result<std::vector<std::string>> port_filter_keys(const std::string& key, const std::string& v) {
+  if (v.find(':') != std::string::npos)
+    return invalid("filter for '" + key + "' should not contain ':': " + v);
+  auto slash = v.find('/');
+  std::string port = v.substr(0, slash), proto = slash == std::string::npos ? "tcp" : v.substr(slash + 1);
+  if (proto.empty()) proto = "tcp";
+  auto dash = port.find('-');
+  std::string a = port.substr(0, dash), b = dash == std::string::npos ? a : port.substr(dash + 1);
+  auto bad = [&](const std::string& x) {
+    return invalid("error while looking up for " + key + " " + v + ": strconv.ParseUint: parsing \"" + x +
+                   "\": invalid syntax");
+  };
+  auto lo = str::parse_int(a);
+  if (!lo || *lo < 0 || *lo > 65535) return bad(a);
+  auto hi = str::parse_int(b);
+  if (!hi || *hi < 0 || *hi > 65535) return bad(b);
+  if (*hi < *lo) return invalid("error while looking up for " + key + " " + v + ": invalid range specified for the Port: " + port);
+  std::vector<std::string> out;
+  for (int64_t p = *lo; p <= *hi; ++p) out.push_back(std::to_string(p) + "/" + proto);
+  return out;
+}
+
+}  // namespace
+
 Status validate_list_filters(
     const std::vector<std::pair<std::string, std::vector<std::string>>>& f) {
   static const char* kKeys[] = {"id", "name", "status", "label", "exited", "ancestor",
@@ -323,18 +354,24 @@ Status validate_list_filters(
   for (const auto& [k, vals] : f) {
     bool known = false;
     for (const char* kk : kKeys) known |= k == kk;
-    if (!known) return invalid("invalid filter '" + k + "'");
+    if (!known) return invalid("Invalid filter '" + k + "'");
     if (k == "status")
       for (const auto& v : vals)
         if (!parse_status(v))
-          return invalid("invalid filter 'status=" + v + "'");
+          return invalid("Invalid filter 'status=" + v + "'");
     if (k == "health")
       for (const auto& v : vals)
         if (v != "starting" && v != "healthy" && v != "unhealthy" && v != "none")
           return invalid("Unrecognised filter value for health: " + v);
     if (k == "exited")
       for (const auto& v : vals)
-        if (!str::parse_int(v)) return invalid("invalid filter 'exited=" + v + "'");
+        if (!str::parse_int(v)) return invalid("strconv.Atoi: parsing \"" + v + "\": invalid syntax");
+    if (k == "is-task")
+      for (const auto& v : vals)
+        if (v != "true" && v != "false" && v != "1" && v != "0")
+          return invalid("Invalid filter 'is-task=[" + v + "]'");
+    if (k == "publish" || k == "expose")
+      for (const auto& v : vals) BERTH_TRY_VOID(port_filter_keys(k, v));
   }
   return ok();
 }
@@ -384,10 +421,25 @@ Result<bool> matches_filters(
           any |= eps->contains(v) || (v == "bridge" && eps->contains("default"));
       } else if (k == "health") {
         any |= (r.state.health.is_object() ? r.state.health.value("Status", std::string()) : "none") == v;
-      } else if (k == "before" || k == "since" || k == "publish" || k == "expose" ||
-                 k == "isolation" || k == "is-task") {
-        any = true;  // before/since are applied by the caller; the rest cannot match anything we lack
-        if (k == "publish" || k == "expose") any = false;
+      } else if (k == "publish" || k == "expose") {
+        // publish: the container's port bindings (-p; -P publishes every
+        // exposed port); expose: its exposed ports (image EXPOSE, --expose).
+        Json ports = Json::object();
+        Json exposed = r.config.value("ExposedPorts", Json::object());
+        if (k == "expose") {
+          ports = exposed;
+        } else {
+          ports = r.host_config.value("PortBindings", Json::object());
+          if (r.host_config.value("PublishAllPorts", false) && exposed.is_object())
+            for (const auto& [pk, pv] : exposed.items()) ports[pk] = pv;
+        }
+        auto keys = BERTH_TRY(port_filter_keys(k, v));
+        if (ports.is_object())
+          for (const auto& key : keys) any |= ports.contains(key);
+      } else if (k == "is-task") {
+        any |= v == "false" || v == "0";  // no swarm tasks here
+      } else if (k == "before" || k == "since" || k == "isolation") {
+        any = true;  // before/since are applied by the caller; isolation is ignored on Linux (as dockerd)
       }
     }
     if (!any) return false;

@@ -119,7 +119,6 @@ struct Unsupported {
 // HostConfig fields berth does not implement yet; a non-default value is
 // refused rather than silently ignored.
 constexpr Unsupported kUnsupported[] = {
-    {"ContainerIDFile", "--cidfile"},  // handled client-side; never set by clients that work
     {"VolumeDriver", "--volume-driver"},
     {"StorageOpt", "--storage-opt"},
     {"UsernsMode", "--userns"},

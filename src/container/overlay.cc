@@ -59,4 +59,21 @@ Status unmount_rootfs(const RootfsDirs& d) {
   return ok();
 }
 
+std::string ipc_shm_path(const std::string& container_dir) { return container_dir + "/mounts/shm"; }
+
+Status mount_ipc_shm(const std::string& path, int64_t size) {
+  if (is_mount_point(path)) return ok();
+  BERTH_TRY_VOID(fs::mkdir_p(path));
+  if (size <= 0) size = 64 * 1024 * 1024;
+  std::string opts = "mode=1777,size=" + std::to_string(size);
+  if (::mount("shm", path.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts.c_str()) != 0)
+    return sys_error("mount shm tmpfs at " + path);
+  return ok();
+}
+
+void unmount_ipc_shm(const std::string& path) {
+  for (int i = 0; i < 8 && is_mount_point(path); ++i)
+    if (::umount2(path.c_str(), MNT_DETACH) != 0) break;
+}
+
 }  // namespace berth::container

@@ -516,8 +516,31 @@ Status ContainerService::fill_host_facts(SpecInput& in) {
       return make_error(Errc::conflict, std::string("cannot join ") + (pid_ns ? "PID" : "IPC") +
                                             " of a non running container: " + ref);
     in.join_ns[pid_ns ? "pid" : "ipc"] = "/proc/" + std::to_string(pid) + "/ns/" + (pid_ns ? "pid" : "ipc");
-    // /dev/shm of the other container is not shared (it lives in that
-    // container's mount namespace); the IPC namespace (SysV IPC, mqueue) is.
+    if (!pid_ns) {
+      // /dev/shm too: the donor's host-side tmpfs (--ipc shareable), or the
+      // host's for a donor with --ipc host. A private donor's /dev/shm lives
+      // only in its mount namespace: refused, as dockerd does.
+      std::string donor_mode, donor_id;
+      {
+        std::lock_guard g(mu_);
+        donor_mode = (*other)->rec.host_config.value("IpcMode", std::string());
+        donor_id = (*other)->rec.id;
+      }
+      if (donor_mode == "shareable") {
+        in.ipc_shm_source = ipc_shm_path(opts_.paths.container_dir(donor_id));
+        if (!is_mount_point(in.ipc_shm_source))
+          return make_error(Errc::conflict, "can't join IPC of container " + donor_id + ": container is not running");
+      } else if (donor_mode == "host") {
+        in.ipc_shm_source = "/dev/shm";
+      } else {
+        return make_error(Errc::conflict, "can't join IPC of container " + donor_id +
+                                              ": non-shareable IPC (hint: use IpcMode:shareable for the donor container)");
+      }
+    }
+  }
+  if (hc.value("IpcMode", std::string()) == "shareable") {
+    in.ipc_shm_source = ipc_shm_path(opts_.paths.container_dir(in.id));
+    BERTH_TRY_VOID(mount_ipc_shm(in.ipc_shm_source, hc.value("ShmSize", int64_t{0})));
   }
   if (hc.value("Init", false)) {
     auto init = fs::find_helper_binary("berth-init");
@@ -637,6 +660,7 @@ Status ContainerService::start_entry(const EntryPtr& e, std::string_view ref, bo
   // (AutoRemove containers are removed, as dockerd does).
   auto fail = [&](Error err, bool user_error_check) -> Status {
     (void)unmount_rootfs(rd);
+    unmount_ipc_shm(ipc_shm_path(opts_.paths.container_dir(id)));
     if (opts_.networks) opts_.networks->destroy_sandbox(id);
     bool auto_remove;
     {
@@ -920,6 +944,7 @@ void ContainerService::on_exit(const std::string& id, Result<Json> answer) {
   }
   health.reset();  // stops and joins the probe thread (it takes only mu_)
   (void)unmount_rootfs(rootfs_dirs(opts_.paths.data_root, id));
+  unmount_ipc_shm(ipc_shm_path(opts_.paths.container_dir(id)));
   if (opts_.networks) opts_.networks->destroy_sandbox(id);
   (void)fs::remove_all(opts_.paths.shim_state_dir(id));
   ::unlink(opts_.paths.shim_socket(id).c_str());
@@ -1039,6 +1064,7 @@ void ContainerService::remove_locked(const EntryPtr& e, bool volumes) {
   }
   RootfsDirs rd = rootfs_dirs(opts_.paths.data_root, id);
   (void)unmount_rootfs(rd);
+  unmount_ipc_shm(ipc_shm_path(opts_.paths.container_dir(id)));
   if (opts_.networks) opts_.networks->destroy_sandbox(id);
   if (auto s = records_.remove(id); !s)
     BERTH_LOG(log_, error, "deleting container row failed", {"id", id}, {"error", s.error().msg});
@@ -1546,6 +1572,11 @@ Result<std::vector<Json>> ContainerService::list(const ListOptions& o) {
     out.push_back(list_json(r, now));
     if (auto ln = link_names.find(r.name); ln != link_names.end())
       for (const auto& n : ln->second) out.back()["Names"].push_back(n);
+    if (o.size) {
+      auto [rw, rootfs] = sizes(r);
+      if (rw > 0) out.back()["SizeRw"] = rw;  // omitempty, as dockerd
+      out.back()["SizeRootFs"] = rootfs;
+    }
     if (opts_.networks && is_running(r.state.status)) {
       // Ports and per-network addresses of the live sandbox, as ps shows them.
       Json ns = opts_.networks->settings(r.id, Json::object());
@@ -1741,6 +1772,7 @@ Status ContainerService::reconcile() {
     // in the runtime's create). Nothing of it may survive.
     if (reap_leftovers(id, shims_of(id), runtime_for(e->rec), false) && st != StateStatus::exited)
       interrupted_starts.push_back(e);
+    unmount_ipc_shm(ipc_shm_path(opts_.paths.container_dir(id)));
   }
   for (auto& e : dead_shims) {
     BERTH_LOG(log_, info, "container's shim is gone, recording its exit", {"id", e->rec.id});
@@ -1787,6 +1819,7 @@ Status ContainerService::reconcile() {
     if (fs::exists(opts_.paths.container_dir(id))) {
       BERTH_LOG(log_, info, "removing orphan container directory", {"id", id});
       (void)unmount_rootfs(rootfs_dirs(opts_.paths.data_root, id));
+      unmount_ipc_shm(ipc_shm_path(opts_.paths.container_dir(id)));
       (void)fs::remove_all(opts_.paths.container_dir(id));
     }
   }

@@ -133,6 +133,7 @@ void add_container_routes(Router& r, Backends& b) {
   r.add("GET", "/containers/json", [&cs](Request& req, Response& res) -> Status {
     container::ListOptions o;
     o.all = req.qbool("all");
+    o.size = req.qbool("size");
     o.limit = BERTH_TRY(query_int(req, "limit", -1));
     if (auto f = req.q("filters"))
       o.filters = BERTH_TRY(container::parse_filters(*f));
@@ -144,6 +145,12 @@ void add_container_routes(Router& r, Backends& b) {
 
   r.add("GET", "/containers/{id}/json", [&cs](Request& req, Response& res) -> Status {
     Json j = BERTH_TRY(cs.inspect(req.param("id")));
+    if (req.qbool("size")) {
+      auto rec = BERTH_TRY(cs.get(req.param("id")));
+      auto [rw, rootfs] = cs.sizes(rec);
+      j["SizeRw"] = rw;
+      j["SizeRootFs"] = rootfs;
+    }
     return res.json(200, j);
   });
 
@@ -345,6 +352,7 @@ void add_container_routes(Router& r, Backends& b) {
 
   add_container_op_routes(r, b);
   add_exec_routes(r, b);
+  add_archive_routes(r, b);
 }
 
 }  // namespace berth::daemon

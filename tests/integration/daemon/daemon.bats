@@ -216,7 +216,7 @@ stop_current() {
   run docker ps -a -n 1 --format '{{.Names}}'
   [ "$output" = fc ]
   run -1 docker ps --filter bogus=1
-  [[ $output == *"invalid filter 'bogus'"* ]]
+  [[ $output == *"Invalid filter 'bogus'"* ]]
   docker rm -f fa fb fc >/dev/null
 }
 

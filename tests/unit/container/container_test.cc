@@ -112,6 +112,32 @@ TEST(Container, FiltersNewAndOldForms) {
   EXPECT_FALSE(m(R"({"exited":["0"]})"));
 }
 
+TEST(Container, PublishExposeIsTaskFilters) {
+  Record r = sample();
+  r.host_config["PortBindings"] = Json::parse(R"({"8080/tcp":[{"HostIp":"","HostPort":""}]})");
+  r.config["ExposedPorts"] = Json::parse(R"({"8080/tcp":{},"9001/udp":{}})");
+  auto m = [&](const char* j) { return *matches_filters(r, *parse_filters(j)); };
+  EXPECT_TRUE(m(R"({"publish":["8080"]})"));
+  EXPECT_TRUE(m(R"({"publish":["8080/tcp"]})"));
+  EXPECT_TRUE(m(R"({"publish":["8000-8100"]})"));
+  EXPECT_FALSE(m(R"({"publish":["8080/udp"]})"));
+  EXPECT_FALSE(m(R"({"publish":["9001/udp"]})"));
+  EXPECT_TRUE(m(R"({"expose":["9001/udp"]})"));
+  EXPECT_FALSE(m(R"({"expose":["9001"]})"));
+  r.host_config["PublishAllPorts"] = true;  // -P publishes every exposed port
+  EXPECT_TRUE(m(R"({"publish":["9001/udp"]})"));
+  EXPECT_TRUE(m(R"({"is-task":["false"]})"));
+  EXPECT_FALSE(m(R"({"is-task":["true"]})"));
+  EXPECT_TRUE(m(R"({"isolation":["default"]})"));
+  auto bad = [](const char* j) { return validate_list_filters(*parse_filters(j)).error().msg; };
+  EXPECT_EQ(bad(R"({"bogus":["x"]})"), "Invalid filter 'bogus'");
+  EXPECT_EQ(bad(R"({"publish":["x"]})"),
+            "error while looking up for publish x: strconv.ParseUint: parsing \"x\": invalid syntax");
+  EXPECT_EQ(bad(R"({"expose":["1:2"]})"), "filter for 'expose' should not contain ':': 1:2");
+  EXPECT_EQ(bad(R"({"is-task":["maybe"]})"), "Invalid filter 'is-task=[maybe]'");
+  EXPECT_EQ(bad(R"({"exited":["x"]})"), "strconv.Atoi: parsing \"x\": invalid syntax");
+}
+
 TEST(Container, RecordStoreRoundTrip) {
   char t[] = "/tmp/berth-ctr-XXXXXX";
   std::string dir = ::mkdtemp(t);
