@@ -24,6 +24,10 @@ struct Entry {
 // accepts for them ("container ls" is "ps").
 constexpr Entry kCommands[] = {
     {"run", cmd_run, "Create and run a new container from an image"},
+    {"create", cmd_create, "Create a new container"},
+    {"cp", cmd_cp, "Copy files/folders between a container and the local filesystem"},
+    {"export", cmd_export, "Export a container's filesystem as a tar archive"},
+    {"diff", cmd_diff, "Inspect changes to files or directories on a container's filesystem"},
     {"ps", cmd_ps, "List containers"},
     {"logs", cmd_logs, "Fetch the logs of a container"},
     {"rm", cmd_rm, "Remove one or more containers"},
@@ -62,6 +66,8 @@ constexpr Alias kAliases[] = {
     {"image", "import", "import"},   {"image", "pull", "pull"},      {"image", "push", "push"},
     {"image", "tag", "tag"},         {"image", "rm", "rmi"},         {"image", "save", "save"},
     {"image", "load", "load"},   {"system", "info", "info"},
+    {"container", "create", "create"}, {"container", "cp", "cp"},   {"container", "export", "export"},
+    {"container", "diff", "diff"},     {"container", "exec", "exec"}, {"container", "stats", "stats"},
 };
 
 const Entry* find_command(std::string_view name) {
@@ -130,6 +136,12 @@ int run_main(Context& ctx, const Args& argv) {
       rest.erase(rest.begin());
       break;
     }
+  }
+  if (name == "container" && !rest.empty() && rest.front() == "prune") {
+    int rc = cmd_container_prune(ctx, Args(rest.begin() + 1, rest.end()));
+    ctx.out.flush();
+    ctx.err.flush();
+    return rc;
   }
   if (name == "container" || name == "image" || name == "system") {
     rest.insert(rest.begin(), "inspect");

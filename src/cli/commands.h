@@ -14,6 +14,12 @@ namespace berth::cli {
 using Args = std::vector<std::string>;
 
 int cmd_run(Context& ctx, const Args& args);
+int cmd_create(Context& ctx, const Args& args);
+// docker cp / export / diff / container prune (archive.cc).
+int cmd_cp(Context& ctx, const Args& args);
+int cmd_export(Context& ctx, const Args& args);
+int cmd_diff(Context& ctx, const Args& args);
+int cmd_container_prune(Context& ctx, const Args& args);
 int cmd_ps(Context& ctx, const Args& args);
 int cmd_logs(Context& ctx, const Args& args);
 int cmd_rm(Context& ctx, const Args& args);

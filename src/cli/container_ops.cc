@@ -1,17 +1,22 @@
 // `berth exec`, `pause`, `unpause`, `rename`, `top`, `port`, `update`,
 // `stats`: the docker CLI's requests and output.
 #include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <thread>
 
 #include "api/http_wire.h"
 #include "cli/commands.h"
 #include "cli/format.h"
+#include "cli/terminal.h"
 #include "common/fs.h"
+#include "common/unique_fd.h"
 #include "common/strings.h"
 
 namespace berth::cli {
@@ -310,38 +315,64 @@ int cmd_stats(Context& ctx, const Args& args) {
   f.add_bool("no-stream", 0, "Disable streaming stats and only pull the first result");
   f.add_bool("no-trunc", 0, "Do not truncate output");
   if (auto rc = parse_flags(ctx, kStats, f, args)) return *rc;
-  if (!f.get_bool("no-stream"))
-    return ctx.fail("berth stats: only --no-stream is supported by the berth CLI (use docker stats to stream)");
+  const bool stream = !f.get_bool("no-stream");
   auto api = ctx.api();
   if (!api) return ctx.fail(api.error().msg);
-  std::vector<std::string> names = f.args();
-  if (names.empty()) {
-    api::Query q;
-    if (f.get_bool("all")) q.emplace_back("all", "1");
-    auto r = (*api)->request(client::Request::get("/containers/json", q));
-    if (!r) return ctx.fail(r.error().msg);
-    auto j = r->json();
-    if (!j) return ctx.fail(j.error().msg);
-    for (const auto& c : *j) names.push_back(c.value("Id", std::string()));
-  }
-  TabWriter tw(20, 1);
-  tw.row({"CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS"});
-  std::string errs;
-  for (const auto& n : names) {
-    auto r = (*api)->request(client::Request::get(path_of(n) + "/stats", {{"stream", "0"}}));
-    if (!r) {
-      errs += (errs.empty() ? "" : "\n") + r.error().msg;
-      continue;
+  const bool named = !f.args().empty();
+  // One table: a sample of every container (the named ones, or the
+  // running/all ones listed now). Errors for named containers are fatal.
+  auto table = [&](std::string* out, std::string* errs) -> bool {
+    std::vector<std::string> names = f.args();
+    if (!named) {
+      api::Query q;
+      if (f.get_bool("all")) q.emplace_back("all", "1");
+      auto r = (*api)->request(client::Request::get("/containers/json", q));
+      if (!r) {
+        *errs = r.error().msg;
+        return false;
+      }
+      auto j = r->json();
+      if (!j) {
+        *errs = j.error().msg;
+        return false;
+      }
+      for (const auto& c : *j) names.push_back(c.value("Id", std::string()));
     }
-    auto j = r->json();
-    if (!j) continue;
-    auto row = stats_row(*j);
-    if (f.get_bool("no-trunc")) row.id = j->value("id", std::string());
-    tw.row({row.id, row.name, row.cpu, row.mem_usage, row.mem_perc, row.net, row.block, row.pids});
+    TabWriter tw(20, 1);
+    tw.row({"CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS"});
+    for (const auto& n : names) {
+      auto r = (*api)->request(client::Request::get(path_of(n) + "/stats", {{"stream", "0"}}));
+      if (!r) {
+        *errs += (errs->empty() ? "" : "\n") + r.error().msg;
+        continue;
+      }
+      auto j = r->json();
+      if (!j) continue;
+      auto row = stats_row(*j);
+      if (f.get_bool("no-trunc")) row.id = j->value("id", std::string());
+      tw.row({row.id, row.name, row.cpu, row.mem_usage, row.mem_perc, row.net, row.block, row.pids});
+    }
+    *out = tw.str();
+    return true;
+  };
+  if (!stream) {
+    std::string out, errs;
+    bool okay = table(&out, &errs);
+    ctx.out << out;
+    ctx.out.flush();
+    if (!okay) return ctx.fail(errs);
+    return errs.empty() ? 0 : ctx.fail(errs);
   }
-  ctx.out << tw.str();
-  ctx.out.flush();
-  return errs.empty() ? 0 : ctx.fail(errs);
+  // Streaming: clear the screen and redraw the table once a second, as the
+  // docker CLI does, until interrupted (or every named container is gone).
+  for (;;) {
+    std::string out, errs;
+    bool okay = table(&out, &errs);
+    if (!okay || (named && !errs.empty())) return ctx.fail(errs);
+    ctx.out << "\033[2J\033[H" << out;
+    ctx.out.flush();
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
 }
 
 int cmd_exec(Context& ctx, const Args& args) {
@@ -381,20 +412,46 @@ int cmd_exec(Context& ctx, const Args& args) {
     if (!r) return ctx.fail(r.error().msg);
     return 0;
   }
+  if (tty && interactive && !::isatty(ctx.in_fd)) return ctx.fail("the input device is not a TTY");
   client::Request sr = client::Request::post("/exec/" + id + "/start", {}, start.dump());
   auto hj = c.hijack(sr);
   if (!hj) return ctx.fail(hj.error().msg);
+  // -t on a terminal: raw mode while attached, the window size now and on
+  // every SIGWINCH (as the docker CLI).
+  const bool out_tty = tty && ::isatty(ctx.out.fd());
+  auto send_size = [&] {
+    int rows = 0, cols = 0;
+    if (window_size(ctx.out.fd(), &rows, &cols))
+      (void)c.request(client::Request::post("/exec/" + id + "/resize",
+                                            {{"h", std::to_string(rows)}, {"w", std::to_string(cols)}}));
+  };
+  sigset_t winch, old_mask;
+  sigemptyset(&winch);
+  sigaddset(&winch, SIGWINCH);
+  UniqueFd winch_fd;
+  if (out_tty && ::sigprocmask(SIG_BLOCK, &winch, &old_mask) == 0)
+    winch_fd.reset(::signalfd(-1, &winch, SFD_CLOEXEC | SFD_NONBLOCK));
+  std::optional<RawTerminal> raw;
+  if (tty && interactive && ::isatty(ctx.in_fd)) raw.emplace(ctx.in_fd);
+  if (out_tty) send_size();
   api::StdcopyDecoder demux;
   bool stdin_open = interactive;
   std::vector<char> buf(64 * 1024);
   for (;;) {
-    pollfd fds[2] = {{hj->fd(), POLLIN, 0}, {ctx.in_fd, POLLIN, 0}};
+    pollfd fds[3] = {{hj->fd(), POLLIN, 0}, {winch_fd ? winch_fd.get() : -1, POLLIN, 0}, {ctx.in_fd, POLLIN, 0}};
     if (!hj->has_buffered()) {
-      int pr = ::poll(fds, stdin_open ? 2 : 1, -1);
+      int pr = ::poll(fds, stdin_open ? 3 : 2, -1);
       if (pr < 0 && errno == EINTR) continue;
       if (pr < 0) break;
     } else {
       fds[0].revents = POLLIN;
+      fds[1].revents = fds[2].revents = 0;
+    }
+    if (winch_fd && (fds[1].revents & POLLIN)) {
+      signalfd_siginfo si{};
+      while (::read(winch_fd.get(), &si, sizeof si) == sizeof si) {
+      }
+      send_size();
     }
     if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
       auto r = hj->read(buf.data(), buf.size());
@@ -409,7 +466,7 @@ int cmd_exec(Context& ctx, const Args& args) {
         if (!st) return ctx.fail(st.error().msg);
       }
     }
-    if (stdin_open && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+    if (stdin_open && (fds[2].revents & (POLLIN | POLLHUP | POLLERR))) {
       ssize_t r = ::read(ctx.in_fd, buf.data(), buf.size());
       if (r < 0 && errno == EINTR) continue;
       if (r <= 0) {
@@ -419,6 +476,11 @@ int cmd_exec(Context& ctx, const Args& args) {
         stdin_open = false;
       }
     }
+  }
+  raw.reset();
+  if (winch_fd) {
+    winch_fd.reset();
+    ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
   }
   auto ins = c.request(client::Request::get("/exec/" + id + "/json"));
   if (!ins) return ctx.fail(ins.error().msg);
