@@ -19,6 +19,7 @@
 #include "cli/format.h"
 #include "client/client.h"
 #include "common/fs.h"
+#include "common/base64.h"
 #include "common/strings.h"
 #include "common/unique_fd.h"
 
@@ -31,6 +32,11 @@ constexpr CommandSpec kCp{"cp", "cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\t
 constexpr CommandSpec kExport{"export", "export [OPTIONS] CONTAINER", "Export a container's filesystem as a tar archive"};
 constexpr CommandSpec kDiff{"diff", "diff CONTAINER", "Inspect changes to files or directories on a container's filesystem"};
 constexpr CommandSpec kPrune{"container prune", "container prune [OPTIONS]", "Remove all stopped containers"};
+
+const char* aerr(struct archive* a) {
+  const char* m = archive_error_string(a);
+  return m ? m : "archive error";
+}
 
 std::string cpath(const std::string& name) { return "/containers/" + client::path_escape(name); }
 
@@ -88,7 +94,7 @@ Status tar_local(struct archive* a, const std::string& src, const std::string& n
     }
     if (!S_ISREG(st.st_mode)) archive_entry_set_size(e.get(), 0);
     if (archive_write_header(a, e.get()) != ARCHIVE_OK)
-      return make_error(Errc::internal, archive_error_string(a));
+      return make_error(Errc::internal, std::string(aerr(a)));
     if (S_ISREG(st.st_mode)) {
       UniqueFd fd(::open(src.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
       if (!fd) return sys_error("open " + src);
@@ -99,7 +105,7 @@ Status tar_local(struct archive* a, const std::string& src, const std::string& n
         if (n < 0) return sys_error("read " + src);
         if (n == 0) break;
         if (archive_write_data(a, buf.data(), static_cast<size_t>(n)) < 0)
-          return make_error(Errc::internal, archive_error_string(a));
+          return make_error(Errc::internal, std::string(aerr(a)));
       }
     }
   }
@@ -200,7 +206,7 @@ int copy_from(Context& ctx, client::Client& c, const std::string& ctr, const std
     return static_cast<la_ssize_t>(p->buf.size());
   };
   if (archive_read_open(in.get(), &srcst, nullptr, read_cb, nullptr) != ARCHIVE_OK)
-    return ctx.fail(std::string("invalid archive: ") + archive_error_string(in.get()));
+    return ctx.fail(std::string("invalid archive: ") + aerr(in.get()));
   std::unique_ptr<struct archive, WriteFree> out(archive_write_disk_new());
   archive_write_disk_set_options(out.get(), ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
                                                 ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
@@ -209,11 +215,10 @@ int copy_from(Context& ctx, client::Client& c, const std::string& ctr, const std
     struct archive_entry* e = nullptr;
     int r = archive_read_next_header(in.get(), &e);
     if (r == ARCHIVE_EOF) break;
-    if (r < ARCHIVE_WARN) return ctx.fail(srcst.err ? std::string(archive_error_string(in.get())) : srcst.err.error().msg);
+    if (r < ARCHIVE_WARN) return ctx.fail(srcst.err ? std::string(aerr(in.get())) : srcst.err.error().msg);
     std::string name = archive_entry_pathname(e);
     if (!rename_to.empty()) {
       // the top entry is src_base (or "." / "/" forms): rename it
-      std::string top = name.substr(0, name.find('/'));
       std::string rest = name.find('/') == std::string::npos ? "" : name.substr(name.find('/'));
       name = rename_to + rest;
     }
@@ -226,17 +231,17 @@ int copy_from(Context& ctx, client::Client& c, const std::string& ctr, const std
     }
     archive_entry_copy_pathname(e, (extract_dir + "/" + name).c_str());
     if (archive_write_header(out.get(), e) < ARCHIVE_WARN)
-      return ctx.fail(std::string(archive_error_string(out.get())));
+      return ctx.fail(std::string(aerr(out.get())));
     const void* b;
     size_t len;
     la_int64_t off;
     while ((r = archive_read_data_block(in.get(), &b, &len, &off)) == ARCHIVE_OK)
       if (archive_write_data_block(out.get(), b, len, off) < ARCHIVE_WARN)
-        return ctx.fail(std::string(archive_error_string(out.get())));
-    if (r < ARCHIVE_WARN) return ctx.fail(std::string(archive_error_string(in.get())));
+        return ctx.fail(std::string(aerr(out.get())));
+    if (r < ARCHIVE_WARN) return ctx.fail(std::string(aerr(in.get())));
     (void)src_base;
   }
-  if (archive_write_close(out.get()) != ARCHIVE_OK) return ctx.fail(std::string(archive_error_string(out.get())));
+  if (archive_write_close(out.get()) != ARCHIVE_OK) return ctx.fail(std::string(aerr(out.get())));
   return 0;
 }
 
@@ -279,10 +284,10 @@ int copy_to(Context& ctx, client::Client& c, const std::string& src, const std::
     std::unique_ptr<struct archive, WriteFree> a(archive_write_new());
     archive_write_set_format_pax_restricted(a.get());
     archive_write_set_bytes_in_last_block(a.get(), 1);
-    if (archive_write_open_fd(a.get(), body.get()) != ARCHIVE_OK) return ctx.fail(archive_error_string(a.get()));
+    if (archive_write_open_fd(a.get(), body.get()) != ARCHIVE_OK) return ctx.fail(aerr(a.get()));
     std::string root = contents_only ? src.substr(0, src.size() - 1) : src;
     if (auto t = tar_local(a.get(), root, top); !t) return ctx.fail(t.error().msg);
-    if (archive_write_close(a.get()) != ARCHIVE_OK) return ctx.fail(archive_error_string(a.get()));
+    if (archive_write_close(a.get()) != ARCHIVE_OK) return ctx.fail(aerr(a.get()));
     ::lseek(body.get(), 0, SEEK_SET);
   }
   api::Query q{{"path", put_dir}, {"noOverwriteDirNonDir", "true"}};

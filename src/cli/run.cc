@@ -231,10 +231,10 @@ Status add_resource_flags(const FlagSet& f, Json& hc, Json& cfg) {
     any_health |= f.changed(k);
   if (f.get_bool("no-healthcheck")) {
     if (any_health) return make_error(Errc::invalid, "--no-healthcheck conflicts with --health-* options");
-    cfg["Healthcheck"] = {{"Test", {"NONE"}}};
+    cfg["Healthcheck"] = Json{{"Test", Json::array({"NONE"})}};
   } else if (any_health) {
     Json h = Json::object();
-    if (f.changed("health-cmd")) h["Test"] = {"CMD-SHELL", f.get_string("health-cmd")};
+    if (f.changed("health-cmd")) h["Test"] = Json::array({"CMD-SHELL", f.get_string("health-cmd")});
     for (const auto& [flag, field] : std::initializer_list<std::pair<const char*, const char*>>{
              {"health-interval", "Interval"}, {"health-timeout", "Timeout"}, {"health-start-period", "StartPeriod"}}) {
       if (!f.changed(flag)) continue;

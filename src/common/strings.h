@@ -22,9 +22,5 @@ std::string url_decode(std::string_view s);
 // Percent-encoding of everything but RFC 3986 unreserved characters and
 // the characters in `also_keep` (e.g. ":@/" for a path).
 std::string url_encode(std::string_view s, std::string_view also_keep = {});
-// Standard base64 (RFC 4648, with padding). decode: nullopt on bad input;
-// whitespace is not allowed.
-std::string base64_encode(std::string_view s);
-std::optional<std::string> base64_decode(std::string_view s);
 
 }  // namespace berth::str

@@ -14,7 +14,7 @@
 #include <memory>
 
 #include "common/time.h"
-#include "snapshot/layer_apply.h"
+#include "snapshot/extract.h"
 
 namespace berth::container {
 

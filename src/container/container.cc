@@ -9,7 +9,6 @@ namespace berth::container {
 namespace {
 std::string time_or_zero(int64_t ns) { return ns ? timeutil::rfc3339_nano(ns) : timeutil::kZeroTime; }
 Error invalid(std::string m) { return make_error(Errc::invalid, std::move(m)); }
-}  // namespace
 
 Json mounts_json(const Record& r) {
   Json out = Json::array();
@@ -48,8 +47,6 @@ Json mounts_json(const Record& r) {
   }
   return out;
 }
-
-namespace {
 
 std::string network_name(const Record& r) {
   std::string nm = r.host_config.value("NetworkMode", std::string("default"));

@@ -77,10 +77,6 @@ std::string human_status(const State& s, int64_t now_ns);
 // go-units HumanDuration.
 std::string human_duration(int64_t ns);
 
-// Docker's "Mounts" (inspect and ps): the resolved mount points, or the
-// Binds of records from before mount resolution.
-Json mounts_json(const Record& r);
-
 // GET /containers/{id}/json
 Json inspect_json(const Record& r, const Paths& p, const std::string& driver = "overlay2");
 // An element of GET /containers/json.

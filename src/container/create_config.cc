@@ -150,7 +150,9 @@ const std::set<std::string>& known_fields() {
       "CpuShares", "CpuPeriod", "CpuQuota", "NanoCpus", "CpusetCpus", "CpusetMems", "PidsLimit",
       "Annotations", "PortBindings", "PublishAllPorts", "VolumesFrom", "Mounts", "Privileged", "SecurityOpt", "Init", "Devices", "BlkioWeight",
       "BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps",
-      "OomKillDisable", "Runtime", "Links"};
+      "OomKillDisable", "Runtime", "Links",
+      // --cidfile: the client writes the file; dockerd only records the path.
+      "ContainerIDFile"};
   return k;
 }
 

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include "common/fs.h"
+#include "container/ipc_shm.h"
 
 namespace berth::container {
 

@@ -28,11 +28,4 @@ Status mount_rootfs(const std::vector<std::string>& layers_lowest_first, const R
 Status unmount_rootfs(const RootfsDirs& d);
 bool is_mount_point(const std::string& path);
 
-// --ipc shareable: the container's /dev/shm is a tmpfs on the host at
-// CONTAINER_DIR/mounts/shm (as dockerd's), so that --ipc container:X can
-// bind the same one. mount_ipc_shm is a no-op when it is mounted already.
-std::string ipc_shm_path(const std::string& container_dir);
-Status mount_ipc_shm(const std::string& path, int64_t size);
-void unmount_ipc_shm(const std::string& path);
-
 }  // namespace berth::container

@@ -20,6 +20,7 @@
 #include "container/mounts.h"
 #include "container/names.h"
 #include "container/network_attach.h"
+#include "container/ipc_shm.h"
 #include "container/overlay.h"
 #include "container/runtime_cmd.h"
 #include "container/shim_client.h"
@@ -1572,11 +1573,6 @@ Result<std::vector<Json>> ContainerService::list(const ListOptions& o) {
     out.push_back(list_json(r, now));
     if (auto ln = link_names.find(r.name); ln != link_names.end())
       for (const auto& n : ln->second) out.back()["Names"].push_back(n);
-    if (o.size) {
-      auto [rw, rootfs] = sizes(r);
-      if (rw > 0) out.back()["SizeRw"] = rw;  // omitempty, as dockerd
-      out.back()["SizeRootFs"] = rootfs;
-    }
     if (opts_.networks && is_running(r.state.status)) {
       // Ports and per-network addresses of the live sandbox, as ps shows them.
       Json ns = opts_.networks->settings(r.id, Json::object());

@@ -23,7 +23,6 @@
 #include "common/log.h"
 #include "common/result.h"
 #include "common/unique_fd.h"
-#include "container/archive.h"
 #include "container/container.h"
 #include "container/create_config.h"
 #include "network/service.h"
@@ -136,7 +135,6 @@ struct Counts {
 
 struct ListOptions {
   bool all = false;
-  bool size = false;  // SizeRw/SizeRootFs (ps -s)
   int limit = -1;
   std::vector<std::pair<std::string, std::vector<std::string>>> filters;
 };
@@ -205,20 +203,6 @@ class ContainerService {
   // POST /containers/prune: removes every stopped container `keep` does
   // not keep; {"ContainersDeleted":[..]|null,"SpaceReclaimed":N}.
   Result<Json> prune(const std::function<bool(const Record&)>& matches);
-
-  // The archive API (service_archive.cc): GET/HEAD/PUT
-  // /containers/{id}/archive and GET /containers/{id}/export, on running
-  // and stopped containers (a stopped one's overlay is mounted for the
-  // call and its lifecycle operations wait). Errors carry Docker's wording.
-  // archive_get: `on_stat` sees the path stat before any byte of the tar;
-  // with `head_only` nothing else happens.
-  Status archive_get(std::string_view ref, const std::string& path, bool head_only,
-                     const std::function<Status(const std::string& stat_json)>& on_stat, const Sink& body);
-  // The tar is read from in_fd to EOF.
-  Status archive_put(std::string_view ref, const ExtractRequest& req, int in_fd);
-  Status export_rootfs(std::string_view ref, const Sink& body);
-  // SizeRw (bytes in the upper dir) and SizeRootFs (image layers + SizeRw).
-  std::pair<int64_t, int64_t> sizes(const Record& r);
 
   // exec (service_exec.cc). Docker keeps exec instances in memory until
   // their container is removed; so does berth.
@@ -309,16 +293,6 @@ class ContainerService {
   std::string exec_socket(const std::string& exec_id) const { return opts_.paths.exec_root + "/execs/" + exec_id + ".sock"; }
   std::map<std::string, std::shared_ptr<Exec>> execs_;  // guarded by mu_
   void on_exit(const std::string& id, Result<Json> answer);
-  // The container's filesystem for the archive API (service_archive.cc).
-  struct CopyAccess {
-    CopyRoot root;
-    Record rec;
-    std::unique_lock<std::mutex> op;  // held for a stopped container
-    bool unmount = false;             // the call mounted the overlay
-    std::string merged;
-    ~CopyAccess();
-  };
-  Result<std::unique_ptr<CopyAccess>> open_copy(std::string_view ref);
   void remove_locked(const EntryPtr& e, bool volumes = false);  // op_mu held
   void monitor_loop();
   void watch(const std::string& id, UniqueFd conn);

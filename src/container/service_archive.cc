@@ -1,12 +1,15 @@
-// The archive API (docker cp, docker export) and container sizes (ps -s).
+// The archive API (docker cp, docker export) and container sizes (ps -s)
+// on a container record.
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <memory>
+
 #include "common/fs.h"
 #include "common/strings.h"
+#include "container/archive.h"
 #include "container/changes.h"
 #include "container/overlay.h"
-#include "container/service.h"
 #include "container/user.h"
 
 namespace berth::container {
@@ -17,7 +20,8 @@ namespace {
 // disk; Docker's cp does not see them either).
 std::vector<CopyMount> copy_mounts(const Record& r) {
   std::vector<CopyMount> out;
-  for (const auto& m : mounts_json(r)) {
+  if (!r.mounts.is_array()) return out;
+  for (const auto& m : r.mounts) {
     std::string type = m.value("Type", "");
     if (type != "volume" && type != "bind") continue;
     std::string src = m.value("Source", ""), dst = m.value("Destination", "");
@@ -25,7 +29,6 @@ std::vector<CopyMount> copy_mounts(const Record& r) {
     UniqueFd fd(::open(src.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!fd) continue;  // a file bind or a missing source: the rootfs shows through
     CopyMount cm;
-    // Lexically clean the destination.
     std::string clean;
     for (const auto& c : str::split(dst, '/'))
       if (!c.empty() && c != ".") clean += "/" + c;
@@ -37,50 +40,53 @@ std::vector<CopyMount> copy_mounts(const Record& r) {
   return out;
 }
 
-}  // namespace
-
-ContainerService::CopyAccess::~CopyAccess() {
-  if (unmount) {
-    RootfsDirs d;
-    d.merged = merged;
-    (void)unmount_rootfs(d);
-  }
+bool live(const Record& r) {
+  return r.state.status == StateStatus::running || r.state.status == StateStatus::paused ||
+         r.state.status == StateStatus::restarting;
 }
 
-Result<std::unique_ptr<ContainerService::CopyAccess>> ContainerService::open_copy(std::string_view ref) {
-  EntryPtr e = BERTH_TRY(find(ref));
+// The container's filesystem for one call.
+struct CopyAccess {
+  CopyRoot root;
+  std::string merged;
+  bool unmount = false;  // this call mounted the overlay
+  StillStopped still_stopped;
+  CopyAccess() = default;
+  CopyAccess(const CopyAccess&) = delete;
+  CopyAccess& operator=(const CopyAccess&) = delete;
+  ~CopyAccess() {
+    if (unmount && (!still_stopped || still_stopped())) {
+      RootfsDirs d;
+      d.merged = merged;
+      (void)unmount_rootfs(d);
+    }
+  }
+};
+
+Result<std::unique_ptr<CopyAccess>> open_copy(const Record& rec, const std::string& data_root,
+                                              const StillStopped& still_stopped, bool with_mounts) {
   auto a = std::make_unique<CopyAccess>();
-  {
-    std::lock_guard g(mu_);
-    a->rec = e->rec;
-  }
-  if (!is_running_status(a->rec.state.status)) {
-    // Stopped: no start, exit processing or removal while the overlay is
-    // mounted for this call.
-    a->op = std::unique_lock(e->op_mu);
-    std::lock_guard g(mu_);
-    if (e->removed) return make_error(Errc::not_found, "No such container: " + std::string(ref));
-    a->rec = e->rec;
-  }
-  RootfsDirs rd = rootfs_dirs(opts_.paths.data_root, a->rec.id);
+  a->still_stopped = still_stopped;
+  RootfsDirs rd = rootfs_dirs(data_root, rec.id);
   a->merged = rd.merged;
   if (!is_mount_point(rd.merged)) {
-    if (is_running_status(a->rec.state.status))
-      return make_error(Errc::conflict, "container " + a->rec.id + " has no mounted rootfs");
-    BERTH_TRY_VOID(mount_rootfs(a->rec.layer_dirs, rd));
+    if (live(rec)) return make_error(Errc::conflict, "container " + rec.id + " has no mounted rootfs");
+    BERTH_TRY_VOID(mount_rootfs(rec.layer_dirs, rd));
     a->unmount = true;
   }
   UniqueFd root(::open(rd.merged.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root) return sys_error("open " + rd.merged);
-  a->root = CopyRoot(std::move(root), copy_mounts(a->rec));
+  a->root = CopyRoot(std::move(root), with_mounts ? copy_mounts(rec) : std::vector<CopyMount>{});
   return a;
 }
 
-Status ContainerService::archive_get(std::string_view ref, const std::string& path, bool head_only,
-                                     const std::function<Status(const std::string& stat_json)>& on_stat,
-                                     const Sink& body) {
+}  // namespace
+
+Status archive_get(const Record& rec, const std::string& data_root, std::string_view ref, const std::string& path,
+                   bool head_only, const std::function<Status(const std::string& stat_json)>& on_stat,
+                   const Sink& body, const StillStopped& still_stopped) {
   if (path.empty()) return make_error(Errc::invalid, "bad parameter: pathcannot be empty");  // sic, dockerd
-  auto a = BERTH_TRY(open_copy(ref));
+  auto a = BERTH_TRY(open_copy(rec, data_root, still_stopped, true));
   auto src = stat_archive_path(a->root, path);
   if (!src) {
     if (src.error().kind == Errc::not_found)
@@ -92,14 +98,15 @@ Status ContainerService::archive_get(std::string_view ref, const std::string& pa
   return write_archive(a->root, *src, body);
 }
 
-Status ContainerService::archive_put(std::string_view ref, const ExtractRequest& req, int in_fd) {
+Status archive_put(const Record& rec, const std::string& data_root, std::string_view ref, const ExtractRequest& req,
+                   int in_fd, const StillStopped& still_stopped) {
   if (req.path.empty()) return make_error(Errc::invalid, "bad parameter: pathcannot be empty");
-  auto a = BERTH_TRY(open_copy(ref));
+  auto a = BERTH_TRY(open_copy(rec, data_root, still_stopped, true));
   ExtractRequest r = req;
-  r.readonly_rootfs = a->rec.host_config.value("ReadonlyRootfs", false);
+  r.readonly_rootfs = rec.host_config.value("ReadonlyRootfs", false);
   if (r.chown) {
     // copyUIDGID: entries belong to the container's user.
-    std::string user = a->rec.config.value("User", std::string());
+    std::string user = rec.config.value("User", std::string());
     if (user.empty()) {
       r.uid = r.gid = 0;
     } else {
@@ -115,17 +122,14 @@ Status ContainerService::archive_put(std::string_view ref, const ExtractRequest&
   return st;
 }
 
-Status ContainerService::export_rootfs(std::string_view ref, const Sink& body) {
-  auto a = BERTH_TRY(open_copy(ref));
-  // Export is the container's own filesystem: no volumes (as Docker).
-  UniqueFd root(::open(a->merged.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!root) return sys_error("open " + a->merged);
-  CopyRoot rootfs_only(std::move(root), {});
-  return write_export(rootfs_only, body);
+Status export_rootfs(const Record& rec, const std::string& data_root, const Sink& body,
+                     const StillStopped& still_stopped) {
+  auto a = BERTH_TRY(open_copy(rec, data_root, still_stopped, false));
+  return write_export(a->root, body);
 }
 
-std::pair<int64_t, int64_t> ContainerService::sizes(const Record& r) {
-  int64_t rw = dir_size(rootfs_dirs(opts_.paths.data_root, r.id).upper);
+std::pair<int64_t, int64_t> container_sizes(const Record& r, const std::string& data_root) {
+  int64_t rw = dir_size(rootfs_dirs(data_root, r.id).upper);
   int64_t image = 0;
   for (const auto& l : r.layer_dirs) image += dir_size(l);
   return {rw, image + rw};

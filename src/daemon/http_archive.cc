@@ -6,7 +6,9 @@
 #include <thread>
 
 #include "common/fs.h"
+#include "common/base64.h"
 #include "common/strings.h"
+#include "container/archive.h"
 #include "daemon/routes.h"
 
 namespace berth::daemon {
@@ -34,6 +36,26 @@ class ChunkSink {
   std::string buf_;
 };
 
+// The head of a chunked 200 with extra headers (Response::start_stream
+// takes none); the handler then answers only through chunk()/end_stream().
+Status start_stream_with(Response& res, std::string_view content_type, const std::vector<api::Header>& extra) {
+  std::string out = "HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nDocker-Experimental: false\r\nOstype: linux\r\n"
+                    "Server: berth/0.1.0 (linux)\r\n";
+  for (const auto& h : extra) out += h.name + ": " + h.value + "\r\n";
+  out += "Content-Type: " + std::string(content_type) + "\r\nTransfer-Encoding: chunked\r\n";
+  if (!res.keep_alive()) out += "Connection: close\r\n";
+  out += "\r\n";
+  return res.conn().write(out);
+}
+
+// A record lookup for "did it start meanwhile?" after the call.
+container::StillStopped still_stopped(container::ContainerService& cs, const std::string& id) {
+  return [&cs, id] {
+    auto r = cs.get(id);
+    return !r || !container::is_running_status(r->state.status);
+  };
+}
+
 // Errors after the head went out cannot change the status: the stream is
 // cut short (no last chunk), which clients report as a broken archive.
 Status finish_stream(Response& res, ChunkSink& sink, Status st) {
@@ -51,25 +73,27 @@ void add_archive_routes(Router& r, Backends& b) {
   auto& cs = b.containers;
 
   // HEAD is routed here too (the server answers it without a body).
-  r.add("GET", "/containers/{id}/archive", [&cs](Request& req, Response& res) -> Status {
+  r.add("GET", "/containers/{id}/archive", [&cs, &b](Request& req, Response& res) -> Status {
     std::string path = req.q("path").value_or("");
     bool head = req.method == "HEAD";
     ChunkSink sink(res);
     bool started = false;
-    auto st = cs.archive_get(
-        req.param("id"), path, head,
+    auto rec = BERTH_TRY(cs.get(req.param("id")));
+    auto st = container::archive_get(
+        rec, b.sys.data_root, req.param("id"), path, head,
         [&](const std::string& stat) -> Status {
           std::vector<api::Header> h{{"X-Docker-Container-Path-Stat", str::base64_encode(stat)}};
           if (head) return res.send(200, "", "", h);
           started = true;
-          return res.start_stream(200, "application/x-tar", h);
+          return start_stream_with(res, "application/x-tar", h);
         },
-        [&](std::string_view d) { return sink.write(d); });
+        [&](std::string_view d) { return sink.write(d); }, still_stopped(cs, rec.id));
     if (!started) return st;
     return finish_stream(res, sink, std::move(st));
   });
 
-  r.add("PUT", "/containers/{id}/archive", [&cs](Request& req, Response& res) -> Status {
+  r.add("PUT", "/containers/{id}/archive", [&cs, &b](Request& req, Response& res) -> Status {
+    auto rec = BERTH_TRY(cs.get(req.param("id")));
     container::ExtractRequest er;
     er.path = req.q("path").value_or("");
     er.no_overwrite_dir_non_dir = req.qbool("noOverwriteDirNonDir");
@@ -91,7 +115,7 @@ void add_archive_routes(Router& r, Backends& b) {
       }
       wr.reset();
     });
-    auto st = cs.archive_put(req.param("id"), er, rd.get());
+    auto st = container::archive_put(rec, b.sys.data_root, req.param("id"), er, rd.get(), still_stopped(cs, rec.id));
     rd.reset();
     feeder.join();
     if (!body_status) {
@@ -105,16 +129,20 @@ void add_archive_routes(Router& r, Backends& b) {
     return res.send(200, "", "");
   });
 
-  r.add("GET", "/containers/{id}/export", [&cs](Request& req, Response& res) -> Status {
+  r.add("GET", "/containers/{id}/export", [&cs, &b](Request& req, Response& res) -> Status {
     ChunkSink sink(res);
     bool started = false;
-    auto st = cs.export_rootfs(req.param("id"), [&](std::string_view d) -> Status {
-      if (!started) {
-        started = true;
-        BERTH_TRY_VOID(res.start_stream(200, "application/octet-stream"));
-      }
-      return sink.write(d);
-    });
+    auto rec = BERTH_TRY(cs.get(req.param("id")));
+    auto st = container::export_rootfs(
+        rec, b.sys.data_root,
+        [&](std::string_view d) -> Status {
+          if (!started) {
+            started = true;
+            BERTH_TRY_VOID(res.start_stream(200, "application/octet-stream"));
+          }
+          return sink.write(d);
+        },
+        still_stopped(cs, rec.id));
     if (!started) {
       if (!st) return st;
       BERTH_TRY_VOID(res.start_stream(200, "application/octet-stream"));

@@ -11,11 +11,15 @@
 #include "common/strings.h"
 #include "common/time.h"
 #include "container/signals.h"
+#include "container/archive.h"
 #include "daemon/routes.h"
 #include "image/reference.h"
 #include "logging/json_file.h"
 
 namespace berth::daemon {
+
+// http_archive.cc
+void add_archive_routes(Router& r, Backends& b);
 
 namespace {
 
@@ -130,24 +134,33 @@ void add_container_routes(Router& r, Backends& b) {
     return res.json(201, Json{{"Id", id}, {"Warnings", Json::array()}});
   });
 
-  r.add("GET", "/containers/json", [&cs](Request& req, Response& res) -> Status {
+  r.add("GET", "/containers/json", [&cs, &b](Request& req, Response& res) -> Status {
     container::ListOptions o;
     o.all = req.qbool("all");
-    o.size = req.qbool("size");
     o.limit = BERTH_TRY(query_int(req, "limit", -1));
     if (auto f = req.q("filters"))
       o.filters = BERTH_TRY(container::parse_filters(*f));
     auto list = BERTH_TRY(cs.list(o));
     Json out = Json::array();
     for (auto& j : list) out.push_back(std::move(j));
+    if (req.qbool("size")) {
+      // ps -s: SizeRw (omitted when 0, as dockerd) and SizeRootFs.
+      for (auto& j : out) {
+        auto rec = cs.get(j.value("Id", std::string()));
+        if (!rec) continue;
+        auto [rw, rootfs] = container::container_sizes(*rec, b.sys.data_root);
+        if (rw > 0) j["SizeRw"] = rw;
+        j["SizeRootFs"] = rootfs;
+      }
+    }
     return res.json(200, out);
   });
 
-  r.add("GET", "/containers/{id}/json", [&cs](Request& req, Response& res) -> Status {
+  r.add("GET", "/containers/{id}/json", [&cs, &b](Request& req, Response& res) -> Status {
     Json j = BERTH_TRY(cs.inspect(req.param("id")));
     if (req.qbool("size")) {
       auto rec = BERTH_TRY(cs.get(req.param("id")));
-      auto [rw, rootfs] = cs.sizes(rec);
+      auto [rw, rootfs] = container::container_sizes(rec, b.sys.data_root);
       j["SizeRw"] = rw;
       j["SizeRootFs"] = rootfs;
     }

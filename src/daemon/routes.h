@@ -51,9 +51,6 @@ void add_container_routes(Router& r, Backends& b);
 // (http_exec.cc); registered by add_container_routes.
 void add_container_op_routes(Router& r, Backends& b);
 void add_exec_routes(Router& r, Backends& b);
-// GET/HEAD/PUT /containers/{id}/archive and GET /containers/{id}/export
-// (http_archive.cc); registered by add_container_routes.
-void add_archive_routes(Router& r, Backends& b);
 
 // Copies bytes between a hijacked client and a shim attach stream until the
 // shim closes it or the client goes away (http_containers.cc).

@@ -1,5 +1,7 @@
 #include "snapshot/layer_apply.h"
 
+#include "snapshot/extract.h"
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>

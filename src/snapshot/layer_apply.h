@@ -43,17 +43,6 @@ struct ApplyResult {
 using Tee = std::function<Status(std::string_view)>;
 Result<ApplyResult> apply_tar(int in_fd, int dest_dirfd, const Tee& tee = {});
 
-// The same safe extraction for archives that are not layers (docker cp's
-// PUT /containers/{id}/archive).
-struct ExtractOptions {
-  bool whiteouts = true;                  // false: ".wh.NAME" is an ordinary name
-  bool no_overwrite_dir_non_dir = false;  // Errc::conflict instead of replacing a dir by a non-dir or back
-  bool chown = false;                     // every entry owned by uid:gid instead of the archive's owner
-  uint32_t uid = 0, gid = 0;
-  std::string display_root = "/";         // how the destination is named in error messages
-};
-Result<ApplyResult> apply_tar(int in_fd, int dest_dirfd, const Tee& tee, const ExtractOptions& opts);
-
 // rm -rf of `name` inside dirfd without following symlinks or crossing
 // mount points.
 Status remove_tree_at(int dirfd, const std::string& name);

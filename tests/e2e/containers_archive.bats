@@ -211,7 +211,7 @@ PY
   [ "$status" -eq 1 ]
   [[ $output == *"Invalid filter 'bogus'"* ]]
   run docker ps --filter publish=x
-  [[ $output == *'error while looking up for publish x: strconv.ParseUint: parsing \"x\": invalid syntax'* ]]
+  [[ $output == *'error while looking up for publish x: strconv.ParseUint: parsing "x": invalid syntax'* ]]
   run docker ps --filter publish=1:2
   [[ $output == *"filter for 'publish' should not contain ':': 1:2"* ]]
   run docker ps --filter is-task=maybe

@@ -137,7 +137,7 @@ JSON
 }
 
 @test "--pid host / container:X, --ipc host / container:X, --uts host" {
-  docker run -d --name nsowner busybox sleep 60
+  docker run -d --name nsowner --ipc shareable busybox sleep 60  # dockerd joins only a shareable IPC
   run docker run --rm --pid container:nsowner busybox ps
   [[ $output == *"sleep 60"* ]]
   owner_pid=$(docker inspect -f '{{.State.Pid}}' nsowner)

@@ -9,11 +9,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "common/fs.h"
+#include "common/base64.h"
 #include "common/strings.h"
 
 namespace berth::container {
