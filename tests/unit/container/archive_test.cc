@@ -86,7 +86,7 @@ TEST(ArchivePaths, GoFileMode) {
 }
 
 TEST(ArchivePaths, Base64RoundTrip) {
-  for (std::string s : {"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)}) {
+  for (const std::string& s : std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)}) {
     auto d = str::base64_decode(str::base64_encode(s));
     ASSERT_TRUE(d);
     EXPECT_EQ(*d, s);
