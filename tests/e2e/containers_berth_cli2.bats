@@ -156,7 +156,7 @@ cg() { echo "/sys/fs/cgroup/$1/berth/$(docker inspect -f '{{.Id}}' "$2")/$3"; }
 @test "berth run -it and exec -it: raw terminal, restored after, window size sent" {
   command -v python3 >/dev/null || skip "python3 missing"
   docker run -d --name bit busybox sleep 300
-  cat > "$T/pty.py" <<'PY'
+  cat > "$T/ptyrun.py" <<'PY'
 import os, pty, sys, termios, struct, fcntl, time, select
 argv = sys.argv[1:]
 pid, fd = pty.fork()
@@ -181,10 +181,10 @@ _, st = os.waitpid(pid, 0)
 sys.stdout.write(out.decode(errors="replace"))
 print("\nRC=%d" % os.waitstatus_to_exitcode(st))
 PY
-  run python3 "$T/pty.py" "$BERTH_BIN/berth" exec -it bit sh
+  run python3 "$T/ptyrun.py" "$BERTH_BIN/berth" exec -it bit sh
   [[ $output == *"rows 33; columns 101"* ]]
   [[ $output == *"RC=3"* ]]
-  run python3 "$T/pty.py" "$BERTH_BIN/berth" run --rm -it busybox sh
+  run python3 "$T/ptyrun.py" "$BERTH_BIN/berth" run --rm -it busybox sh
   [[ $output == *"rows 33; columns 101"* ]]
   [[ $output == *"RC=3"* ]]
   # the local terminal is restored: stty after berth shows canonical mode
