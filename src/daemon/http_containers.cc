@@ -196,8 +196,14 @@ void add_container_routes(Router& r, Backends& b) {
     return res.no_content();
   });
 
-  // {id*}: `docker rm --link` names a link, "/parent/alias", in the path.
-  r.add("DELETE", "/containers/{id*}", [&cs](Request& req, Response& res) -> Status {
+  // `docker rm --link /parent/alias` puts the link's two parts in the path.
+  r.add("DELETE", "/containers/{parent}/{alias}", [&cs](Request& req, Response& res) -> Status {
+    if (!req.qbool("link")) return make_error(Errc::not_found, "page not found");
+    BERTH_TRY_VOID(cs.remove_link("/" + req.param("parent") + "/" + req.param("alias")));
+    return res.no_content();
+  });
+
+  r.add("DELETE", "/containers/{id}", [&cs](Request& req, Response& res) -> Status {
     if (req.qbool("link")) {
       BERTH_TRY_VOID(cs.remove_link(req.param("id")));
       return res.no_content();

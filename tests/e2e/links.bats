@@ -56,6 +56,11 @@ $ip	webdb $host db"
   run docker inspect -f '{{json .HostConfig.Links}}' w2
   [ "$output" = 'null' ]
   docker inspect db >/dev/null
+  # The link route must not swallow other paths: inspecting an image whose
+  # name has a '/' still falls back from containers (404) to images.
+  docker tag busybox seed/linked:v1
+  [ "$(docker inspect -f '{{.Id}}' seed/linked:v1)" = "$(docker inspect -f '{{.Id}}' busybox)" ]
+  docker rmi seed/linked:v1
   docker rm w2
 }
 
