@@ -1,6 +1,6 @@
-#include "container/links.h"
 #include "container/service.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <regex>
 
 #include "common/fs.h"
@@ -17,6 +19,7 @@
 #include "common/strings.h"
 #include "common/time.h"
 #include "container/host_devices.h"
+#include "container/links.h"
 #include "container/mounts.h"
 #include "container/names.h"
 #include "container/network_attach.h"
@@ -64,6 +67,19 @@ namespace {
 
 Error not_found(std::string_view ref) {
   return make_error(Errc::not_found, "No such container: " + std::string(ref));
+}
+
+// hostname, hosts and resolv.conf are bind-mounted into a running
+// container, so a rewrite (network connect/disconnect) must keep the inode:
+// a rename would leave the container reading the old file. They are
+// regenerated at every start, so an in-place write needs no durability.
+Status write_bind_source(const std::string& path, std::string_view data) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd) {
+    if (errno == ENOENT) return fs::write_file_atomic(path, data, fs::Durability::none);
+    return make_error(Errc::internal, "open " + path + ": " + std::strerror(errno));
+  }
+  return fs::write_all(fd.get(), data);
 }
 
 bool is_running(StateStatus s) { return s == StateStatus::running || s == StateStatus::paused || s == StateStatus::restarting; }
@@ -332,9 +348,9 @@ Status ContainerService::write_network_files(const Record& r, const std::string&
     for (const auto& x : options) resolv += " " + x;
     resolv += "\n";
   }
-  BERTH_TRY_VOID(fs::write_file_atomic(dir + "/hostname", hostname + "\n", fs::Durability::none));
-  BERTH_TRY_VOID(fs::write_file_atomic(dir + "/hosts", hosts, fs::Durability::none));
-  BERTH_TRY_VOID(fs::write_file_atomic(dir + "/resolv.conf", resolv, fs::Durability::none));
+  BERTH_TRY_VOID(write_bind_source(dir + "/hostname", hostname + "\n"));
+  BERTH_TRY_VOID(write_bind_source(dir + "/hosts", hosts));
+  BERTH_TRY_VOID(write_bind_source(dir + "/resolv.conf", resolv));
   return ok();
 }
 
@@ -1461,6 +1477,19 @@ Result<std::string> ContainerService::setup_network(const Record& r, const std::
   return path;
 }
 
+void ContainerService::rewrite_network_files(const Record& r) {
+  // The running container sees the new files at once (same inodes): its
+  // addresses on the networks it is on now, and the embedded DNS once it is
+  // on a user-defined network, as dockerd rewrites them on connect/disconnect.
+  std::string link_hosts;
+  if (auto f = resolve_links(r)) link_hosts = f->hosts;
+  std::string hostname = container_hostname(r.id, r.config);
+  if (auto st = write_network_files(r, link_hosts + opts_.networks->hosts_entries(r.id, hostname),
+                                    opts_.networks->uses_embedded_dns(r.id));
+      !st)
+    BERTH_LOG(log_, warn, "rewriting network files failed", {"id", r.id}, {"error", st.error().msg});
+}
+
 Status ContainerService::connect_network(std::string_view ref, const std::string& network,
                                          const Json& endpoint_config) {
   if (!opts_.networks) return make_error(Errc::invalid, "networking is disabled");
@@ -1486,9 +1515,7 @@ Status ContainerService::connect_network(std::string_view ref, const std::string
   if (opts_.networks->has_sandbox(r.id)) {
     auto req = BERTH_TRY(sandbox_request(r.id, r.name, r.config, Json{{"NetworkMode", n.name}}, probe_nc));
     BERTH_TRY_VOID(opts_.networks->connect(r.id, req.endpoints.front()));
-    std::string hostname = container_hostname(r.id, r.config);
-    (void)write_network_files(r, opts_.networks->hosts_entries(r.id, hostname),
-                              opts_.networks->uses_embedded_dns(r.id));
+    rewrite_network_files(r);
   }
   eps[n.name] = cfg;
   std::lock_guard g(mu_);
@@ -1513,6 +1540,7 @@ Status ContainerService::disconnect_network(std::string_view ref, const std::str
   if (opts_.networks->has_sandbox(r.id)) {
     auto st = opts_.networks->disconnect(r.id, n.name);
     if (!st && !force) return st;
+    rewrite_network_files(r);
   } else if (!listed && !force) {
     return make_error(Errc::forbidden, "container " + r.id + " is not connected to network " + n.name);
   }

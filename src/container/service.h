@@ -272,6 +272,7 @@ class ContainerService {
   // network connect/disconnect and volume mount/unmount events of a start
   // (up) or an exit (service_events.cc).
   void publish_resource_events(const Record& r, bool up);
+  void rewrite_network_files(const Record& r);  // after connect/disconnect
   Status write_network_files(const Record& r, const std::string& own_hosts = "", bool embedded_dns = false);
   Result<std::string> setup_network(const Record& r, const std::string& link_hosts = "");
   Status fill_host_facts(SpecInput& in);
