@@ -108,7 +108,10 @@ stop_one_berthd() {
   # The daemon's network state: its default bridge (user networks were
   # pruned above) and its nftables table.
   [[ -z ${BERTHD_BRIDGE:-} ]] || ip link del "$BERTHD_BRIDGE" 2>/dev/null || true
-  [[ -z ${BERTHD_NFT_TABLE:-} ]] || nft delete table ip "$BERTHD_NFT_TABLE" 2>/dev/null || true
+  if [[ -n ${BERTHD_NFT_TABLE:-} ]]; then
+    nft delete table ip "$BERTHD_NFT_TABLE" 2>/dev/null || true
+    nft delete table ip6 "$BERTHD_NFT_TABLE" 2>/dev/null || true  # IPv6 rules (same name)
+  fi
   rm -rf "$BERTHD_DIR"
   unset BERTHD_DIR BERTHD_PID
 }
