@@ -54,7 +54,8 @@ void add_exec_routes(Router& r, Backends& b) {
     }
     if (s->attach) {
       if (!s->leftover.empty() && !fs::write_all(client, s->leftover)) return ok();
-      relay_attach(client, s->attach.get(), s->stdin_, std::move(pending_stdin));
+      relay_attach(client, s->attach.get(), s->stdin_, std::move(pending_stdin),
+                   [&] { (void)s->done->notice.wait_for(10000); });
     }
     // The CLI reads ExitCode as soon as the stream ends: record it first.
     (void)s->done->notice.wait_for(10000);

@@ -2,6 +2,7 @@
 // http_images.cc). Handlers parse the request, call a narrow backend and
 // answer; only the server maps Errc to a status.
 #pragma once
+#include <functional>
 
 #include <map>
 #include <mutex>
@@ -54,7 +55,10 @@ void add_exec_routes(Router& r, Backends& b);
 
 // Copies bytes between a hijacked client and a shim attach stream until the
 // shim closes it or the client goes away (http_containers.cc).
-void relay_attach(int client, int shim, bool forward_stdin, std::string pending_stdin);
+// `before_end` runs once the container's stream has ended and before the
+// client sees end of stream (exec records its exit code there).
+void relay_attach(int client, int shim, bool forward_stdin, std::string pending_stdin,
+                  const std::function<void()>& before_end = {});
 void add_image_routes(Router& r, Backends& b);
 // GET /system/df (registered by add_image_routes).
 void add_df_routes(Router& r, Backends& b);

@@ -16,13 +16,16 @@ setup_file() {
 }
 
 teardown_file() {
-  stop_registry 2>/dev/null || true
   stop_berthd
 }
 
 # A terminal for `docker run -it` / `docker exec -it`, as a user has one.
 # script(1) echoes the EOF of its (empty) stdin as "^@"; drop that echo.
-tty_run() { script -qec "$*" /dev/null </dev/null | tr -d '\r' | sed 's/^\^@//'; }
+tty_run() {
+  local cmd
+  cmd=$(printf '%q ' "$@")
+  script -qec "$cmd" /dev/null </dev/null | tr -d '\r' | sed 's/^\^@//'
+}
 
 @test "notes: docker --version, version, info (--format LoggingDriver)" {
   run docker --version
@@ -40,7 +43,7 @@ tty_run() { script -qec "$*" /dev/null </dev/null | tr -d '\r' | sed 's/^\^@//';
 @test "notes: run, run -it, run -d, -itd, ps -a/-q/-n/-l/-s/-f, rm, rm -f \$(docker ps -qa)" {
   run docker run busybox echo hello
   [ "$output" = hello ]
-  run tty_run docker run -it --rm busybox sh -c 'tty; echo \$TERM'
+  run tty_run docker run -it --rm busybox sh -c 'tty; echo $TERM'
   [ "$status" -eq 0 ]
   [[ ${lines[0]} == /dev/pts/* ]]
   [ "${lines[1]}" = xterm ]
@@ -84,13 +87,16 @@ tty_run() { script -qec "$*" /dev/null </dev/null | tr -d '\r' | sed 's/^\^@//';
   [[ $output == *"Total reclaimed space"* ]]
   docker rmi "$REGISTRY_ADDR/busybox:seed"
   docker inspect busybox >/dev/null
+  # Started inside this test, so stopped here: teardown_file cannot see its
+  # pid, and a registry left running holds bats' output pipe open.
+  stop_registry
 }
 
 @test "notes: attach, exec -it -w, exec -it -e, stop -t, start, restart, wait" {
   docker run -d --name ex busybox sh -c 'trap "exit 0" TERM; while :; do sleep 0.1; done'
   run tty_run docker exec -it -w /home ex pwd
   [ "$output" = /home ]
-  run tty_run docker exec -it -e myvar=value ex sh -c 'echo \$myvar'
+  run tty_run docker exec -it -e myvar=value ex sh -c 'echo $myvar'
   [ "$output" = value ]
   run docker stop -t 20 ex
   [ "$output" = ex ]
