@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <thread>
 
 #include "common/fs.h"
 #include "common/base64.h"
@@ -98,27 +97,9 @@ void add_archive_routes(Router& r, Backends& b) {
     er.path = req.q("path").value_or("");
     er.no_overwrite_dir_non_dir = req.qbool("noOverwriteDirNonDir");
     er.chown = req.qbool("copyUIDGID");
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) != 0) return sys_error("pipe");
-    UniqueFd rd(p[0]), wr(p[1]);
-    Status body_status;
-    std::thread feeder([&] {
-      char buf[65536];
-      for (;;) {
-        auto n = req.conn->read_body(buf, sizeof buf);
-        if (!n) {
-          body_status = std::move(n).error();
-          break;
-        }
-        if (*n == 0) break;
-        if (!fs::write_all(wr.get(), std::string_view(buf, *n))) break;  // extraction stopped reading
-      }
-      wr.reset();
-    });
-    auto st = container::archive_put(rec, b.sys.data_root, req.param("id"), er, rd.get(), still_stopped(cs, rec.id));
-    rd.reset();
-    feeder.join();
-    if (!body_status) {
+    auto body = BERTH_TRY(BodyPipe::open(req));
+    auto st = container::archive_put(rec, b.sys.data_root, req.param("id"), er, body->fd(), still_stopped(cs, rec.id));
+    if (Status body_status = body->finish(); !body_status) {
       res.set_keep_alive(false);
       return body_status;
     }

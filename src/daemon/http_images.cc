@@ -7,7 +7,6 @@
 #include <cstring>
 #include <functional>
 #include <mutex>
-#include <thread>
 
 #include <set>
 
@@ -180,27 +179,9 @@ void add_image_routes(Router& r, Backends& b) {
         return ok();
       });
     }
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) != 0) return sys_error("pipe");
-    UniqueFd rd(p[0]), wr(p[1]);
-    Status body_status;
-    std::thread feeder([&] {
-      char buf[65536];
-      for (;;) {
-        auto n = req.conn->read_body(buf, sizeof buf);
-        if (!n) {
-          body_status = std::move(n).error();
-          break;
-        }
-        if (*n == 0) break;
-        if (!fs::write_all(wr.get(), std::string_view(buf, *n))) break;  // importer stopped reading
-      }
-      wr.reset();
-    });
-    auto img = images.import(rd.get(), o);
-    rd.reset();
-    feeder.join();
-    if (!body_status) return body_status;
+    auto body = BERTH_TRY(BodyPipe::open(req));
+    auto img = images.import(body->fd(), o);
+    BERTH_TRY_VOID(body->finish());
     if (!img) return std::move(img).error();
     publish_event(b.events, "image", "import", img->id, {{"name", img->id}});
     BERTH_TRY_VOID(res.start_stream(200, "application/json"));
@@ -279,32 +260,14 @@ void add_image_routes(Router& r, Backends& b) {
 
   r.add("POST", "/images/load", [&images, &b](Request& req, Response& res) -> Status {
     const bool quiet = req.qbool("quiet");
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) != 0) return sys_error("pipe");
-    UniqueFd rd(p[0]), wr(p[1]);
-    Status body_status;
-    std::thread feeder([&] {
-      char buf[65536];
-      for (;;) {
-        auto n = req.conn->read_body(buf, sizeof buf);
-        if (!n) {
-          body_status = std::move(n).error();
-          break;
-        }
-        if (*n == 0) break;
-        if (!fs::write_all(wr.get(), std::string_view(buf, *n))) break;
-      }
-      wr.reset();
-    });
+    auto body = BERTH_TRY(BodyPipe::open(req));
     Result<std::vector<std::string>> lines = make_error(Errc::internal, "not loaded");
     Status st = stream_progress(res, [&](const image::ProgressFn& pf) -> Status {
       image::ProgressFn maybe = [&](const Json& m) {
         if (!quiet) pf(m);
       };
-      lines = image::load(images, rd.get(), maybe);
-      rd.reset();
-      feeder.join();
-      if (!body_status) return body_status;
+      lines = image::load(images, body->fd(), maybe);
+      BERTH_TRY_VOID(body->finish());
       if (!lines) return std::move(lines).error();
       for (const auto& l : *lines) {
         pf(Json{{"stream", l + "\n"}});
@@ -316,11 +279,7 @@ void add_image_routes(Router& r, Backends& b) {
       }
       return ok();
     });
-    if (feeder.joinable()) {
-      rd.reset();
-      feeder.join();
-    }
-    return st;
+    return st;  // (body's destructor ends the feeder if stream_progress failed first)
   });
 
   r.add("POST", "/commit", [&b, &images](Request& req, Response& res) -> Status {

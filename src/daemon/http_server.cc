@@ -9,6 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
+#include <cerrno>
 #include <cstring>
 #include <thread>
 
@@ -485,6 +488,37 @@ void Server::shutdown() {
   stop_ = true;
   uint64_t one = 1;
   if (wake_) (void)!::write(wake_.get(), &one, sizeof one);
+}
+
+
+Result<std::unique_ptr<BodyPipe>> BodyPipe::open(Request& req) {
+  std::unique_ptr<BodyPipe> bp(new BodyPipe());
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0)
+    return make_error(Errc::internal, std::string("pipe: ") + std::strerror(errno));
+  bp->rd_.reset(p[0]);
+  bp->wr_.reset(p[1]);
+  BodyPipe* self = bp.get();
+  bp->feeder_ = std::thread([self, &req] {
+    char buf[65536];
+    for (;;) {
+      auto n = req.conn->read_body(buf, sizeof buf);
+      if (!n) {
+        self->body_status_ = std::move(n).error();
+        break;
+      }
+      if (*n == 0) break;
+      if (!fs::write_all(self->wr_.get(), std::string_view(buf, *n))) break;  // consumer stopped reading
+    }
+    self->wr_.reset();
+  });
+  return bp;
+}
+
+Status BodyPipe::finish() {
+  rd_.reset();
+  if (feeder_.joinable()) feeder_.join();
+  return body_status_;
 }
 
 }  // namespace berth::daemon

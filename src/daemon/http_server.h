@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "api/http_wire.h"
@@ -72,6 +73,27 @@ struct Request {
   // The body as a JSON object/value; empty body → null. Malformed → 400.
   Result<Json> json_body();
   api::ApiVersion effective_version() const { return version.value_or(api::kMaxApiVersion); }
+};
+
+// The request body streamed into a pipe by a helper thread, for consumers
+// that read an fd (archive extraction, image import and load).
+class BodyPipe {
+ public:
+  static Result<std::unique_ptr<BodyPipe>> open(Request& req);
+  ~BodyPipe() { (void)finish(); }
+  BodyPipe(const BodyPipe&) = delete;
+  BodyPipe& operator=(const BodyPipe&) = delete;
+  int fd() const { return rd_.get(); }
+  // Closes the read end (a feeder blocked on a consumer that stopped
+  // reading gives up), waits for the feeder, and says how reading the body
+  // went.
+  Status finish();
+
+ private:
+  BodyPipe() = default;
+  UniqueFd rd_, wr_;
+  std::thread feeder_;
+  Status body_status_;
 };
 
 class Response {
