@@ -12,24 +12,8 @@ namespace berth::runtime {
 ChildMsg recv_child_msg(int sock) {
   ChildMsg m;
   char buf[64];
-  char cbuf[CMSG_SPACE(sizeof(int))];
-  iovec iov{buf, sizeof buf};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = cbuf;
-  msg.msg_controllen = sizeof cbuf;
-  ssize_t n;
-  do {
-    n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-      int fd;
-      std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-      m.fd.reset(fd);
-    }
-  }
+  auto r = sys::recv_msg(sock, buf, sizeof buf, &m.fd);
+  ssize_t n = r ? static_cast<ssize_t>(*r) : -1;
   if (n == 0) {
     m.kind = ChildMsg::eof;
   } else if (m.fd && n == 7 && std::memcmp(buf, "seccomp", 7) == 0) {

@@ -60,10 +60,9 @@ int send_fd(int sock, int fd, const char* name) noexcept {
   }
 }
 
-Result<UniqueFd> recv_fd(int sock, std::string* name) {
-  char buf[4096];
+Result<size_t> recv_msg(int sock, char* buf, size_t len, UniqueFd* fd) {
   char cbuf[CMSG_SPACE(sizeof(int))];
-  iovec iov{buf, sizeof buf};
+  iovec iov{buf, len};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
@@ -74,12 +73,22 @@ Result<UniqueFd> recv_fd(int sock, std::string* name) {
     n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
   } while (n < 0 && errno == EINTR);
   if (n < 0) return sys_error("recvmsg");
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  if (!c || c->cmsg_type != SCM_RIGHTS) return make_error(Errc::invalid, "no fd received");
-  int fd;
-  std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-  if (name) name->assign(buf, static_cast<size_t>(n));
-  return UniqueFd(fd);
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      int got;
+      std::memcpy(&got, CMSG_DATA(c), sizeof got);
+      fd->reset(got);
+    }
+  return static_cast<size_t>(n);
+}
+
+Result<UniqueFd> recv_fd(int sock, std::string* name) {
+  char buf[4096];
+  UniqueFd fd;
+  size_t n = BERTH_TRY(recv_msg(sock, buf, sizeof buf, &fd));
+  if (!fd) return make_error(Errc::invalid, "no fd received");
+  if (name) name->assign(buf, n);
+  return fd;
 }
 
 }  // namespace berth::sys
