@@ -65,25 +65,6 @@ Status write_all_fd(int fd, std::string_view d) { return fs::write_all(fd, d); }
 
 }  // namespace
 
-namespace {
-// End of stream for a hijacked client: half-close, then read (and drop) what
-// it still sends until it closes too, at most ~1 s. Closing with unread input
-// makes the kernel answer with a reset, which the docker CLI reports as
-// "read: connection reset by peer" after e.g. `exec -it` on a terminal.
-void finish_hijacked(int client) {
-  ::shutdown(client, SHUT_WR);
-  char buf[4096];
-  for (int i = 0; i < 20; ++i) {
-    pollfd p{client, POLLIN, 0};
-    int n = ::poll(&p, 1, 50);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) continue;
-    ssize_t r = ::read(client, buf, sizeof buf);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return;
-  }
-}
-}  // namespace
 
 // Copies bytes between the hijacked client and the shim's attach stream
 // until the shim closes it (the container exited) or the client goes away.
@@ -104,7 +85,7 @@ void relay_attach(int client, int shim, bool forward_stdin, std::string pending_
       if (r < 0 && errno == EINTR) continue;
       if (r <= 0) {  // container gone: end of stream
         if (before_end) before_end();
-        if (client_open) finish_hijacked(client);
+        if (client_open) linger_close(client);
         return;
       }
       if (!write_all_fd(client, std::string_view(buf, static_cast<size_t>(r)))) return;

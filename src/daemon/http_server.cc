@@ -131,6 +131,29 @@ Result<size_t> Conn::read_body(char* buf, size_t n) {
   return k;
 }
 
+void linger_close(int fd, int max_ms, size_t max_bytes) {
+  ::shutdown(fd, SHUT_WR);
+  timespec t0{};
+  ::clock_gettime(CLOCK_MONOTONIC, &t0);
+  auto elapsed_ms = [&t0] {
+    timespec t{};
+    ::clock_gettime(CLOCK_MONOTONIC, &t);
+    return (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+  };
+  char buf[65536];
+  size_t total = 0;
+  for (long left = max_ms; left > 0 && total < max_bytes; left = max_ms - elapsed_ms()) {
+    pollfd p{fd, POLLIN, 0};
+    int n = ::poll(&p, 1, static_cast<int>(left));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    ssize_t r = ::read(fd, buf, sizeof buf);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return;
+    total += static_cast<size_t>(r);
+  }
+}
+
 bool Conn::drain_body(size_t limit) {
   char buf[16384];
   size_t total = 0;
@@ -420,8 +443,18 @@ void serve_connection(UniqueFd fd, const Router& router, log::Logger& log) {
       (void)conn.write("HTTP/1.1 100 Continue\r\n\r\n");
     BERTH_LOG(log, debug, "request", {"method", req.method}, {"target", req.head.target});
     (void)dispatch(req, res, router);
-    if (res.hijacked() || !res.keep_alive()) return;
-    if (!conn.body_done() && !conn.drain_body(1 << 20)) return;
+    if (res.hijacked()) return;
+    // An answer given before the whole body arrived (an error from a
+    // streaming handler): let the client finish sending before we close,
+    // as Go's server does, or it sees EPIPE instead of our answer.
+    if (!res.keep_alive()) {
+      if (!conn.body_done()) linger_close(conn.fd());
+      return;
+    }
+    if (!conn.body_done() && !conn.drain_body(1 << 20)) {
+      linger_close(conn.fd());
+      return;
+    }
   }
 }
 

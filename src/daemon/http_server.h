@@ -27,6 +27,15 @@ namespace berth::daemon {
 int http_status(Errc e);
 
 // Reads a request head and body off a connection.
+// Ends a stream socket without a reset: half-closes our side, then reads
+// and drops what the peer still sends until it closes too, for at most
+// `max_ms` and `max_bytes`. Closing a socket with unread input makes the
+// kernel answer the peer's next write with a reset or EPIPE, so a client
+// still sending a request body (docker cp into a bad path) or typing into
+// an exec would see "broken pipe" / "connection reset by peer" instead of
+// the answer already sent.
+void linger_close(int fd, int max_ms = 1000, size_t max_bytes = size_t{64} << 20);
+
 class Conn {
  public:
   explicit Conn(UniqueFd fd) : fd_(std::move(fd)) {}

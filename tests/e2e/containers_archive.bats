@@ -97,6 +97,37 @@ stat_header() {  # PATH → the decoded X-Docker-Container-Path-Stat of HEAD
   [[ $output == *"extraction point is not a directory"* ]]
 }
 
+@test "archive PUT refused early: a client still sending the body gets the answer, not EPIPE" {
+  # The daemon answers before reading the 8 MB body; it must let the client
+  # finish writing before it closes (docker cp saw "write: broken pipe").
+  run python3 - "$(sock)" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+size = 8 << 20
+s.sendall(("PUT /v1.41/containers/st/archive?path=/d/a HTTP/1.1\r\nHost: x\r\n"
+           "Content-Type: application/x-tar\r\nContent-Length: %d\r\n\r\n" % size).encode())
+try:
+    s.sendall(b"\0" * size)
+except OSError as e:
+    sys.exit("send failed: %s" % e)
+data = b""
+while True:
+    b = s.recv(4096)
+    if not b:
+        break
+    data += b
+head, _, body = data.partition(b"\r\n\r\n")
+print(head.split(b"\r\n")[0].decode())
+print(body.decode())
+PY
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "HTTP/1.1 500 Internal Server Error" ]
+  [ "${lines[1]}" = '{"message":"extraction point is not a directory"}' ]
+  # the daemon keeps serving
+  [ "$(docker exec st cat /d/a)" = hi ]
+}
+
 @test "archive PUT: noOverwriteDirNonDir, archives cannot write outside the container" {
   mkdir -p "$T/p1/sub"; tar cf "$T/dir-sub.tar" -C "$T/p1" sub
   # /d/a is a file: a directory named a over it is refused with the flag.
