@@ -145,31 +145,19 @@ struct TarWriter {
 
 class TreeTar {
  public:
-  TreeTar(const CopyRoot& root, TarWriter& w) : root_(root), w_(w) {}
+  explicit TreeTar(TarWriter& w) : w_(w) {}
   // One entry (recursing into directories): `pfd`/`leaf` name it (leaf
   // empty: pfd itself), `abs` is its container path, `name` its tar name.
   Status add(int pfd, const std::string& leaf, const std::string& abs, const std::string& name, bool emit_self);
 
  private:
-  const CopyRoot& root_;
   TarWriter& w_;
 };
 
 Status TreeTar::add(int pfd, const std::string& leaf, const std::string& abs, const std::string& name,
                     bool emit_self) {
-  // A volume or bind mounted at this path: its source replaces what the
-  // rootfs holds there.
-  UniqueFd mounted;
-  std::string leaf_used = leaf;
-  if (const CopyMount* m = root_.mount_of(abs); m && m->destination == abs) {
-    mounted.reset(openat2_in_root(m->fd.get(), ".", O_PATH | O_DIRECTORY));
-    if (mounted) {
-      pfd = mounted.get();
-      leaf_used.clear();
-    }
-  }
   struct stat st {};
-  int r = leaf_used.empty() ? ::fstat(pfd, &st) : ::fstatat(pfd, leaf_used.c_str(), &st, AT_SYMLINK_NOFOLLOW);
+  int r = leaf.empty() ? ::fstat(pfd, &st) : ::fstatat(pfd, leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW);
   if (r != 0) {
     if (errno == ENOENT) return ok();  // went away while walking
     return sys_error("lstat " + abs);
@@ -178,7 +166,7 @@ Status TreeTar::add(int pfd, const std::string& leaf, const std::string& abs, co
   UniqueFd self;
   if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
     int flags = (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0) | O_RDONLY | O_NOFOLLOW | O_CLOEXEC;
-    self.reset(leaf_used.empty() ? ::openat(pfd, ".", flags) : ::openat(pfd, leaf_used.c_str(), flags | O_NONBLOCK));
+    self.reset(leaf.empty() ? ::openat(pfd, ".", flags) : ::openat(pfd, leaf.c_str(), flags | O_NONBLOCK));
     if (!self) {
       if (errno == ENOENT) return ok();
       return sys_error("open " + abs);
@@ -204,7 +192,7 @@ Status TreeTar::add(int pfd, const std::string& leaf, const std::string& abs, co
     }
     if (S_ISLNK(st.st_mode)) {
       std::string target(4096, '\0');
-      ssize_t n = ::readlinkat(pfd, leaf_used.c_str(), target.data(), target.size());
+      ssize_t n = ::readlinkat(pfd, leaf.c_str(), target.data(), target.size());
       if (n < 0) return sys_error("readlink " + abs);
       target.resize(static_cast<size_t>(n));
       archive_entry_set_symlink(e.get(), target.c_str());
@@ -251,10 +239,6 @@ const CopyMount* CopyRoot::mount_of(const std::string& abs) const {
 }
 
 std::pair<int, std::string> CopyRoot::locate(const std::string& abs) const {
-  if (const CopyMount* m = mount_of(abs)) {
-    std::string rest = abs.size() > m->destination.size() ? abs.substr(m->destination.size() + (m->destination == "/" ? 0 : 1)) : "";
-    return {m->fd.get(), rest.empty() ? "." : rest};
-  }
   std::string rel = abs.size() > 1 ? abs.substr(1) : ".";
   return {root_.get(), rel};
 }
@@ -377,7 +361,7 @@ Status write_archive(const CopyRoot& root, const ArchiveSource& src, const Sink&
   UniqueFd pfd;
   std::string leaf;
   BERTH_TRY_VOID(lstat_in(root, src.resolved, &pfd, &leaf));
-  TreeTar t(root, w);
+  TreeTar t(w);
   BERTH_TRY_VOID(t.add(pfd.get(), leaf, src.resolved, src.rebase, true));
   return w.close();
 }
@@ -387,7 +371,7 @@ Status write_export(const CopyRoot& root, const Sink& sink) {
   BERTH_TRY_VOID(w.open(sink));
   UniqueFd rfd(openat2_in_root(root.root_fd(), ".", O_PATH | O_DIRECTORY));
   if (!rfd) return sys_error("open rootfs");
-  TreeTar t(root, w);
+  TreeTar t(w);
   BERTH_TRY_VOID(t.add(rfd.get(), "", "/", "", false));
   return w.close();
 }

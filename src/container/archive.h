@@ -3,10 +3,13 @@
 // the root were "/", never outside it), Docker's path stat, tars of a path
 // or of the whole tree, and extraction of a tar into a directory.
 //
-// A CopyRoot is the container's filesystem as seen from the daemon: for a
-// running container its /proc/<pid>/root (which also shows its volumes and
-// bind mounts), for a stopped one the overlay's merged dir plus the mount
-// sources of its volumes and binds, found by longest destination prefix.
+// A CopyRoot is the container's filesystem as the container sees it, its
+// volumes and bind mounts (directories and files) mounted in place by the
+// kernel: for a running container its /proc/<pid>/root, for a stopped one
+// the overlay's merged dir seen from a private mount namespace in which the
+// container's mounts are bound onto it (service_archive.cc). Every path is
+// resolved with openat2(RESOLVE_IN_ROOT), so the kernel crosses mounts as
+// the container would and nothing escapes the root.
 #pragma once
 
 #include <sys/stat.h>
@@ -27,9 +30,10 @@ namespace berth::container {
 
 using Sink = std::function<Status(std::string_view)>;
 
+// A volume or bind of the container: only what the daemon checks itself
+// (Docker's "mounted volume is marked read-only"); the root shows it.
 struct CopyMount {
   std::string destination;  // cleaned absolute container path
-  UniqueFd fd;              // directory fd of the source (O_PATH)
   bool read_only = false;
 };
 
@@ -38,7 +42,7 @@ class CopyRoot {
   CopyRoot() = default;
   CopyRoot(UniqueFd root, std::vector<CopyMount> mounts) : root_(std::move(root)), mounts_(std::move(mounts)) {}
   // The directory fd and the path relative to it that hold the cleaned
-  // absolute container path `abs` (no symlinks in it may cross a mount).
+  // absolute container path `abs`.
   std::pair<int, std::string> locate(const std::string& abs) const;
   // The mount `abs` lies on (nullptr: the rootfs).
   const CopyMount* mount_of(const std::string& abs) const;

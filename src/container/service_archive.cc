@@ -1,9 +1,16 @@
 // The archive API (docker cp, docker export) and container sizes (ps -s)
 // on a container record.
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <memory>
+#include <thread>
 
 #include "common/fs.h"
 #include "common/strings.h"
@@ -16,27 +23,41 @@ namespace berth::container {
 
 namespace {
 
-// Volumes and binds as the container sees them (tmpfs mounts are not on
-// disk; Docker's cp does not see them either).
-std::vector<CopyMount> copy_mounts(const Record& r) {
-  std::vector<CopyMount> out;
+// A volume or bind of the container (tmpfs mounts are not on disk; Docker's
+// cp does not see them either).
+struct SourceMount {
+  std::string source, destination;
+  bool read_only = false;
+};
+
+std::string clean_dest(const std::string& dst) {
+  std::string clean;
+  for (const auto& c : str::split(dst, '/'))
+    if (!c.empty() && c != ".") clean += "/" + c;
+  return clean.empty() ? "/" : clean;
+}
+
+std::vector<SourceMount> source_mounts(const Record& r) {
+  std::vector<SourceMount> out;
   if (!r.mounts.is_array()) return out;
   for (const auto& m : r.mounts) {
     std::string type = m.value("Type", "");
     if (type != "volume" && type != "bind") continue;
     std::string src = m.value("Source", ""), dst = m.value("Destination", "");
-    if (src.empty() || dst.empty() || dst[0] != '/') continue;
-    UniqueFd fd(::open(src.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!fd) continue;  // a file bind or a missing source: the rootfs shows through
-    CopyMount cm;
-    std::string clean;
-    for (const auto& c : str::split(dst, '/'))
-      if (!c.empty() && c != ".") clean += "/" + c;
-    cm.destination = clean.empty() ? "/" : clean;
-    cm.fd = std::move(fd);
-    cm.read_only = !m.value("RW", true);
-    out.push_back(std::move(cm));
+    if (src.empty() || dst.empty() || dst[0] != '/' || clean_dest(dst) == "/") continue;
+    out.push_back({src, clean_dest(dst), !m.value("RW", true)});
   }
+  // Parents before children, as the runtime mounts them.
+  std::stable_sort(out.begin(), out.end(), [](const SourceMount& x, const SourceMount& y) {
+    return std::count(x.destination.begin(), x.destination.end(), '/') <
+           std::count(y.destination.begin(), y.destination.end(), '/');
+  });
+  return out;
+}
+
+std::vector<CopyMount> copy_mounts(const std::vector<SourceMount>& ms) {
+  std::vector<CopyMount> out;
+  for (const auto& m : ms) out.push_back({m.destination, m.read_only});
   return out;
 }
 
@@ -45,39 +66,109 @@ bool live(const Record& r) {
          r.state.status == StateStatus::restarting;
 }
 
-// The container's filesystem for one call.
-struct CopyAccess {
-  CopyRoot root;
-  std::string merged;
-  bool unmount = false;  // this call mounted the overlay
-  StillStopped still_stopped;
-  CopyAccess() = default;
-  CopyAccess(const CopyAccess&) = delete;
-  CopyAccess& operator=(const CopyAccess&) = delete;
-  ~CopyAccess() {
-    if (unmount && (!still_stopped || still_stopped())) {
-      RootfsDirs d;
-      d.merged = merged;
-      (void)unmount_rootfs(d);
-    }
+int open_in_root(int rootfd, const std::string& rel, uint64_t flags) {
+  struct open_how how {};
+  how.flags = flags | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  for (;;) {
+    long r = ::syscall(SYS_openat2, rootfd, rel.c_str(), &how, sizeof how);
+    if (r >= 0) return static_cast<int>(r);
+    if (errno != EINTR && errno != EAGAIN) return -1;
   }
-};
+}
 
-Result<std::unique_ptr<CopyAccess>> open_copy(const Record& rec, const std::string& data_root,
-                                              const StillStopped& still_stopped, bool with_mounts) {
-  auto a = std::make_unique<CopyAccess>();
-  a->still_stopped = still_stopped;
+// Binds one volume or bind source onto its destination under the rootfs
+// (resolved in the root; a missing mount point is created as the runtime
+// would, a directory or an empty file as the source is). Runs in the
+// private mount namespace only.
+Status bind_into(int rootfd, const SourceMount& m) {
+  struct stat sst {};
+  if (::stat(m.source.c_str(), &sst) != 0) return ok();  // a missing source: the rootfs shows through
+  std::string rel = m.destination.substr(1);
+  UniqueFd target(open_in_root(rootfd, rel, O_PATH));
+  if (!target && errno == ENOENT) {
+    auto slash = rel.rfind('/');
+    std::string dir = slash == std::string::npos ? "." : rel.substr(0, slash);
+    std::string leaf = slash == std::string::npos ? rel : rel.substr(slash + 1);
+    UniqueFd parent(open_in_root(rootfd, dir, O_PATH | O_DIRECTORY));
+    if (!parent) return ok();  // no parent: Docker's cp would not find it either
+    UniqueFd pdir(::openat(parent.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!pdir) return ok();
+    if (S_ISDIR(sst.st_mode)) (void)::mkdirat(pdir.get(), leaf.c_str(), 0755);
+    else UniqueFd(::openat(pdir.get(), leaf.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644));
+    target.reset(open_in_root(rootfd, rel, O_PATH));
+  }
+  if (!target) return ok();
+  std::string at = "/proc/self/fd/" + std::to_string(target.get());
+  if (::mount(m.source.c_str(), at.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
+    return sys_error("bind " + m.source + " on " + m.destination);
+  if (m.read_only) {
+    UniqueFd mounted(open_in_root(rootfd, rel, O_PATH));
+    std::string mat = "/proc/self/fd/" + std::to_string(mounted.get());
+    if (!mounted || ::mount(nullptr, mat.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) != 0)
+      return sys_error("remount read-only " + m.destination);
+  }
+  return ok();
+}
+
+// Runs `fn` with the container's filesystem as it sees it: a running
+// container's /proc/<pid>/root, else its merged rootfs (mounted for the
+// call unless the container started meanwhile) seen from a thread with a
+// private mount namespace in which its volumes and binds are bound in
+// place. That namespace ends with the thread; the host never sees them.
+Status with_copy_root(const Record& rec, const std::string& data_root, const StillStopped& still_stopped,
+                      bool with_mounts, const std::function<Status(const CopyRoot&, const std::string& merged)>& fn) {
   RootfsDirs rd = rootfs_dirs(data_root, rec.id);
-  a->merged = rd.merged;
+  auto ms = with_mounts ? source_mounts(rec) : std::vector<SourceMount>{};
+  if (with_mounts && live(rec) && rec.state.pid > 0) {
+    UniqueFd root(::open(("/proc/" + std::to_string(rec.state.pid) + "/root").c_str(),
+                         O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (root) return fn(CopyRoot(std::move(root), copy_mounts(ms)), rd.merged);
+  }
+  bool unmount = false;
   if (!is_mount_point(rd.merged)) {
     if (live(rec)) return make_error(Errc::conflict, "container " + rec.id + " has no mounted rootfs");
     BERTH_TRY_VOID(mount_rootfs(rec.layer_dirs, rd));
-    a->unmount = true;
+    unmount = true;
   }
-  UniqueFd root(::open(rd.merged.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!root) return sys_error("open " + rd.merged);
-  a->root = CopyRoot(std::move(root), with_mounts ? copy_mounts(rec) : std::vector<CopyMount>{});
-  return a;
+  ScopeExit cleanup([&] {
+    if (unmount && (!still_stopped || still_stopped())) (void)unmount_rootfs(rd);
+  });
+  if (ms.empty()) {
+    UniqueFd root(::open(rd.merged.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) return sys_error("open " + rd.merged);
+    return fn(CopyRoot(std::move(root), {}), rd.merged);
+  }
+  Status result;
+  std::thread t([&] {
+    if (::unshare(CLONE_FS | CLONE_NEWNS) != 0) {
+      result = sys_error("unshare mount namespace");
+      return;
+    }
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) {
+      result = sys_error("make / a slave mount");
+      return;
+    }
+    UniqueFd rootfd(::open(rd.merged.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!rootfd) {
+      result = sys_error("open " + rd.merged);
+      return;
+    }
+    for (const auto& m : ms)
+      if (auto st = bind_into(rootfd.get(), m); !st) {
+        result = std::move(st);
+        return;
+      }
+    // The merged dir again: the binds are below it, seen through a fresh fd.
+    UniqueFd root(::open(rd.merged.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) {
+      result = sys_error("open " + rd.merged);
+      return;
+    }
+    result = fn(CopyRoot(std::move(root), copy_mounts(ms)), rd.merged);
+  });
+  t.join();
+  return result;
 }
 
 }  // namespace
@@ -86,46 +177,48 @@ Status archive_get(const Record& rec, const std::string& data_root, std::string_
                    bool head_only, const std::function<Status(const std::string& stat_json)>& on_stat,
                    const Sink& body, const StillStopped& still_stopped) {
   if (path.empty()) return make_error(Errc::invalid, "bad parameter: pathcannot be empty");  // sic, dockerd
-  auto a = BERTH_TRY(open_copy(rec, data_root, still_stopped, true));
-  auto src = stat_archive_path(a->root, path);
-  if (!src) {
-    if (src.error().kind == Errc::not_found)
-      return make_error(Errc::not_found, "Could not find the file " + path + " in container " + std::string(ref));
-    return std::move(src).error();
-  }
-  BERTH_TRY_VOID(on_stat(path_stat_json(src->stat)));
-  if (head_only) return ok();
-  return write_archive(a->root, *src, body);
+  return with_copy_root(rec, data_root, still_stopped, true, [&](const CopyRoot& root, const std::string&) -> Status {
+    auto src = stat_archive_path(root, path);
+    if (!src) {
+      if (src.error().kind == Errc::not_found)
+        return make_error(Errc::not_found, "Could not find the file " + path + " in container " + std::string(ref));
+      return std::move(src).error();
+    }
+    BERTH_TRY_VOID(on_stat(path_stat_json(src->stat)));
+    if (head_only) return ok();
+    return write_archive(root, *src, body);
+  });
 }
 
 Status archive_put(const Record& rec, const std::string& data_root, std::string_view ref, const ExtractRequest& req,
                    int in_fd, const StillStopped& still_stopped) {
   if (req.path.empty()) return make_error(Errc::invalid, "bad parameter: pathcannot be empty");
-  auto a = BERTH_TRY(open_copy(rec, data_root, still_stopped, true));
-  ExtractRequest r = req;
-  r.readonly_rootfs = rec.host_config.value("ReadonlyRootfs", false);
-  if (r.chown) {
-    // copyUIDGID: entries belong to the container's user.
-    std::string user = rec.config.value("User", std::string());
-    if (user.empty()) {
-      r.uid = r.gid = 0;
-    } else {
-      auto u = resolve_user_in_rootfs(a->merged, user);
-      if (!u) return std::move(u).error();
-      r.uid = u->uid;
-      r.gid = u->gid;
+  return with_copy_root(rec, data_root, still_stopped, true, [&](const CopyRoot& root, const std::string& merged) -> Status {
+    ExtractRequest r = req;
+    r.readonly_rootfs = rec.host_config.value("ReadonlyRootfs", false);
+    if (r.chown) {
+      // copyUIDGID: entries belong to the container's user.
+      std::string user = rec.config.value("User", std::string());
+      if (user.empty()) {
+        r.uid = r.gid = 0;
+      } else {
+        auto u = resolve_user_in_rootfs(merged, user);
+        if (!u) return std::move(u).error();
+        r.uid = u->uid;
+        r.gid = u->gid;
+      }
     }
-  }
-  auto st = extract_archive(a->root, r, in_fd);
-  if (!st && st.error().kind == Errc::not_found)
-    return make_error(Errc::not_found, "Could not find the file " + req.path + " in container " + std::string(ref));
-  return st;
+    auto st = extract_archive(root, r, in_fd);
+    if (!st && st.error().kind == Errc::not_found)
+      return make_error(Errc::not_found, "Could not find the file " + req.path + " in container " + std::string(ref));
+    return st;
+  });
 }
 
 Status export_rootfs(const Record& rec, const std::string& data_root, const Sink& body,
                      const StillStopped& still_stopped) {
-  auto a = BERTH_TRY(open_copy(rec, data_root, still_stopped, false));
-  return write_export(a->root, body);
+  return with_copy_root(rec, data_root, still_stopped, false,
+                        [&](const CopyRoot& root, const std::string&) { return write_export(root, body); });
 }
 
 std::pair<int64_t, int64_t> container_sizes(const Record& r, const std::string& data_root) {

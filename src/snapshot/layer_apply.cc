@@ -569,6 +569,15 @@ Status remove_tree_at(int dirfd, const std::string& name) {
   struct stat st {};
   if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
     return errno == ENOENT ? ok() : sys_error("stat " + name);
+  // A mount point (a file or directory bind of a container seen through
+  // /proc/<pid>/root) is never removed: from outside the container's mount
+  // namespace the kernel would allow it and silently detach the mount.
+  struct statx stx {};
+  if (::statx(dirfd, name.c_str(), AT_SYMLINK_NOFOLLOW, 0, &stx) == 0 &&
+      (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT)) {
+    errno = EBUSY;
+    return sys_error("unlink " + name);
+  }
   if (!S_ISDIR(st.st_mode)) {
     if (::unlinkat(dirfd, name.c_str(), 0) != 0 && errno != ENOENT) return sys_error("unlink " + name);
     return ok();

@@ -181,6 +181,42 @@ PY
   docker rm -f sv
 }
 
+@test "docker cp sees file binds and nested binds as the container does; never detaches a mount" {
+  echo hostfile > "$T/hf"
+  mkdir -p "$T/hd" "$T/src/bd"
+  echo nested > "$T/src/bd/y"
+  docker run -d --name fb -v "$T/hf:/etc/bound" -v "$T/hd:/mnt/bd" busybox sleep 300
+  for state in running stopped; do
+    # a file bind reads as the host file, not the empty mount point
+    [ "$(docker cp fb:/etc/bound - | tar xO)" = hostfile ]
+    # copying a tree into /mnt writes bd/y through the nested bind
+    rm -f "$T/hd/y"
+    docker cp "$T/src/." fb:/mnt/
+    [ "$(cat "$T/hd/y")" = nested ]
+    # replacing a file bind fails as dockerd's does (EBUSY), host file intact
+    echo new > "$T/new"
+    run docker cp "$T/new" fb:/etc/bound
+    [ "$status" -eq 1 ]
+    [[ $output == *"Device or resource busy"* ]]
+    [ "$(cat "$T/hf")" = hostfile ]
+    if [ $state = running ]; then
+      # the container still has its bind (a replace from outside its mount
+      # namespace would have detached it)
+      [ "$(docker exec fb cat /etc/bound)" = hostfile ]
+      docker exec fb grep -q ' /etc/bound ' /proc/self/mountinfo
+      docker stop -t 0 fb
+    fi
+  done
+  # the stopped container's binds were made in a private namespace only
+  run grep -c "$T" /proc/self/mountinfo
+  [ "$output" = 0 ]
+  # a created, never started container: cp reaches its named volume
+  docker create --name fc -v cpvol2:/data busybox
+  docker cp "$T/new" fc:/data/
+  [ "$(docker run --rm -v cpvol2:/data busybox cat /data/new)" = new ]
+  docker rm -f fb fc
+}
+
 @test "docker export: the merged rootfs as a tar that docker import round-trips" {
   docker run --name ex busybox sh -c 'echo exported > /marker; rm /bin/vi'
   docker export ex > "$T/ex.tar"
