@@ -439,6 +439,12 @@ std::vector<std::string> replace_or_append_env(std::vector<std::string> base,
                                                const std::vector<std::string>& overrides) {
   for (const auto& o : overrides) {
     std::string k = env_key(o);
+    if (o.find('=') == std::string::npos) {
+      // dockerd: a name without '=' (docker run -e NAME with NAME unset in
+      // the client) unsets it, defaults included.
+      std::erase_if(base, [&](const std::string& b) { return env_key(b) == k; });
+      continue;
+    }
     bool replaced = false;
     for (auto& b : base)
       if (env_key(b) == k) {

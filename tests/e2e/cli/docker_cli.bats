@@ -46,6 +46,21 @@ teardown_file() {
   [[ $output == "imported:v1 sha256:"* ]]
 }
 
+@test "docker run -e NAME with NAME unset in the client unsets it, as dockerd" {
+  run env -u D -u PATHX docker run --rm -e A=1 -e D busybox sh -c 'env | sort'
+  [ "$status" -eq 0 ]
+  [[ $output == *"A=1"* ]]
+  [[ $output != *$'\nD'* && $output != D* ]]
+  [[ $output == *"PATH=/usr/local/sbin:"* ]]
+  # a bare name also removes a default: HOSTNAME goes, HOME is set again
+  run env -u HOSTNAME docker run --rm -e HOSTNAME busybox env
+  [[ $output != *HOSTNAME=* ]]
+  [[ $output == *HOME=/root* ]]
+  docker create --name envbare -e D busybox
+  [ "$(docker inspect -f '{{json .Config.Env}}' envbare)" = '["D"]' ]
+  docker rm envbare
+}
+
 @test "docker run --rm prints from inside and leaves no container behind" {
   run docker run --rm --name rmme busybox echo hello from berth
   [ "$status" -eq 0 ]

@@ -133,8 +133,10 @@ TEST(CreateConfig, Capabilities) {
 }
 
 TEST(CreateConfig, ReplaceOrAppendEnv) {
-  auto e = replace_or_append_env({"PATH=/a", "HOSTNAME=h"}, {"PATH=/b", "X=1", "HOSTNAME"});
-  EXPECT_EQ(e, (std::vector<std::string>{"PATH=/b", "HOSTNAME", "X=1"}));
+  // A bare name unsets the variable, a default too (dockerd's -e NAME with
+  // NAME unset in the client); one never set is simply dropped.
+  auto e = replace_or_append_env({"PATH=/a", "HOSTNAME=h"}, {"PATH=/b", "X=1", "HOSTNAME", "D", "Y=2"});
+  EXPECT_EQ(e, (std::vector<std::string>{"PATH=/b", "X=1", "Y=2"}));
 }
 
 TEST(CreateConfig, ResourceValidationUsesDockerMessages) {
