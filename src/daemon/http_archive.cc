@@ -35,18 +35,6 @@ class ChunkSink {
   std::string buf_;
 };
 
-// The head of a chunked 200 with extra headers (Response::start_stream
-// takes none); the handler then answers only through chunk()/end_stream().
-Status start_stream_with(Response& res, std::string_view content_type, const std::vector<api::Header>& extra) {
-  std::string out = "HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nDocker-Experimental: false\r\nOstype: linux\r\n"
-                    "Server: berth/0.1.0 (linux)\r\n";
-  for (const auto& h : extra) out += h.name + ": " + h.value + "\r\n";
-  out += "Content-Type: " + std::string(content_type) + "\r\nTransfer-Encoding: chunked\r\n";
-  if (!res.keep_alive()) out += "Connection: close\r\n";
-  out += "\r\n";
-  return res.conn().write(out);
-}
-
 // A record lookup for "did it start meanwhile?" after the call.
 container::StillStopped still_stopped(container::ContainerService& cs, const std::string& id) {
   return [&cs, id] {
@@ -84,7 +72,7 @@ void add_archive_routes(Router& r, Backends& b) {
           std::vector<api::Header> h{{"X-Docker-Container-Path-Stat", str::base64_encode(stat)}};
           if (head) return res.send(200, "", "", h);
           started = true;
-          return start_stream_with(res, "application/x-tar", h);
+          return res.start_stream(200, "application/x-tar", h);
         },
         [&](std::string_view d) { return sink.write(d); }, still_stopped(cs, rec.id));
     if (!started) return st;

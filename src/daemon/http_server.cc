@@ -263,10 +263,11 @@ Status Response::error(const Error& e) {
   return json(st, Json{{"message", e.msg}});
 }
 
-Status Response::start_stream(int status, std::string_view content_type) {
+Status Response::start_stream(int status, std::string_view content_type, const std::vector<api::Header>& extra) {
   std::string out = "HTTP/1.1 " + std::to_string(status) + " " +
                     std::string(api::status_reason(status)) + "\r\n";
   out += common_headers();
+  for (const auto& h : extra) out += h.name + ": " + h.value + "\r\n";
   if (!content_type.empty()) out += "Content-Type: " + std::string(content_type) + "\r\n";
   out += "Transfer-Encoding: chunked\r\n";
   if (!keep_alive_) out += "Connection: close\r\n";

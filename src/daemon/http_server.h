@@ -114,7 +114,7 @@ class Response {
   Status no_content() { return send(204, "", ""); }
   Status error(const Error& e);
   // Chunked streaming response.
-  Status start_stream(int status, std::string_view content_type);
+  Status start_stream(int status, std::string_view content_type, const std::vector<api::Header>& extra = {});
   Status chunk(std::string_view data);
   Status end_stream();
   // Hijack: `upgrade` → 101 UPGRADED (Connection: Upgrade, Upgrade: tcp),
