@@ -16,6 +16,7 @@
 #include "common/time.h"
 #include "image/changes.h"
 #include "image/gzip_blob.h"
+#include "snapshot/extract.h"
 #include "snapshot/layer_apply.h"
 
 namespace berth::image {
@@ -391,7 +392,10 @@ Result<Image> ImageStore::import(int fd, const ImportOptions& opts) {
   if (!diff_fd) return sys_error("open " + tmp_path + "/diff");
   // Keep a gzip copy of the layer stream: it is what push uploads.
   auto gz = BERTH_TRY(GzipBlob::open(*blobs_));
-  auto applied = BERTH_TRY(snapshot::apply_tar(fd, diff_fd.get(), [&](std::string_view d) { return gz->write(d); }));
+  snapshot::ExtractOptions xo;
+  xo.require_end_marker = true;  // no digest to check the stream against: a cut tar must not pass
+  auto applied = BERTH_TRY(
+      snapshot::apply_tar(fd, diff_fd.get(), [&](std::string_view d) { return gz->write(d); }, xo));
   const Digest gz_digest = BERTH_TRY(gz->finish());
   const LayerBlob gz_blob{applied.diff_id.str(), gz_digest.str(), "application/vnd.docker.image.rootfs.diff.tar.gzip",
                           gz->size()};

@@ -18,6 +18,11 @@ struct ExtractOptions {
   bool chown = false;                     // every entry owned by uid:gid instead of the archive's owner
   uint32_t uid = 0, gid = 0;
   std::string display_root = "/";         // how the destination is named in error messages
+  // Refuse a non-empty uncompressed stream that ends right after an entry,
+  // without the end-of-archive zero block (a tar cut at a block boundary:
+  // libarchive, like Go's reader, takes that for a clean end). Input with no
+  // digest to check it against (import) sets it.
+  bool require_end_marker = false;
 };
 Result<ApplyResult> apply_tar(int in_fd, int dest_dirfd, const Tee& tee, const ExtractOptions& opts);
 

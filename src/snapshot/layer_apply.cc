@@ -96,6 +96,7 @@ struct Source {
   std::vector<char> out_buf = std::vector<char>(kBufSize);
   Sha256 hash;
   int64_t in_bytes = 0;
+  int64_t out_bytes = 0;  // uncompressed bytes handed to the tar reader or drained after it
   bool empty_input = false;
   std::string err;
   const Tee* tee = nullptr;
@@ -205,6 +206,7 @@ la_ssize_t tar_read_cb(struct archive* a, void* ctx, const void** buf) {
     return -1;
   }
   s->hash.update(s->out_buf.data(), static_cast<size_t>(n));
+  s->out_bytes += n;
   if (s->tee && *s->tee && n > 0) {
     auto st = (*s->tee)(std::string_view(s->out_buf.data(), static_cast<size_t>(n)));
     if (!st) {
@@ -680,6 +682,7 @@ Result<ApplyResult> apply_tar(int in_fd, int dest_dirfd, const Tee& tee, const E
 
   Extractor ex(dest_dirfd, ::geteuid() == 0, opts);
   ApplyResult res{Digest::of(""), 0, 0};
+  int64_t entries_end = 0;  // tar offset just past the last entry's data and padding
   for (;;) {
     struct archive_entry* e = nullptr;
     int r = archive_read_next_header(tar.get(), &e);
@@ -687,6 +690,10 @@ Result<ApplyResult> apply_tar(int in_fd, int dest_dirfd, const Tee& tee, const E
     if (r < ARCHIVE_WARN) return archive_err(tar.get(), src, "bad header");
     BERTH_TRY_VOID(ex.entry(tar.get(), e));
     ++res.entries;
+    if (opts.require_end_marker) {
+      if (archive_read_data_skip(tar.get()) < ARCHIVE_WARN) return archive_err(tar.get(), src, "bad entry");
+      entries_end = archive_filter_bytes(tar.get(), 0);
+    }
   }
   ex.finish();
   // The diff ID covers the whole uncompressed stream, padding included.
@@ -696,9 +703,14 @@ Result<ApplyResult> apply_tar(int in_fd, int dest_dirfd, const Tee& tee, const E
       if (n < 0) return make_error(Errc::invalid, "invalid tar archive: " + src.err);
       if (n == 0) break;
       src.hash.update(src.out_buf.data(), static_cast<size_t>(n));
+      src.out_bytes += n;
       if (tee) BERTH_TRY_VOID(tee(std::string_view(src.out_buf.data(), static_cast<size_t>(n))));
     }
   }
+  // Nothing after the last entry: the zero block that ends a tar is missing.
+  if (opts.require_end_marker && src.out_bytes > 0 && entries_end >= src.out_bytes)
+    return make_error(Errc::invalid, "invalid tar archive: unexpected EOF (the archive ends without its "
+                                     "end-of-archive blocks: truncated)");
   drain_fd(in_fd);
   res.diff_id = BERTH_TRY(Digest::from_hex(src.hash.hex()));
   res.size = ex.size();

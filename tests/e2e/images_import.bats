@@ -100,3 +100,32 @@ teardown_file() {
   run docker run --rm imp/stdin:1 pwd
   [ "$output" = "/tmp" ]
 }
+
+@test "import from stdin of a tar cut at a block boundary fails and creates nothing" {
+  local cut=$BATS_TEST_TMPDIR/cut.tar n
+  # Cut the busybox tar after the header block of its 10th entry: every
+  # byte before is whole 512-byte blocks, and the end-of-archive blocks are gone.
+  n=$(python3 - "$(busybox_tar)" "$cut" <<'PY'
+import sys, tarfile
+src, dst = sys.argv[1], sys.argv[2]
+with tarfile.open(src) as t:
+    members = t.getmembers()
+    off = members[10].offset  # header of the 11th entry: whole entries before it
+with open(src, 'rb') as f, open(dst, 'wb') as o:
+    o.write(f.read(off))
+print(off % 512)
+PY
+)
+  [ "$n" = 0 ]
+  local before
+  before=$(docker images -aq | wc -l)
+  run docker import - imp/cut:1 < "$cut"
+  [ "$status" -ne 0 ]
+  [[ $output == *"truncated"* ]]
+  run docker image inspect imp/cut:1
+  [ "$status" -ne 0 ]
+  [ "$(docker images -aq | wc -l)" = "$before" ]
+  # the whole archive through the same path still imports
+  run docker import - imp/cut:whole < "$(busybox_tar)"
+  [ "$status" -eq 0 ]
+}

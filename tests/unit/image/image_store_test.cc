@@ -173,6 +173,39 @@ TEST_F(ImageStoreTest, BadArchivesLeaveNothingBehind) {
   EXPECT_FALSE(fs::exists(fs::dirname(root_) + "/escape"));
 }
 
+// A tar cut at a 512-byte block boundary parses as a shorter, clean archive
+// (libarchive and Go's reader both take a missing end marker for the end):
+// import has no digest to catch it, so the missing end-of-archive blocks must.
+TEST_F(ImageStoreTest, TarCutAtABlockBoundaryIsNotAnImage) {
+  // pax_restricted with plain names: ustar headers, 600 bytes = 2 data
+  // blocks per entry, then exactly two zero blocks (bytes_in_last_block=1).
+  const std::string full = TarBuilder().file("a", std::string(600, 'a')).file("b", std::string(600, 'b')).finish();
+  ASSERT_EQ(full.size(), 2 * 1536u + 1024u);
+  ASSERT_EQ(full.substr(full.size() - 1024), std::string(1024, '\0'));
+  const std::vector<std::pair<const char*, std::string>> cut = {
+      {"after the first entry", full.substr(0, 1536)},
+      {"after the last entry", full.substr(0, 3072)},
+      {"after a header", full.substr(0, 1536 + 512)},
+  };
+  for (const auto& [what, bytes] : cut) {
+    ImportOptions o;
+    o.repo = "cut:latest";
+    auto r = import(bytes, o);
+    ASSERT_FALSE(r) << what;
+    EXPECT_EQ(r.error().kind, Errc::invalid) << what << ": " << r.error().msg;
+    expect_no_leftovers();
+    EXPECT_FALSE(store_->resolve("cut"));
+  }
+  // One zero block is an end marker (some writers stop there): accepted,
+  // as is the whole archive and an archive of nothing but the marker.
+  auto one = import(full.substr(0, 3072 + 512));
+  ASSERT_TRUE(one) << one.error().msg;
+  auto whole = import(full);
+  ASSERT_TRUE(whole) << whole.error().msg;
+  auto marker_only = import(std::string(1024, '\0'));
+  ASSERT_TRUE(marker_only) << marker_only.error().msg;
+}
+
 TEST_F(ImageStoreTest, ResolveByEveryForm) {
   ImportOptions o;
   o.repo = "busybox";
