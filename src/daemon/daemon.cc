@@ -14,6 +14,7 @@
 #include "common/id.h"
 #include "common/strings.h"
 #include "container/service.h"
+#include "daemon/commit_pause.h"
 #include "daemon/events.h"
 #include "logging/drivers.h"
 #include "daemon/http_server.h"
@@ -175,6 +176,7 @@ int run(const Config& start_cfg, log::Logger& log) {
   auto containers = container::ContainerService::open(**db, so, log);
   if (!containers) return die(containers.error());
   (*networks)->reconcile((*containers)->running_ids());
+  recover_commit_pauses(cfg.data_root, **containers, log);
   auto eid = engine_id(cfg.data_root);
   if (!eid) return die(eid.error());
 

@@ -7,12 +7,14 @@
 #include <cstring>
 #include <functional>
 #include <mutex>
+#include <optional>
 
 #include <set>
 
 #include "common/fs.h"
 #include "common/strings.h"
 #include "container/container.h"
+#include "daemon/commit_pause.h"
 #include "daemon/routes.h"
 #include "image/archive.h"
 #include "image/changes.h"
@@ -303,9 +305,13 @@ void add_image_routes(Router& r, Backends& b) {
     cr.changes = api::query_all(req.query, "changes");
     // pause=true (Docker's default): the container is frozen while its
     // writable layer is read, so the layer is one consistent moment.
+    // The marker (durable before the freeze) lets the next start thaw the
+    // container if the daemon dies before the unpause below.
     bool paused_here = false;
+    std::optional<CommitPauseMarker> pause_marker;
     if (req.qbool("pause", true) && info.contains("State") && info["State"].is_object() &&
         info["State"].value("Running", false) && !info["State"].value("Paused", false)) {
+      pause_marker.emplace(BERTH_TRY(CommitPauseMarker::create(b.sys.data_root, cr.container_id)));
       BERTH_TRY_VOID(b.containers.pause(cr.container_id));
       paused_here = true;
     }

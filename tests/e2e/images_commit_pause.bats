@@ -97,3 +97,57 @@ events_of() {
   docker save cp/img:hl | tar -xO --wildcards '*/layer.tar' 2>/dev/null > "$BATS_TEST_TMPDIR/layers" || true
   grep -aq 'user.berth' "$BATS_TEST_TMPDIR/layers"
 }
+
+@test "kill -9 of berthd while a commit holds the container paused: the next start thaws it" {
+  docker run -d --name cp-crash busybox sh -c \
+    'dd if=/dev/urandom of=/big bs=1M count=128 2>/dev/null; echo ready > /ready; while :; do sleep 0.2; done' >/dev/null
+  local i seen=false
+  for ((i = 0; i < 600; i++)); do
+    [[ $(docker exec cp-crash cat /ready 2>/dev/null) == ready ]] && break
+    sleep 0.1
+  done
+  [[ $(docker exec cp-crash cat /ready) == ready ]]
+  docker commit cp-crash cp/img:crash >/dev/null 2>&1 &
+  local cpid=$!
+  for ((i = 0; i < 1000; i++)); do
+    if [[ $(docker inspect -f '{{.State.Paused}}' cp-crash 2>/dev/null) == true ]]; then
+      seen=true
+      break
+    fi
+    kill -0 "$cpid" 2>/dev/null || break
+    sleep 0.01
+  done
+  [ "$seen" = true ]
+  # the daemon dies with the container frozen for its commit
+  kill9_berthd
+  wait "$cpid" || true
+  [ -n "$(ls "$BERTHD_DIR/data/commit-pauses")" ]
+  restart_berthd
+  run docker inspect -f '{{.State.Running}} {{.State.Paused}}' cp-crash
+  [ "$output" = "true false" ]
+  # really thawed: a process runs in it
+  run timeout 30 docker exec cp-crash cat /ready
+  [ "$status" -eq 0 ]
+  [ "$output" = ready ]
+  [ -z "$(ls "$BERTHD_DIR/data/commit-pauses")" ]
+  # no half-visible image, and a commit now succeeds
+  run docker image inspect cp/img:crash
+  [ "$status" -ne 0 ]
+  run docker commit cp-crash cp/img:crash
+  [ "$status" -eq 0 ]
+  run docker inspect -f '{{.State.Paused}}' cp-crash
+  [ "$output" = false ]
+  docker rm -f cp-crash >/dev/null
+  docker rmi cp/img:crash >/dev/null
+}
+
+@test "a user's pause is not undone by the start-up recovery" {
+  docker run -d --name cp-user busybox sleep 1000 >/dev/null
+  docker pause cp-user
+  kill9_berthd
+  restart_berthd
+  run docker inspect -f '{{.State.Paused}}' cp-user
+  [ "$output" = true ]
+  docker unpause cp-user
+  docker rm -f cp-user >/dev/null
+}
