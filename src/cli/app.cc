@@ -143,6 +143,12 @@ int run_main(Context& ctx, const Args& argv) {
     ctx.err.flush();
     return rc;
   }
+  if (name == "image" && !rest.empty() && rest.front() == "prune") {
+    int rc = cmd_image_prune(ctx, Args(rest.begin() + 1, rest.end()));
+    ctx.out.flush();
+    ctx.err.flush();
+    return rc;
+  }
   if (name == "container" || name == "image" || name == "system") {
     rest.insert(rest.begin(), "inspect");
     if (rest.size() >= 2 && rest[1] == "inspect") {

@@ -34,6 +34,7 @@ int cmd_pull(Context& ctx, const Args& args);
 int cmd_push(Context& ctx, const Args& args);
 int cmd_tag(Context& ctx, const Args& args);
 int cmd_rmi(Context& ctx, const Args& args);
+int cmd_image_prune(Context& ctx, const Args& args);
 int cmd_save(Context& ctx, const Args& args);
 int cmd_load(Context& ctx, const Args& args);
 int cmd_login(Context& ctx, const Args& args);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/format.h"
 #include "cli/reference.h"
 #include "common/fs.h"
 #include "common/strings.h"
@@ -25,6 +26,7 @@ constexpr CommandSpec kSave{"save", "save [OPTIONS] IMAGE [IMAGE...]",
                             "Save one or more images to a tar archive (streamed to STDOUT by default)"};
 constexpr CommandSpec kLoad{"load", "load [OPTIONS]", "Load an image from a tar archive or STDIN"};
 constexpr CommandSpec kLogin{"login", "login [OPTIONS] [SERVER]", "Log in to a registry"};
+constexpr CommandSpec kImagePrune{"image prune", "image prune [OPTIONS]", "Remove unused images"};
 constexpr CommandSpec kLogout{"logout", "logout [SERVER]", "Log out from a registry"};
 
 const char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -233,6 +235,56 @@ int cmd_rmi(Context& ctx, const Args& args) {
     for (const auto& e : errs) msg += (msg.empty() ? "" : "\n") + e;
     return ctx.fail(msg);
   }
+  return 0;
+}
+
+// docker image prune: the docker CLI's prompt, filters (always with
+// dangling=true, or dangling=false for -a) and report.
+int cmd_image_prune(Context& ctx, const Args& args) {
+  FlagSet f;
+  f.add_bool("all", 'a', "Remove all unused images, not just dangling ones");
+  f.add_bool("force", 'f', "Do not prompt for confirmation");
+  f.add_list("filter", 0, "Provide filter values (e.g. \"until=<timestamp>\")", "filter");
+  if (auto rc = parse_flags(ctx, kImagePrune, f, args)) return *rc;
+  if (!f.args().empty()) return ctx.args_error(kImagePrune, "none", 0);
+  const bool all = f.get_bool("all");
+  Json filters = Json::object();
+  for (const auto& kv : f.get_list("filter")) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos) return ctx.fail("bad format of filter (expected name=value)");
+    filters[kv.substr(0, eq)][kv.substr(eq + 1)] = true;
+  }
+  filters["dangling"] = Json{{all ? "false" : "true", true}};
+  if (!f.get_bool("force")) {
+    ctx.out << (all ? "WARNING! This will remove all images without at least one container associated to them."
+                    : "WARNING! This will remove all dangling images.")
+            << "\nAre you sure you want to continue? [y/N] ";
+    ctx.out.flush();
+    std::string answer;
+    char ch;
+    while (::read(ctx.in_fd, &ch, 1) == 1 && ch != '\n') answer += ch;
+    answer = str::to_lower(std::string(str::trim(answer)));
+    if (answer != "y" && answer != "yes") return 0;
+  }
+  api::Query q;
+  q.emplace_back("filters", filters.dump());
+  auto api = ctx.api();
+  if (!api) return ctx.fail(api.error().msg);
+  auto r = (*api)->request(client::Request::post("/images/prune", q));
+  if (!r) return ctx.fail(r.error().msg);
+  auto j = r->json();
+  if (!j) return ctx.fail(j.error().msg);
+  const Json& del = (*j)["ImagesDeleted"];
+  if (del.is_array() && !del.empty()) {
+    ctx.out << "Deleted Images:\n";
+    for (const auto& e : del) {
+      if (!e.is_object()) continue;
+      if (auto u = e.value("Untagged", std::string()); !u.empty()) ctx.out << "untagged: " << u << "\n";
+      if (auto d = e.value("Deleted", std::string()); !d.empty()) ctx.out << "deleted: " << d << "\n";
+    }
+    ctx.out << "\n";
+  }
+  ctx.out << "Total reclaimed space: " << human_size(j->value("SpaceReclaimed", 0.0)) << "\n";
   return 0;
 }
 

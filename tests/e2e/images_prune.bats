@@ -16,6 +16,7 @@ teardown_file() {
 }
 
 api() { curl -s --unix-socket "$BERTHD_SOCK" "$@"; }
+berth() { "$BERTH_BIN/berth" "$@"; }
 
 # make_dangling SIZE [docker import flags...]: an untagged image of its own
 # (unique content so its layer is not shared); prints its ID.
@@ -147,4 +148,67 @@ assert d["SpaceReclaimed"] == 5000, d["SpaceReclaimed"]
   [ -z "$output" ]
   run docker ps -aq
   [ -z "$output" ]
+}
+
+@test "berth image prune -f: dangling only, docker's report; unused tagged images stay" {
+  local id used
+  id=$(make_dangling 7000)
+  used=$(make_dangling 2000)
+  docker tag "$(make_dangling 1000)" prune/tagged:1
+  docker create --name bprune-user "$used" /blob >/dev/null
+  run berth image prune -f
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "Deleted Images:" ]
+  [[ $output == *$'\n'"deleted: $id"$'\n'* ]]
+  [[ $output != *"$used"* ]]
+  [[ $output == *$'\n\n'"Total reclaimed space: "* ]]
+  run docker image inspect "$id"
+  [ "$status" -ne 0 ]
+  docker image inspect "$used" prune/tagged:1 busybox:latest >/dev/null
+  # nothing left: only the total, as the docker CLI prints it
+  run berth image prune --force
+  [ "$status" -eq 0 ]
+  [ "$output" = "Total reclaimed space: 0B" ]
+  docker rm bprune-user >/dev/null
+  docker rmi "$used" prune/tagged:1 >/dev/null
+}
+
+@test "berth image prune -a --filter: tagged unused images go (untagged + deleted lines), filters and prompt honoured" {
+  local a b
+  a=$(make_dangling 1500 -c "LABEL tier=old")
+  b=$(make_dangling 2500 -c "LABEL tier=new")
+  docker tag "$a" bprune/old:1
+  docker tag "$b" bprune/new:1
+  docker create --name bprune-bb busybox true >/dev/null
+  # label filter: only the old one
+  run berth image prune -a -f --filter label=tier=old
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "Deleted Images:" ]
+  [[ $output == *"untagged: bprune/old:1"* ]]
+  [[ $output == *"deleted: $a"* ]]
+  [[ $output != *"bprune/new"* ]]
+  [[ ${lines[-1]} == "Total reclaimed space: 1.5kB" ]]
+  docker image inspect bprune/new:1 >/dev/null
+  # the prompt: "n" keeps everything, docker's -a warning text
+  run berth image prune -a <<<"n"
+  [ "$status" -eq 0 ]
+  [[ $output == "WARNING! This will remove all images without at least one container associated to them."* ]]
+  [[ $output == *"Are you sure you want to continue? [y/N] " ]]
+  docker image inspect bprune/new:1 >/dev/null
+  # "y": every unused image goes; busybox is used by a container and stays
+  run berth image prune -a <<<"y"
+  [ "$status" -eq 0 ]
+  [[ $output == *"untagged: bprune/new:1"* ]]
+  [[ $output == *"deleted: $b"* ]]
+  run docker image inspect bprune/new:1
+  [ "$status" -ne 0 ]
+  docker image inspect busybox:latest >/dev/null
+  # bad filters are the daemon's errors; arguments are refused
+  run berth image prune -f --filter nosuch=1
+  [ "$status" -ne 0 ]
+  [[ $output == *"invalid filter 'nosuch'"* ]]
+  run berth image prune -f extra
+  [ "$status" -eq 1 ]
+  [[ $output == *"'berth image prune' accepts no arguments"* ]]
+  docker rm bprune-bb >/dev/null
 }
