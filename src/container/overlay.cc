@@ -5,6 +5,7 @@
 
 #include "common/fs.h"
 #include "container/ipc_shm.h"
+#include "snapshot/overlay_mount.h"
 
 namespace berth::container {
 
@@ -44,12 +45,8 @@ Status mount_rootfs(const std::vector<std::string>& layers, const RootfsDirs& d)
   if (layers.empty()) return make_error(Errc::invalid, "image has no layers");
   if (is_mount_point(d.merged)) return ok();
   BERTH_TRY_VOID(create_rootfs_dirs(d));
-  std::string opts = overlay_options(layers, d);
-  if (opts.size() >= 4096)
-    return make_error(Errc::invalid, "too many image layers for one overlay mount");
-  if (::mount("overlay", d.merged.c_str(), "overlay", 0, opts.c_str()) != 0)
-    return sys_error("mount overlay at " + d.merged);
-  return ok();
+  // Deep images whose options pass a page go through "lowerdir+".
+  return snapshot::mount_overlay(snapshot::OverlaySpec{layers, d.upper, d.work}, d.merged);
 }
 
 Status unmount_rootfs(const RootfsDirs& d) {

@@ -315,12 +315,14 @@ void add_image_routes(Router& r, Backends& b) {
       BERTH_TRY_VOID(b.containers.pause(cr.container_id));
       paused_here = true;
     }
-    ScopeExit unpause([&] {
-      if (paused_here) {
-        if (auto st = b.containers.unpause(cr.container_id); !st)
-          BERTH_LOG(b.log, warn, "commit: unpause failed", {"id", cr.container_id}, {"error", st.error().msg});
-      }
-    });
+    auto unpause_now = [&] {
+      if (!paused_here) return;
+      paused_here = false;
+      if (auto st = b.containers.unpause(cr.container_id); !st)
+        BERTH_LOG(b.log, warn, "commit: unpause failed", {"id", cr.container_id}, {"error", st.error().msg});
+      pause_marker.reset();
+    };
+    ScopeExit unpause(unpause_now);
     auto img = BERTH_TRY(image::commit(images, cr));
     if (!cr.repo.empty()) {
       std::string ref = image::normalize_reference(cr.tag.empty() ? cr.repo : cr.repo + ":" + cr.tag).value_or(cr.repo);
@@ -335,6 +337,8 @@ void add_image_routes(Router& r, Backends& b) {
                                {"image", info.value("Config", Json::object()).value("Image", std::string())},
                                {"name", name}}});
     }
+    // As dockerd: pause, commit, unpause — all before the answer.
+    unpause_now();
     return res.json(201, Json{{"Id", img.id}});
   });
 
