@@ -107,22 +107,21 @@ struct ExtractRequest {
 // read-only destination, conflict for a dir/non-dir clash.
 Status extract_archive(const CopyRoot& root, const ExtractRequest& req, int in_fd);
 
-// The archive API on a container record (archive_ops.cc). A stopped
-// container's overlay is mounted for the call and unmounted afterwards
-// unless `still_stopped` says the container started meanwhile. Errors
-// carry Docker's wording (`ref` as the client named the container).
-using StillStopped = std::function<bool()>;
+// The archive API on a container record (service_archive.cc). A stopped
+// container's overlay is mounted for the call and unmounted afterwards;
+// the caller holds the container's operation lock (ContainerService::
+// with_rootfs) so no start comes in between. Errors carry Docker's
+// wording (`ref` as the client named the container).
 // archive_get: `on_stat` sees the path stat JSON before any byte of the
 // tar; with `head_only` nothing else happens.
 Status archive_get(const Record& rec, const std::string& data_root, std::string_view ref, const std::string& path,
                    bool head_only, const std::function<Status(const std::string& stat_json)>& on_stat,
-                   const Sink& body, const StillStopped& still_stopped);
+                   const Sink& body);
 // The tar is read from in_fd to EOF.
 Status archive_put(const Record& rec, const std::string& data_root, std::string_view ref, const ExtractRequest& req,
-                   int in_fd, const StillStopped& still_stopped);
+                   int in_fd);
 // docker export: the container's own filesystem, no volumes.
-Status export_rootfs(const Record& rec, const std::string& data_root, const Sink& body,
-                     const StillStopped& still_stopped);
+Status export_rootfs(const Record& rec, const std::string& data_root, const Sink& body);
 // SizeRw (bytes in the upper dir) and SizeRootFs (image layers + SizeRw).
 std::pair<int64_t, int64_t> container_sizes(const Record& rec, const std::string& data_root);
 

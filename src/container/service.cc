@@ -244,6 +244,23 @@ Result<Record> ContainerService::get(std::string_view ref) {
   return e->rec;
 }
 
+Status ContainerService::with_rootfs(std::string_view ref, const std::function<Status(const Record&)>& fn) {
+  auto e = BERTH_TRY(find(ref));
+  Record rec;
+  {
+    std::lock_guard g(mu_);
+    rec = e->rec;
+  }
+  if (is_running_status(rec.state.status)) return fn(rec);
+  std::unique_lock op(e->op_mu);
+  {
+    std::lock_guard g(mu_);
+    if (e->removed) return make_error(Errc::not_found, "No such container: " + std::string(ref));
+    rec = e->rec;
+  }
+  return fn(rec);
+}
+
 Status ContainerService::persist_state(const Entry& e) {
   return records_.update_state(e.rec.id, e.rec.state, e.rec.restart_count);
 }

@@ -176,6 +176,11 @@ class ContainerService {
   Result<std::vector<Json>> list(const ListOptions& o);
   Result<LogSource> log_source(std::string_view ref);
   Result<Record> get(std::string_view ref);
+  // Runs fn on the container's record; for a container that is not
+  // running, under its operation lock (as dockerd holds the container lock
+  // for a copy), so a rootfs mounted for `docker cp`/`export` is never
+  // unmounted under a start, and nothing is removed meanwhile.
+  Status with_rootfs(std::string_view ref, const std::function<Status(const Record&)>& fn);
   Counts counts();
   // Stops every running container (daemon shutdown without live-restore).
   void stop_all(int timeout_s);

@@ -113,11 +113,10 @@ Status bind_into(int rootfd, const SourceMount& m) {
 
 // Runs `fn` with the container's filesystem as it sees it: a running
 // container's /proc/<pid>/root, else its merged rootfs (mounted for the
-// call unless the container started meanwhile) seen from a thread with a
+// call) seen from a thread with a
 // private mount namespace in which its volumes and binds are bound in
 // place. That namespace ends with the thread; the host never sees them.
-Status with_copy_root(const Record& rec, const std::string& data_root, const StillStopped& still_stopped,
-                      bool with_mounts, const std::function<Status(const CopyRoot&, const std::string& merged)>& fn) {
+Status with_copy_root(const Record& rec, const std::string& data_root, bool with_mounts, const std::function<Status(const CopyRoot&, const std::string& merged)>& fn) {
   RootfsDirs rd = rootfs_dirs(data_root, rec.id);
   auto ms = with_mounts ? source_mounts(rec) : std::vector<SourceMount>{};
   if (with_mounts && live(rec) && rec.state.pid > 0) {
@@ -132,7 +131,7 @@ Status with_copy_root(const Record& rec, const std::string& data_root, const Sti
     unmount = true;
   }
   ScopeExit cleanup([&] {
-    if (unmount && (!still_stopped || still_stopped())) (void)unmount_rootfs(rd);
+    if (unmount) (void)unmount_rootfs(rd);
   });
   if (ms.empty()) {
     UniqueFd root(::open(rd.merged.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -175,9 +174,9 @@ Status with_copy_root(const Record& rec, const std::string& data_root, const Sti
 
 Status archive_get(const Record& rec, const std::string& data_root, std::string_view ref, const std::string& path,
                    bool head_only, const std::function<Status(const std::string& stat_json)>& on_stat,
-                   const Sink& body, const StillStopped& still_stopped) {
+                   const Sink& body) {
   if (path.empty()) return make_error(Errc::invalid, "bad parameter: pathcannot be empty");  // sic, dockerd
-  return with_copy_root(rec, data_root, still_stopped, true, [&](const CopyRoot& root, const std::string&) -> Status {
+  return with_copy_root(rec, data_root, true, [&](const CopyRoot& root, const std::string&) -> Status {
     auto src = stat_archive_path(root, path);
     if (!src) {
       if (src.error().kind == Errc::not_found)
@@ -191,9 +190,9 @@ Status archive_get(const Record& rec, const std::string& data_root, std::string_
 }
 
 Status archive_put(const Record& rec, const std::string& data_root, std::string_view ref, const ExtractRequest& req,
-                   int in_fd, const StillStopped& still_stopped) {
+                   int in_fd) {
   if (req.path.empty()) return make_error(Errc::invalid, "bad parameter: pathcannot be empty");
-  return with_copy_root(rec, data_root, still_stopped, true, [&](const CopyRoot& root, const std::string& merged) -> Status {
+  return with_copy_root(rec, data_root, true, [&](const CopyRoot& root, const std::string& merged) -> Status {
     ExtractRequest r = req;
     r.readonly_rootfs = rec.host_config.value("ReadonlyRootfs", false);
     if (r.chown) {
@@ -215,9 +214,8 @@ Status archive_put(const Record& rec, const std::string& data_root, std::string_
   });
 }
 
-Status export_rootfs(const Record& rec, const std::string& data_root, const Sink& body,
-                     const StillStopped& still_stopped) {
-  return with_copy_root(rec, data_root, still_stopped, false,
+Status export_rootfs(const Record& rec, const std::string& data_root, const Sink& body) {
+  return with_copy_root(rec, data_root, false,
                         [&](const CopyRoot& root, const std::string&) { return write_export(root, body); });
 }
 

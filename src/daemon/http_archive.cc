@@ -35,14 +35,6 @@ class ChunkSink {
   std::string buf_;
 };
 
-// A record lookup for "did it start meanwhile?" after the call.
-container::StillStopped still_stopped(container::ContainerService& cs, const std::string& id) {
-  return [&cs, id] {
-    auto r = cs.get(id);
-    return !r || !container::is_running_status(r->state.status);
-  };
-}
-
 // Errors after the head went out cannot change the status: the stream is
 // cut short (no last chunk), which clients report as a broken archive.
 Status finish_stream(Response& res, ChunkSink& sink, Status st) {
@@ -65,28 +57,31 @@ void add_archive_routes(Router& r, Backends& b) {
     bool head = req.method == "HEAD";
     ChunkSink sink(res);
     bool started = false;
-    auto rec = BERTH_TRY(cs.get(req.param("id")));
-    auto st = container::archive_get(
-        rec, b.sys.data_root, req.param("id"), path, head,
-        [&](const std::string& stat) -> Status {
-          std::vector<api::Header> h{{"X-Docker-Container-Path-Stat", str::base64_encode(stat)}};
-          if (head) return res.send(200, "", "", h);
-          started = true;
-          return res.start_stream(200, "application/x-tar", h);
-        },
-        [&](std::string_view d) { return sink.write(d); }, still_stopped(cs, rec.id));
+    auto st = cs.with_rootfs(req.param("id"), [&](const container::Record& rec) {
+      return container::archive_get(
+          rec, b.sys.data_root, req.param("id"), path, head,
+          [&](const std::string& stat) -> Status {
+            std::vector<api::Header> h{{"X-Docker-Container-Path-Stat", str::base64_encode(stat)}};
+            if (head) return res.send(200, "", "", h);
+            started = true;
+            return res.start_stream(200, "application/x-tar", h);
+          },
+          [&](std::string_view d) { return sink.write(d); });
+    });
     if (!started) return st;
     return finish_stream(res, sink, std::move(st));
   });
 
   r.add("PUT", "/containers/{id}/archive", [&cs, &b](Request& req, Response& res) -> Status {
-    auto rec = BERTH_TRY(cs.get(req.param("id")));
+    BERTH_TRY_VOID(cs.get(req.param("id")));  // 404 before reading the body
     container::ExtractRequest er;
     er.path = req.q("path").value_or("");
     er.no_overwrite_dir_non_dir = req.qbool("noOverwriteDirNonDir");
     er.chown = req.qbool("copyUIDGID");
     auto body = BERTH_TRY(BodyPipe::open(req));
-    auto st = container::archive_put(rec, b.sys.data_root, req.param("id"), er, body->fd(), still_stopped(cs, rec.id));
+    auto st = cs.with_rootfs(req.param("id"), [&](const container::Record& rec) {
+      return container::archive_put(rec, b.sys.data_root, req.param("id"), er, body->fd());
+    });
     if (Status body_status = body->finish(); !body_status) {
       res.set_keep_alive(false);
       return body_status;
@@ -101,17 +96,15 @@ void add_archive_routes(Router& r, Backends& b) {
   r.add("GET", "/containers/{id}/export", [&cs, &b](Request& req, Response& res) -> Status {
     ChunkSink sink(res);
     bool started = false;
-    auto rec = BERTH_TRY(cs.get(req.param("id")));
-    auto st = container::export_rootfs(
-        rec, b.sys.data_root,
-        [&](std::string_view d) -> Status {
-          if (!started) {
-            started = true;
-            BERTH_TRY_VOID(res.start_stream(200, "application/octet-stream"));
-          }
-          return sink.write(d);
-        },
-        still_stopped(cs, rec.id));
+    auto st = cs.with_rootfs(req.param("id"), [&](const container::Record& rec) {
+      return container::export_rootfs(rec, b.sys.data_root, [&](std::string_view d) -> Status {
+        if (!started) {
+          started = true;
+          BERTH_TRY_VOID(res.start_stream(200, "application/octet-stream"));
+        }
+        return sink.write(d);
+      });
+    });
     if (!started) {
       if (!st) return st;
       BERTH_TRY_VOID(res.start_stream(200, "application/octet-stream"));

@@ -217,6 +217,22 @@ PY
   docker rm -f fb fc
 }
 
+@test "a start during docker cp from a stopped container waits for the copy; both work" {
+  docker run --name cs busybox sh -c 'if [ -f /big ]; then sleep 1; cat /marker; else dd if=/dev/zero of=/big bs=1M count=24 2>/dev/null; echo up > /marker; fi'
+  # a slow reader keeps the copy (and the rootfs it mounted) busy ~3 s
+  curl -sS --limit-rate 8M --unix-socket "$(sock)" "http://x/v1.41/containers/cs/archive?path=/big" > "$T/big.tar" &
+  cp_pid=$!
+  sleep 0.5
+  docker start cs
+  wait "$cp_pid"
+  [ "$(tar xOf "$T/big.tar" big | wc -c)" = 25165824 ]
+  # the second run saw its own rootfs (not one unmounted under it)
+  [ "$(docker wait cs)" = 0 ]
+  [ "$(docker logs cs)" = up ]
+  [ "$(docker cp cs:/marker - | tar xO)" = up ]
+  docker rm cs
+}
+
 @test "docker export: the merged rootfs as a tar that docker import round-trips" {
   docker run --name ex busybox sh -c 'echo exported > /marker; rm /bin/vi'
   docker export ex > "$T/ex.tar"
