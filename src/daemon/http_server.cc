@@ -1,6 +1,5 @@
 #include "daemon/http_server.h"
 
-#include <grp.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -13,6 +12,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <thread>
 
 #include "common/fs.h"
@@ -465,6 +465,26 @@ Server::~Server() {
   for (auto& [path, fd] : listeners_) ::unlink(path.c_str());
 }
 
+namespace {
+
+// The socket's group, by number or by name from /etc/group, read directly
+// as dockerd does: getgrnam would load the NSS modules (libnss_systemd and
+// its libraries, ~0.4 MiB resident for the daemon's whole life) for one
+// lookup at start.
+std::optional<gid_t> socket_group_gid(const std::string& group) {
+  if (auto n = str::parse_int(group); n && *n >= 0) return static_cast<gid_t>(*n);
+  auto text = fs::read_file("/etc/group");
+  if (!text) return std::nullopt;
+  for (auto line : str::split(*text, '\n')) {
+    auto f = str::split(line, ':');
+    if (f.size() >= 3 && f[0] == group)
+      if (auto n = str::parse_int(f[2]); n && *n >= 0) return static_cast<gid_t>(*n);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 Status Server::listen_unix(const std::string& path, const std::string& group) {
   sockaddr_un sa{};
   sa.sun_family = AF_UNIX;
@@ -485,13 +505,8 @@ Status Server::listen_unix(const std::string& path, const std::string& group) {
   ::umask(old);
   if (rc != 0) return sys_error("bind " + path);
   ::chmod(path.c_str(), 0660);
-  if (!group.empty()) {
-    struct group gr {};
-    struct group* res = nullptr;
-    char buf[4096];
-    if (::getgrnam_r(group.c_str(), &gr, buf, sizeof buf, &res) == 0 && res)
-      (void)!::chown(path.c_str(), 0, res->gr_gid);
-  }
+  if (!group.empty())
+    if (auto gid = socket_group_gid(group)) (void)!::chown(path.c_str(), 0, *gid);
   if (::listen(fd.get(), 128) != 0) return sys_error("listen " + path);
   listeners_.emplace_back(path, std::move(fd));
   return ok();
