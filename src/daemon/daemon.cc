@@ -21,6 +21,7 @@
 #include "daemon/http_server.h"
 #include "daemon/routes.h"
 #include "image/image_store.h"
+#include "network/firewall.h"
 #include "store/db.h"
 
 namespace berth::daemon {
@@ -178,6 +179,7 @@ int run(const Config& start_cfg, log::Logger& log) {
   if (!containers) return die(containers.error());
   (*networks)->reconcile((*containers)->running_ids());
   recover_commit_pauses(cfg.data_root, **containers, log);
+  network::nft_release();  // loaded again by the first port or network change
   auto eid = engine_id(cfg.data_root);
   if (!eid) return die(eid.error());
 

@@ -5,8 +5,8 @@
 
 #include <cstdio>
 #include <memory>
+#include <mutex>
 
-#include "common/unique_fd.h"
 
 namespace berth::network {
 
@@ -82,34 +82,74 @@ std::string render_ruleset(const std::string& table, const std::vector<FwNetwork
 }
 
 // libnftables (with libnftnl, libxtables, libjansson, libgmp, libmnl) is
-// loaded for each transaction and unloaded after it, instead of being
-// linked: berthd applies its ruleset at start and then rarely, and a
-// linked libnftables keeps ~1.3 MiB resident in an idle daemon (DESIGN.md
-// §6: idle RSS <= 8 MiB). Loading costs about a millisecond per
-// transaction, small next to the transaction itself.
+// dlopen()ed on the first transaction instead of being linked: a linked
+// libnftables keeps ~1.3 MiB resident in every berthd (DESIGN.md §6: idle
+// RSS <= 8 MiB). Loading it costs 5-25 ms (relocations), too much to pay
+// per transaction (`run -p`), so it stays loaded once used; nft_release()
+// lets the daemon drop it after the transaction of its start-up, which
+// idle daemons would otherwise carry for nothing. The handle is process
+// state by nature (the dynamic linker's), hence one instance here.
+namespace {
+
+struct NftLib {
+  std::mutex mu;
+  void* handle = nullptr;
+  nft_ctx* (*ctx_new)(uint32_t) = nullptr;
+  void (*ctx_free)(nft_ctx*) = nullptr;
+  int (*buffer_output)(nft_ctx*) = nullptr;
+  int (*buffer_error)(nft_ctx*) = nullptr;
+  int (*run)(nft_ctx*, const char*) = nullptr;
+  const char* (*error_buffer)(nft_ctx*) = nullptr;
+
+  Status load() {  // with mu held
+    if (handle) return ok();
+    void* h = ::dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!h) return make_error(Errc::internal, std::string("nftables: cannot load libnftables: ") + ::dlerror());
+    auto sym = [h](const char* name) { return ::dlsym(h, name); };
+    ctx_new = reinterpret_cast<nft_ctx* (*)(uint32_t)>(sym("nft_ctx_new"));
+    ctx_free = reinterpret_cast<void (*)(nft_ctx*)>(sym("nft_ctx_free"));
+    buffer_output = reinterpret_cast<int (*)(nft_ctx*)>(sym("nft_ctx_buffer_output"));
+    buffer_error = reinterpret_cast<int (*)(nft_ctx*)>(sym("nft_ctx_buffer_error"));
+    run = reinterpret_cast<int (*)(nft_ctx*, const char*)>(sym("nft_run_cmd_from_buffer"));
+    error_buffer = reinterpret_cast<const char* (*)(nft_ctx*)>(sym("nft_ctx_get_error_buffer"));
+    if (!ctx_new || !ctx_free || !buffer_output || !buffer_error || !run || !error_buffer) {
+      ::dlclose(h);
+      return make_error(Errc::internal, "nftables: libnftables lacks an expected function");
+    }
+    handle = h;
+    return ok();
+  }
+};
+
+NftLib& nft_lib() {
+  static NftLib lib;
+  return lib;
+}
+
+}  // namespace
+
 Status nft_apply(const std::string& script) {
-  void* lib = ::dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL);
-  if (!lib) return make_error(Errc::internal, std::string("nftables: cannot load libnftables: ") + ::dlerror());
-  auto unload = ScopeExit([lib] { ::dlclose(lib); });
-  auto sym = [lib](const char* name) { return ::dlsym(lib, name); };
-  auto ctx_new = reinterpret_cast<nft_ctx* (*)(uint32_t)>(sym("nft_ctx_new"));
-  auto ctx_free = reinterpret_cast<void (*)(nft_ctx*)>(sym("nft_ctx_free"));
-  auto buffer_output = reinterpret_cast<int (*)(nft_ctx*)>(sym("nft_ctx_buffer_output"));
-  auto buffer_error = reinterpret_cast<int (*)(nft_ctx*)>(sym("nft_ctx_buffer_error"));
-  auto run = reinterpret_cast<int (*)(nft_ctx*, const char*)>(sym("nft_run_cmd_from_buffer"));
-  auto error_buffer = reinterpret_cast<const char* (*)(nft_ctx*)>(sym("nft_ctx_get_error_buffer"));
-  if (!ctx_new || !ctx_free || !buffer_output || !buffer_error || !run || !error_buffer)
-    return make_error(Errc::internal, "nftables: libnftables lacks an expected function");
-  std::unique_ptr<nft_ctx, void (*)(nft_ctx*)> ctx(ctx_new(NFT_CTX_DEFAULT), ctx_free);
+  NftLib& l = nft_lib();
+  std::lock_guard g(l.mu);  // also keeps nft_release from unloading under a transaction
+  BERTH_TRY_VOID(l.load());
+  std::unique_ptr<nft_ctx, void (*)(nft_ctx*)> ctx(l.ctx_new(NFT_CTX_DEFAULT), l.ctx_free);
   if (!ctx) return make_error(Errc::internal, "nftables: cannot create a context");
-  buffer_output(ctx.get());
-  buffer_error(ctx.get());
-  int rc = run(ctx.get(), script.c_str());
+  l.buffer_output(ctx.get());
+  l.buffer_error(ctx.get());
+  int rc = l.run(ctx.get(), script.c_str());
   if (rc != 0) {
-    const char* err = error_buffer(ctx.get());
+    const char* err = l.error_buffer(ctx.get());
     return make_error(Errc::internal, std::string("nftables: ") + (err ? err : "failed"));
   }
   return ok();
+}
+
+void nft_release() {
+  NftLib& l = nft_lib();
+  std::lock_guard g(l.mu);
+  if (!l.handle) return;
+  ::dlclose(l.handle);
+  l.handle = nullptr;
 }
 
 }  // namespace berth::network

@@ -35,7 +35,12 @@ std::string render_ruleset(const std::string& table, const std::vector<FwNetwork
 // Deletes both tables (missing is fine).
 std::string render_delete(const std::string& table);
 
-// Runs an nft script through libnftables as one transaction.
+// Runs an nft script through libnftables as one transaction. libnftables
+// is loaded on the first call and stays loaded until nft_release().
 Status nft_apply(const std::string& script);
+// Unloads libnftables (the daemon calls it once its start-up transaction is
+// done, so an idle daemon does not keep it mapped); the next nft_apply
+// loads it again.
+void nft_release();
 
 }  // namespace berth::network

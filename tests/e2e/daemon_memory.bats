@@ -77,13 +77,19 @@ restart_idle() {
   pid=$(berthd_pid)
   run grep -E 'libcurl|libgnutls|libnftables|libnftnl|libxml2|libicu|libnss_' "/proc/$pid/maps"
   [ "$status" -eq 1 ]
-  # A network change loads libnftables for its transaction and unloads it.
+  # A network change loads libnftables again for its transaction.
   id=$(docker network create memnet2)
   run nft list table ip "$BERTHD_NFT_TABLE"
   [[ $output == *"oifname \"br-${id:0:12}\""* ]]
-  run grep -c libnftables "/proc/$pid/maps"
-  [ "$output" = 0 ]
   docker network rm memnet2
+  run nft list table ip "$BERTHD_NFT_TABLE"
+  [[ $output != *"br-${id:0:12}"* ]]
+  # And a published port (the table's dnat rule) works through it.
+  docker run -d --name mem-web -p 127.0.0.1::8080 busybox sh -c 'echo served | nc -l -p 8080'
+  port=$(docker port mem-web 8080/tcp | head -1)
+  run nft list table ip "$BERTHD_NFT_TABLE"
+  [[ $output == *"dport ${port##*:} dnat to"* ]]
+  docker rm -f mem-web
 }
 
 @test "daemon memory: the on-demand libcurl serves a registry push and pull" {
