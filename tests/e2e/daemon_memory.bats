@@ -113,3 +113,17 @@ restart_idle() {
   run docker run --rm "$REGISTRY_ADDR/mem/busybox:1" echo pulled
   [ "$output" = pulled ]
 }
+
+@test "daemon memory: the socket's group is read from /etc/group (no NSS modules loaded), by name or number" {
+  name=$(awk -F: '$3 == 4 {print $1; exit}' /etc/group)
+  [ -n "$name" ]
+  start_berthd -G "$name"
+  [ "$(stat -c %g "$BERTHD_SOCK")" = 4 ]
+  [ "$(stat -c %a "$BERTHD_SOCK")" = 660 ]
+  run grep -c 'libnss_' "/proc/$(berthd_pid)/maps"
+  [ "$output" = 0 ]
+  stop_one_berthd
+  start_berthd -G 4242
+  [ "$(stat -c %g "$BERTHD_SOCK")" = 4242 ]
+  stop_one_berthd
+}
