@@ -43,12 +43,10 @@ Status check_networking(const Json& hc, const Json& nc, network::NetworkService*
       if (!v.is_null() && !v.is_array()) return invalid("invalid port binding for " + k);
       if (v.is_array())
         for (const auto& b : v) {
-          if (jstr(b, "HostIp").find(':') != std::string::npos) {
-            v6_host_ip = jstr(b, "HostIp");
-            if (auto a6 = network::parse_ipv6(v6_host_ip); a6 && *a6 == 1)
-              return invalid("cannot publish on [::1]: IPv6 addresses on the loopback are not routed to containers "
-                             "by the kernel and berthd has no userland proxy; publish on [::] or a host IPv6 address");
-          }
+          // [::1] goes through berth-proxy to the IPv4 address; any other
+          // IPv6 address is DNAT to the container's IPv6 address.
+          if (auto hip = jstr(b, "HostIp"); hip.find(':') != std::string::npos)
+            if (auto a6 = network::parse_ipv6(hip); !a6 || *a6 != 1) v6_host_ip = hip;
           std::string hp = jstr(b, "HostPort");
           if (!hp.empty()) {
             auto dash = hp.find('-');

@@ -151,6 +151,7 @@ int run(const Config& start_cfg, log::Logger& log) {
   no.nft_table = cfg.nft_table;
   no.mtu = cfg.mtu;
   no.default_host_ip = cfg.default_ip;
+  if (auto px = fs::find_helper_binary("berth-proxy")) no.proxy_binary = *px;
   for (const auto& p : cfg.default_address_pools) {
     auto ap = network::parse_address_pool(p);
     if (!ap) return die(ap.error());

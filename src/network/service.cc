@@ -72,7 +72,8 @@ Json sandbox_to_json(const Sandbox& sb) {
   Json ports = Json::array();
   for (const auto& p : sb.ports)
     ports.push_back(Json{{"proto", p.proto}, {"host_ip", p.host_ip}, {"host_port", p.host_port},
-                         {"container_port", p.container_port}});
+                         {"container_port", p.container_port}, {"proxy_pid", p.proxy.pid},
+                         {"proxy_start", p.proxy.start_time}});
   return Json{{"container_id", sb.container_id}, {"name", sb.name}, {"netns", sb.netns},
               {"endpoints", eps}, {"ports", ports}, {"dns", sb.dns}, {"dns_servers", sb.dns_servers}};
 }
@@ -105,7 +106,8 @@ std::unique_ptr<Sandbox> sandbox_from_json(const Json& j) {
   }
   for (const auto& p : j.value("ports", Json::array()))
     sb->ports.push_back(PortMap{jstr(p, "proto"), jstr(p, "host_ip"), p.value("host_port", 0),
-                                p.value("container_port", 0)});
+                                p.value("container_port", 0),
+                                ProxyProcess{p.value("proxy_pid", pid_t{0}), p.value("proxy_start", uint64_t{0})}});
   return sb;
 }
 
@@ -817,14 +819,14 @@ Status NetworkService::publish(Sandbox& sb, const std::vector<PortRequest>& port
   for (size_t k = 0; k < all.size(); ++k) {
     PortRequest p = all[k];
     std::string hip = p.host_ip.empty() ? opts_.default_host_ip : p.host_ip;
-    if (hip.find(':') != std::string::npos && !cip6)
+    // IPv6 has no route_localnet: DNAT from ::1 to a container cannot be
+    // routed back, so [::1] is served by a userland proxy (to the
+    // container's IPv4 address, as docker-proxy does).
+    auto a6 = parse_ipv6(hip);
+    bool proxied = a6 && *a6 == 1;
+    if (hip.find(':') != std::string::npos && !cip6 && !proxied)
       return invalid("cannot publish ports on IPv6 addresses (" + hip +
                      "): the container has no IPv6 address (its network has no IPv6 subnet)");
-    // IPv6 has no route_localnet: DNAT from ::1 to a container cannot be
-    // routed back, and berthd has no userland proxy. Refuse, not pretend.
-    if (auto a6 = parse_ipv6(hip); a6 && *a6 == 1)
-      return invalid("cannot publish on [::1]: IPv6 addresses on the loopback are not routed to containers by the "
-                     "kernel and berthd has no userland proxy; publish on [::] or a host IPv6 address");
     if (k > 0 && hip == "::" && all[k - 1].host_ip == "0.0.0.0" && all[k - 1].host_port == p.host_port &&
         all[k - 1].container_port == p.container_port && all[k - 1].proto == p.proto)
       p.host_port = std::to_string(sb.ports.back().host_port);  // the [::] twin takes the same port
@@ -846,9 +848,31 @@ Status NetworkService::publish(Sandbox& sb, const std::vector<PortRequest>& port
     if (!held)
       return make_error(Errc::internal, "driver failed programming external connectivity on endpoint " + sb.name +
                                             " (" + sb.endpoints.front().endpoint_id + "): " + held.error().msg);
-    sb.holds.push_back(std::move(*held));
-    sb.ports.push_back(PortMap{p.proto, hip, bound, p.container_port});
+    PortMap pm{p.proto, hip, bound, p.container_port, {}};
+    if (proxied) {
+      BERTH_TRY_VOID(start_port_proxy(sb, pm, *held));  // the proxy owns the socket now
+    } else {
+      sb.holds.push_back(std::move(*held));
+    }
+    sb.ports.push_back(pm);
   }
+  return ok();
+}
+
+Status NetworkService::start_port_proxy(const Sandbox& sb, PortMap& p, const UniqueFd& held) {
+  uint32_t cip = 0;
+  for (const auto& e : sb.endpoints)
+    if (!e.host_if.empty() && e.ip) {
+      cip = e.ip;
+      break;
+    }
+  if (!cip) return invalid("published ports need a bridge network");
+  auto pp = start_proxy(opts_.proxy_binary, ProxySpec{p.proto, p.host_ip, p.host_port, ipv4_str(cip), p.container_port},
+                        held);
+  if (!pp)
+    return make_error(Errc::internal, "driver failed programming external connectivity on endpoint " + sb.name +
+                                          ": " + pp.error().msg);
+  p.proxy = *pp;
   return ok();
 }
 
@@ -877,6 +901,7 @@ Status NetworkService::sync_firewall() {
         break;
       }
     for (const auto& p : sb->ports) {
+      if (p.proxy.pid) continue;  // served by berth-proxy, not DNAT
       bool v6 = p.host_ip.find(':') != std::string::npos;
       if (v6 && !cip6) continue;
       ports.push_back(FwPort{p.proto, p.host_ip, p.host_port, v6 ? ipv6_str(cip6) : ipv4_str(cip), p.container_port});
@@ -954,6 +979,11 @@ void NetworkService::teardown(Sandbox& sb) {
     for (const auto& ep : sb.endpoints) remove_endpoint(sb, ep);
   sb.endpoints.clear();
   sb.holds.clear();
+  for (auto& p : sb.ports)
+    if (p.proxy.pid) {
+      stop_proxy(p.proxy);
+      p.proxy = {};
+    }
 }
 
 void NetworkService::destroy_sandbox(const std::string& container_id) {
@@ -1134,10 +1164,19 @@ void NetworkService::reconcile(const std::set<std::string>& running) {
     }
     if (running.count(cid) && fs::exists(sb->netns)) {
       // Take the published ports again and serve DNS in the namespace.
-      for (const auto& p : sb->ports) {
+      for (auto& p : sb->ports) {
+        if (p.proxy.pid && proxy_alive(p.proxy)) continue;  // it kept serving while berthd was away
         int bound = 0;
-        if (auto h = hold_port(p.proto, p.host_ip, p.host_port, &bound)) sb->holds.push_back(std::move(*h));
+        auto h = hold_port(p.proto, p.host_ip, p.host_port, &bound);
+        if (!h) continue;
+        if (p.proxy.pid) {
+          if (auto st = start_port_proxy(*sb, p, *h); !st)
+            BERTH_LOG(log_, warn, "userland proxy not restored", {"id", cid}, {"error", st.error().msg});
+          continue;
+        }
+        sb->holds.push_back(std::move(*h));
       }
+      (void)persist(*sb);
       if (sb->dns)
         if (auto st = dns_->add(cid, sb->netns); !st)
           BERTH_LOG(log_, warn, "embedded DNS not restored", {"id", cid}, {"error", st.error().msg});

@@ -28,6 +28,7 @@
 #include "common/unique_fd.h"
 #include "network/dns.h"
 #include "network/ipam.h"
+#include "network/userland_proxy.h"
 #include "sys/netlink.h"
 #include "store/db.h"
 
@@ -47,7 +48,8 @@ struct Options {
   std::string nft_table = "berth";
   std::string resolv_conf = "/etc/resolv.conf";
   int mtu = 1500;
-  bool userland_proxy = false;  // berth always uses DNAT + route_localnet
+  bool userland_proxy = false;  // DNAT + route_localnet, except [::1] (berth-proxy, userland_proxy.h)
+  std::string proxy_binary;     // berth-proxy; "" refuses [::1] publishing at publish time
   std::string default_host_ip = "0.0.0.0";  // --ip: where -p without an address binds
 };
 
@@ -109,6 +111,7 @@ struct Endpoint {
 struct PortMap {
   std::string proto, host_ip;
   int host_port = 0, container_port = 0;
+  ProxyProcess proxy;  // pid 0: DNAT; else the berth-proxy serving it
 };
 
 struct Sandbox {
@@ -166,6 +169,9 @@ class NetworkService {
   Status add_endpoint(Sandbox& sb, const Network& n, const EndpointRequest& e, sys::Netlink* in_ns = nullptr);  // mu_ held
   void remove_endpoint(Sandbox& sb, const Endpoint& ep);
   Status publish(Sandbox& sb, const std::vector<PortRequest>& ports);
+  // Starts the berth-proxy of `p` on the bound socket `held` (to the
+  // sandbox's first bridge IPv4 address).
+  Status start_port_proxy(const Sandbox& sb, PortMap& p, const UniqueFd& held);
   Status persist(const Sandbox& sb);
   std::optional<std::vector<DnsRecord>> resolve(const std::string& cid, const DnsQuestion& q);
   void teardown(Sandbox& sb);
