@@ -76,8 +76,9 @@ no_leftovers() {
   local d2 pid
   d2=$(mktemp -d /tmp/img-arch-d2.XXXXXX)
   echo '{}' > "$d2/daemon.json"
+  scratch_net_flags
   "$BERTH_BIN/berthd" -H "unix://$d2/s" --data-root "$d2/data" --exec-root "$d2/exec" --pidfile "$d2/pid" \
-    --config-file "$d2/daemon.json" >"$d2/log" 2>&1 &
+    --config-file "$d2/daemon.json" $SCRATCH_NET_FLAGS >"$d2/log" 2>&1 &
   pid=$!
   wait_for_ping "$d2/s"
   run env DOCKER_HOST="unix://$d2/s" docker load -i "$TMPD/multi.tar"
@@ -87,6 +88,7 @@ no_leftovers() {
   local envx
   envx=$(DOCKER_HOST="unix://$d2/s" docker image inspect -f '{{json .Config.Env}}' img-arch/third:v3)
   kill "$pid"; wait "$pid" || true
+  drop_scratch_net
   rm -rf "$d2"
   [ "$st" -eq 0 ]
   [[ $out == *"Loaded image: busybox:latest"* ]]

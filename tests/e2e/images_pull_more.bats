@@ -101,7 +101,9 @@ teardown_file() {
   local d
   d=$(mktemp -d /tmp/img-mirror.XXXXXX)
   echo '{"registry-mirrors": ["mirror.example:5000"]}' > "$d/daemon.json"
-  run timeout 10 "$BERTH_BIN/berthd" -H "unix://$d/s" --data-root "$d/data" --exec-root "$d/exec" --config-file "$d/daemon.json"
+  scratch_net_flags
+  run timeout 10 "$BERTH_BIN/berthd" -H "unix://$d/s" --data-root "$d/data" --exec-root "$d/exec" --config-file "$d/daemon.json" $SCRATCH_NET_FLAGS
+  drop_scratch_net
   rm -rf "$d"
   [ "$status" -ne 0 ]
   [[ $output == *'invalid mirror: unsupported scheme "" in "mirror.example:5000"'* ]]

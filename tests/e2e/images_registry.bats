@@ -114,14 +114,16 @@ teardown_file() {
   local d2 s2
   d2=$(mktemp -d /tmp/img-e2e-d2.XXXXXX)
   echo '{}' > "$d2/daemon.json"
+  scratch_net_flags
   "$BERTH_BIN/berthd" -H "unix://$d2/s" --data-root "$d2/data" --exec-root "$d2/exec" --pidfile "$d2/pid" \
-    --config-file "$d2/daemon.json" >"$d2/log" 2>&1 &
+    --config-file "$d2/daemon.json" $SCRATCH_NET_FLAGS >"$d2/log" 2>&1 &
   s2=$!
   wait_for_ping "$d2/s"
   run env DOCKER_HOST="unix://$d2/s" docker pull "$REGISTRY_ADDR/pushed/bb:v1"
   local id2
   id2=$(DOCKER_HOST="unix://$d2/s" docker image inspect -f '{{.Id}}' "$REGISTRY_ADDR/pushed/bb:v1")
   kill "$s2"; wait "$s2" || true
+  drop_scratch_net
   rm -rf "$d2"
   [ "$id2" = "$id" ]
 }

@@ -42,6 +42,28 @@ start_berthd() {
   wait_for_ping "$BERTHD_SOCK" || { cat "$BERTHD_DIR/berthd.log" >&2; return 1; }
 }
 
+# scratch_net_flags: network flags for a berthd a test starts by hand
+# instead of through start_berthd: a throwaway default bridge, nftables table
+# and address pool, so no test creates the host's `berth0` or `ip berth`.
+# Sets SCRATCH_NET_FLAGS, SCRATCH_BRIDGE, SCRATCH_NFT_TABLE; drop_scratch_net
+# removes them (teardown_file's stop_berthd too, if the test failed first).
+scratch_net_flags() {
+  local tag=$(printf '%04x%02x' $((RANDOM)) $((RANDOM % 256)))
+  SCRATCH_BRIDGE=bs$tag SCRATCH_NFT_TABLE=berth_s$tag
+  SCRATCH_NET_FLAGS="--bridge $SCRATCH_BRIDGE --nft-table $SCRATCH_NFT_TABLE --default-address-pool base=10.$((RANDOM % 30 + 220)).0.0/16,size=24"
+  [[ -z ${BATS_FILE_TMPDIR:-} ]] || echo "$SCRATCH_BRIDGE $SCRATCH_NFT_TABLE" >>"$BATS_FILE_TMPDIR/scratch-net.list"
+}
+
+# drop_scratch_net [BRIDGE TABLE]: delete a scratch daemon's bridge and tables.
+drop_scratch_net() {
+  local bridge=${1:-${SCRATCH_BRIDGE:-}} table=${2:-${SCRATCH_NFT_TABLE:-}}
+  [[ -z $bridge ]] || ip link del "$bridge" 2>/dev/null || true
+  if [[ -n $table ]]; then
+    nft delete table ip "$table" 2>/dev/null || true
+    nft delete table ip6 "$table" 2>/dev/null || true
+  fi
+}
+
 # berthd_pid: the running daemon's pid (bats runs each test in its own
 # process, so a restart in one test is seen by the next only through the
 # pid file).
@@ -70,6 +92,11 @@ restart_berthd() {
 # other daemon this bats file started and a test left running.
 stop_berthd() {
   stop_one_berthd
+  if [[ -z ${BATS_TEST_NAME:-} && -n ${BATS_FILE_TMPDIR:-} && -f $BATS_FILE_TMPDIR/scratch-net.list ]]; then
+    local b t
+    while read -r b t; do drop_scratch_net "$b" "$t"; done <"$BATS_FILE_TMPDIR/scratch-net.list"
+    rm -f "$BATS_FILE_TMPDIR/scratch-net.list"
+  fi
   [[ -z ${BATS_TEST_NAME:-} && -n ${BATS_FILE_TMPDIR:-} && -f $BATS_FILE_TMPDIR/berthd.list ]] || return 0
   local dir bridge table
   while read -r dir bridge table; do

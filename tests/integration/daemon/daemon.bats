@@ -59,8 +59,10 @@ stop_current() {
 @test "berthd: refuses to start on a socket another daemon answers" {
   d=$(mktemp -d /tmp/berth-daemon-2nd.XXXXXX)
   echo '{}' > "$d/daemon.json"
+  scratch_net_flags
   run -1 "$BERTH_BIN/berthd" -H "unix://$BERTHD_SOCK" --data-root "$d/data" --exec-root "$d/exec" \
-    --pidfile "$d/pid" --config-file "$d/daemon.json"
+    --pidfile "$d/pid" --config-file "$d/daemon.json" $SCRATCH_NET_FLAGS
+  drop_scratch_net
   [[ $output == *"another daemon is already listening"* ]]
   run -0 curl -sf --unix-socket "$BERTHD_SOCK" http://d/_ping
   rm -rf "$d"
@@ -72,11 +74,13 @@ stop_current() {
   d=$(mktemp -d /tmp/berth-daemon-stale.XXXXXX)
   python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$d/s.sock"
   echo '{}' > "$d/daemon.json"
+  scratch_net_flags
   "$BERTH_BIN/berthd" -H "unix://$d/s.sock" --data-root "$d/data" --exec-root "$d/exec" \
-    --pidfile "$d/pid" --config-file "$d/daemon.json" >"$d/log" 2>&1 &
+    --pidfile "$d/pid" --config-file "$d/daemon.json" $SCRATCH_NET_FLAGS >"$d/log" 2>&1 &
   pid=$!
   wait_for_ping "$d/s.sock"
   kill "$pid"; wait "$pid" || true
+  drop_scratch_net
   [ ! -e "$d/pid" ]
   rm -rf "$d"
 }
