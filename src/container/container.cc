@@ -61,6 +61,18 @@ Json endpoint_json() {
               {"DriverOpts", nullptr}};
 }
 
+// Networks of a container that is not running: its mode's network, except
+// for a container disconnected from "none" (dockerd then lists only the
+// networks it was connected to since).
+Json stopped_networks(const Record& r) {
+  if (!r.networking_config.value("NoneDetached", false)) return Json{{network_name(r), endpoint_json()}};
+  Json out = Json::object();
+  Json eps = r.networking_config.value("EndpointsConfig", Json::object());
+  if (eps.is_object())
+    for (const auto& [k, v] : eps.items()) out[k] = endpoint_json();
+  return out;
+}
+
 }  // namespace
 
 std::string_view status_name(StateStatus s) {
@@ -245,7 +257,7 @@ Json inspect_json(const Record& r, const Paths& p, const std::string& driver) {
            {"IPPrefixLen", 0},
            {"IPv6Gateway", ""},
            {"MacAddress", ""},
-           {"Networks", {{network_name(r), endpoint_json()}}}};
+           {"Networks", stopped_networks(r)}};
   return Json{{"Id", r.id},
               {"Created", timeutil::rfc3339_nano(r.created_ns)},
               {"Path", r.path},
@@ -287,7 +299,7 @@ Json list_json(const Record& r, int64_t now_ns) {
               {"State", status_name(r.state.status)},
               {"Status", human_status(r.state, now_ns)},
               {"HostConfig", {{"NetworkMode", r.host_config.value("NetworkMode", "default")}}},
-              {"NetworkSettings", {{"Networks", {{network_name(r), endpoint_json()}}}}},
+              {"NetworkSettings", {{"Networks", stopped_networks(r)}}},
               {"Mounts", mounts_json(r)}};
 }
 

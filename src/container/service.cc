@@ -1481,8 +1481,20 @@ Result<std::string> ContainerService::setup_network(const Record& r, const std::
       return make_error(Errc::conflict, "cannot join network of a non running container: " + m.target);
     return "/proc/" + std::to_string((*other)->rec.state.pid) + "/ns/net";
   }
+  Json hc = r.host_config;
+  if (m.kind == NetKind::none && r.networking_config.value("NoneDetached", false)) {
+    // Disconnected from "none", then connected to networks while stopped:
+    // it starts on those, as dockerd (no ports: none drops them).
+    Json eps = r.networking_config.value("EndpointsConfig", Json::object());
+    if (eps.is_object() && !eps.empty()) {
+      hc["NetworkMode"] = eps.begin().key();
+      hc.erase("PortBindings");
+      hc.erase("PublishAllPorts");
+      m = parse_network_mode(eps.begin().key());
+    }
+  }
   if (!opts_.networks || (m.kind != NetKind::bridge && m.kind != NetKind::custom)) return std::string();
-  auto req = BERTH_TRY(sandbox_request(r.id, r.name, r.config, r.host_config, r.networking_config));
+  auto req = BERTH_TRY(sandbox_request(r.id, r.name, r.config, hc, r.networking_config));
   std::string path = BERTH_TRY(opts_.networks->create_sandbox(req));
   std::string hostname = container_hostname(r.id, r.config);
   if (auto st = write_network_files(r, link_hosts + opts_.networks->hosts_entries(r.id, hostname),
@@ -1519,16 +1531,37 @@ Status ContainerService::connect_network(std::string_view ref, const std::string
     r = e->rec;
   }
   NetMode m = parse_network_mode(r.host_config.value("NetworkMode", std::string()));
-  if (m.kind == NetKind::host || m.kind == NetKind::none || m.kind == NetKind::container)
-    return make_error(Errc::forbidden, "container sharing network namespace with another container or host cannot be connected to any other network");
   Json eps = r.networking_config.value("EndpointsConfig", Json::object());
   if (!eps.is_object()) eps = Json::object();
+  if (m.kind == NetKind::host && n.name == "host")
+    return make_error(Errc::invalid, "container cannot be disconnected from host network or connected to host network");
+  bool none_detached = m.kind == NetKind::none && r.networking_config.value("NoneDetached", false);
+  if (m.kind == NetKind::none && n.name == "none") {
+    // Back on "none" after a disconnect from it, as dockerd allows.
+    if (!none_detached)
+      return make_error(Errc::forbidden, "endpoint with name " + r.name.substr(1) + " already exists in network none");
+    if (!eps.empty() || opts_.networks->has_sandbox(r.id))
+      return make_error(Errc::invalid,
+                        "container cannot be connected to multiple networks with one of the networks in private (none) mode");
+    std::lock_guard g(mu_);
+    e->rec.networking_config.erase("NoneDetached");
+    return records_.update_record(e->rec);
+  }
+  if (m.kind == NetKind::none && !none_detached)
+    return make_error(Errc::invalid,
+                      "container cannot be connected to multiple networks with one of the networks in private (none) mode");
+  if (m.kind == NetKind::host || m.kind == NetKind::container)
+    return make_error(Errc::forbidden, "container sharing network namespace with another container or host cannot be connected to any other network");
   if (eps.contains(n.name) || (m.target == n.name))
     if (opts_.networks->has_sandbox(r.id) || eps.contains(n.name))
       return make_error(Errc::forbidden, "endpoint with name " + r.name.substr(1) + " already exists in network " + n.name);
   Json cfg = endpoint_config.is_object() ? endpoint_config : Json::object();
   Json probe_nc{{"EndpointsConfig", {{n.name, cfg}}}};
   BERTH_TRY_VOID(check_networking(Json{{"NetworkMode", "none"}}, probe_nc, opts_.networks));
+  if (none_detached && !opts_.networks->has_sandbox(r.id) && is_running(r.state.status) && r.state.pid > 0)
+    // The container runs in a namespace of its own (it started on "none"):
+    // the network service takes it over to wire the endpoint into it.
+    BERTH_TRY_VOID(opts_.networks->adopt_sandbox(r.id, r.name.substr(1), "/proc/" + std::to_string(r.state.pid) + "/ns/net"));
   if (opts_.networks->has_sandbox(r.id)) {
     auto req = BERTH_TRY(sandbox_request(r.id, r.name, r.config, Json{{"NetworkMode", n.name}}, probe_nc));
     BERTH_TRY_VOID(opts_.networks->connect(r.id, req.endpoints.front()));
@@ -1553,6 +1586,18 @@ Status ContainerService::disconnect_network(std::string_view ref, const std::str
   NetMode m = parse_network_mode(r.host_config.value("NetworkMode", std::string()));
   Json eps = r.networking_config.value("EndpointsConfig", Json::object());
   if (!eps.is_object()) eps = Json::object();
+  if (m.kind == NetKind::host && n.name == "host")
+    return make_error(Errc::invalid, "container cannot be disconnected from host network or connected to host network");
+  if (m.kind == NetKind::none && n.name == "none") {
+    // dockerd lets a container leave "none" (it keeps its loopback-only
+    // namespace) so that other networks can be connected afterwards; the
+    // mode stays "none".
+    if (r.networking_config.value("NoneDetached", false))
+      return make_error(Errc::internal, "container " + r.id + " is not connected to network none");
+    std::lock_guard g(mu_);
+    e->rec.networking_config["NoneDetached"] = true;
+    return records_.update_record(e->rec);
+  }
   bool listed = eps.contains(n.name) || m.target == n.name;
   if (opts_.networks->has_sandbox(r.id)) {
     auto st = opts_.networks->disconnect(r.id, n.name);

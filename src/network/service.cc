@@ -1000,6 +1000,24 @@ void NetworkService::destroy_sandbox(const std::string& container_id) {
       BERTH_LOG(log_, error, "firewall update failed", {"error", st.error().msg});
 }
 
+Status NetworkService::adopt_sandbox(const std::string& container_id, const std::string& name,
+                                     const std::string& ns_file) {
+  std::lock_guard g(mu_);
+  if (sandboxes_.count(container_id)) return ok();
+  auto sb = std::make_unique<Sandbox>();
+  sb->container_id = container_id;
+  sb->name = name;
+  sb->netns = opts_.exec_root + "/netns/" + container_id.substr(0, 12);
+  (void)sys::remove_netns(sb->netns);
+  BERTH_TRY_VOID(sys::pin_netns(ns_file, sb->netns));
+  if (auto st = persist(*sb); !st) {
+    (void)sys::remove_netns(sb->netns);
+    return st;
+  }
+  sandboxes_[container_id] = std::move(sb);
+  return ok();
+}
+
 bool NetworkService::has_sandbox(const std::string& container_id) {
   std::lock_guard g(mu_);
   return sandboxes_.count(container_id) != 0;

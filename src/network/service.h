@@ -143,6 +143,10 @@ class NetworkService {
   // A container's sandbox: netns + endpoints + ports + DNS. Returns the netns path.
   Result<std::string> create_sandbox(const SandboxRequest& r);
   void destroy_sandbox(const std::string& container_id);
+  // A sandbox without endpoints around a running container's own namespace
+  // (`ns_file`: /proc/PID/ns/net), so networks can be connected to a
+  // container started on "none" and then disconnected from it, as dockerd.
+  Status adopt_sandbox(const std::string& container_id, const std::string& name, const std::string& ns_file);
   Status connect(const std::string& container_id, const EndpointRequest& e);
   Status disconnect(const std::string& container_id, const std::string& network);
   bool has_sandbox(const std::string& container_id);

@@ -36,6 +36,19 @@ Status create_netns(const std::string& path, const std::function<Status()>& in_n
   return st;
 }
 
+Status pin_netns(const std::string& ns_file, const std::string& path) {
+  {
+    UniqueFd f(::open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
+    if (!f) return sys_error("create " + path);
+  }
+  if (::mount(ns_file.c_str(), path.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+    Status st = sys_error("bind mount " + ns_file + " on " + path);
+    ::unlink(path.c_str());
+    return st;
+  }
+  return ok();
+}
+
 Status remove_netns(const std::string& path) {
   if (::umount2(path.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
     return sys_error("unmount " + path);

@@ -15,6 +15,8 @@ namespace berth::sys {
 // remove_netns. `in_ns` (optional) runs on the creating thread inside the
 // new namespace (e.g. to open a netlink socket there: no later thread hop).
 Status create_netns(const std::string& path, const std::function<Status()>& in_ns = nullptr);
+// Pins an existing namespace (`ns_file`, e.g. /proc/PID/ns/net) at `path`.
+Status pin_netns(const std::string& ns_file, const std::string& path);
 // Unmounts (detached) and unlinks; a missing file is fine.
 Status remove_netns(const std::string& path);
 // Runs f on a fresh thread that joined the network namespace at `path`
