@@ -3,7 +3,8 @@
 #  1. `run --rm busybox true` on the default bridge vs --network none
 #     (berth CLI → berthd), hyperfine medians and the difference.
 #  2. TCP throughput from the host through a published port (127.0.0.1 and
-#     the host's own address) into a busybox `nc -l`, berth vs Debian's
+#     the host's own address; for berth also [::1], which goes through
+#     berth-proxy) into a busybox `nc -l`, berth vs Debian's
 #     dockerd (started here on a private socket with --bip 10.213.0.1/24
 #     and --iptables=true, stopped by PID at the end).
 #   usage: bench/net_run_latency.sh [RUNS] [MIB]   (default 30 runs, 512 MiB)
@@ -64,9 +65,9 @@ push() {
   t1=$(date +%s%N)
   awk -v b="$((mib * 1024 * 1024))" -v ns="$((t1 - t0))" 'BEGIN { printf "%.0f", b / (ns / 1e9) / 1e6 }'
 }
-sink_port() {  # docker CLI with -H … → published host port of a fresh nc -l sink
+sink_port() {  # docker CLI with -H … [HOST_IP] → published host port of a fresh nc -l sink
   local cli=$1 id
-  id=$($cli run -d -p 5001 busybox sh -c 'nc -l -p 5001 >/dev/null')
+  id=$($cli run -d -p "${2:+[$2]::}5001" busybox sh -c 'nc -l -p 5001 >/dev/null')
   sleep 0.5
   $cli port "$id" 5001/tcp | head -1 | sed 's/.*://'
 }
@@ -74,6 +75,8 @@ throughput() {
   local name=$1 cli=$2 p
   p=$(sink_port "$cli"); echo "$name via 127.0.0.1: $(push 127.0.0.1 "$p") MB/s"
   p=$(sink_port "$cli"); echo "$name via $hip: $(push "$hip" "$p") MB/s"
+  # [::1] cannot be DNATed: a userland proxy (berth-proxy / docker-proxy)
+  p=$(sink_port "$cli" ::1); echo "$name via [::1] (userland proxy): $(push ::1 "$p") MB/s"
 }
 throughput berth "docker -H unix://$BERTHD_SOCK"
 if command -v dockerd >/dev/null && [[ ${BENCH_DOCKER:-1} == 1 ]]; then
