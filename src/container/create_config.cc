@@ -120,7 +120,6 @@ struct Unsupported {
 // refused rather than silently ignored.
 constexpr Unsupported kUnsupported[] = {
     {"VolumeDriver", "--volume-driver"},
-    {"StorageOpt", "--storage-opt"},
     {"UsernsMode", "--userns"},
     {"Cgroup", "--cgroup"},
     {"CgroupParent", "--cgroup-parent"},
@@ -151,6 +150,8 @@ const std::set<std::string>& known_fields() {
       "Annotations", "PortBindings", "PublishAllPorts", "VolumesFrom", "Mounts", "Privileged", "SecurityOpt", "Init", "Devices", "BlkioWeight",
       "BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps",
       "OomKillDisable", "Runtime", "Links",
+      // --storage-opt: applied with the container's layer (storage_opt.cc).
+      "StorageOpt",
       // --cidfile: the client writes the file; dockerd only records the path.
       "ContainerIDFile"};
   return k;

@@ -25,6 +25,7 @@
 #include "container/network_attach.h"
 #include "container/ipc_shm.h"
 #include "container/overlay.h"
+#include "container/storage_opt.h"
 #include "container/runtime_cmd.h"
 #include "container/shim_client.h"
 #include "container/signals.h"
@@ -466,6 +467,7 @@ Result<std::string> ContainerService::create(std::string_view name, const Json& 
   });
   BERTH_TRY_VOID(fs::mkdir_p(dir, 0710));
   BERTH_TRY_VOID(create_rootfs_dirs(rd));
+  BERTH_TRY_VOID(apply_storage_opt(r.host_config, opts_.paths.data_root, rd));
   BERTH_TRY_VOID(write_network_files(r));
 
   auto e = std::make_shared<Entry>();
