@@ -267,9 +267,9 @@ Json inspect_json(const Record& r, const Paths& p, const std::string& driver) {
               {"ResolvConfPath", dir + "/resolv.conf"},
               {"HostnamePath", dir + "/hostname"},
               {"HostsPath", dir + "/hosts"},
-              {"LogPath", hc.value("LogConfig", Json::object()).value("Type", "") == "none"
-                              ? std::string()
-                              : p.log_path(r.id)},
+              {"LogPath", hc.value("LogConfig", Json::object()).value("Type", "json-file") == "json-file"
+                              ? p.log_path(r.id)
+                              : std::string()},
               {"Name", r.name},
               {"RestartCount", r.restart_count},
               {"Driver", driver},

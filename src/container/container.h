@@ -67,6 +67,10 @@ struct Paths {
   std::string log_path(const std::string& id) const {
     return container_dir(id) + "/" + id + "-json.log";
   }
+  // The local driver's file (as Docker, not shown as inspect's LogPath).
+  std::string local_log_path(const std::string& id) const {
+    return container_dir(id) + "/local-logs/container.log";
+  }
   std::string shim_socket(const std::string& id) const { return exec_root + "/shims/" + id + ".sock"; }
   std::string shim_state_dir(const std::string& id) const { return exec_root + "/shims/" + id; }
   std::string runtime_root() const { return exec_root + "/runtime"; }

@@ -742,6 +742,7 @@ Status ContainerService::start_entry(const EntryPtr& e, std::string_view ref, bo
     {
       std::lock_guard g(mu_);
       dc = log_driver_config(e->rec, opts_.paths.log_path(id));
+      if (dc.type == "local") dc.path = opts_.paths.local_log_path(id);
     }
     so.log_config = opts_.paths.container_dir(id) + "/log-config.json";
     if (auto st = fs::write_file_atomic(so.log_config, logging::driver_config_to_json(dc).dump(),
@@ -1704,7 +1705,8 @@ Result<LogSource> ContainerService::log_source(std::string_view ref) {
   if (!logging::driver_readable(type))
     return make_error(Errc::invalid,
                       "configured logging driver does not support reading");
-  ls.path = opts_.paths.log_path(e->rec.id);
+  ls.local = type == "local";
+  ls.path = ls.local ? opts_.paths.local_log_path(e->rec.id) : opts_.paths.log_path(e->rec.id);
   ls.tty = e->rec.config.value("Tty", false);
   if (!is_running(e->rec.state.status)) {
     w->notice.fire();

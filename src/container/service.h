@@ -141,6 +141,7 @@ struct ListOptions {
 
 struct LogSource {
   std::string path;  // json-file; empty with log driver none
+  bool local = false;  // the local driver's format
   bool tty = false;
   std::shared_ptr<Waiter> exit;  // fires when the container is not running
 };

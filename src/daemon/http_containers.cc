@@ -312,7 +312,8 @@ void add_container_routes(Router& r, Backends& b) {
     auto src = BERTH_TRY(cs.log_source(req.param("id")));
     // However the stream ends, the exit waiter must not outlive it.
     ScopeExit forget([&] { cs.cancel_wait(src.exit); });
-    auto reader = BERTH_TRY(logging::JsonFileReader::open(src.path));
+    auto reader = BERTH_TRY(logging::JsonFileReader::open(
+        src.path, src.local ? logging::LogFormat::local : logging::LogFormat::json));
     BERTH_TRY_VOID(res.start_stream(200, kRawStream));
     std::string buf;
     bool broken = false;

@@ -20,6 +20,7 @@
 #include "common/fs.h"
 #include "common/strings.h"
 #include "common/time.h"
+#include "logging/local_file.h"
 
 namespace berth::logging {
 
@@ -43,6 +44,8 @@ std::string opt(const LogOpts& o, const std::string& k, std::string def = "") {
   auto it = o.find(k);
   return it == o.end() ? def : it->second;
 }
+
+bool is_true(const std::string& v) { return one_of(v, {"1", "t", "T", "true", "TRUE", "True"}); }
 
 const std::map<std::string, int>& facilities() {
   static const std::map<std::string, int> f = {
@@ -476,8 +479,10 @@ Status validate_log_config(std::string_view type, const LogOpts& all) {
     BERTH_TRY_VOID(check_size("max-size"));
     BERTH_TRY_VOID(check_files());
     BERTH_TRY_VOID(check_bool("compress"));
-    if (one_of(opt(o, "compress"), {"1", "t", "T", "true", "TRUE", "True"}))
-      return invalid("berth does not support --log-opt compress=true for json-file yet");
+    // moby's jsonfilelog.New: compression needs rotation with old files.
+    if (is_true(opt(o, "compress")) &&
+        (opt(o, "max-file").empty() || opt(o, "max-file") == "1" || opt(o, "max-size").empty()))
+      return invalid("compress cannot be true when max-file is less than 2 or max-size is not set");
     return ok();
   }
   if (type == "local") {
@@ -651,14 +656,19 @@ std::vector<std::string> gelf_chunks(std::string_view payload, size_t chunk_size
 Result<std::unique_ptr<LogDriver>> make_driver(const DriverConfig& c) {
   std::unique_ptr<LogDriver> d;
   if (c.type == "none") return std::unique_ptr<LogDriver>();
-  if (c.type == "json-file" || c.type == "local") {
+  if (c.type == "local") {
+    // Docker's defaults: 20 MiB × 5 files, compressed.
+    LocalFileWriter::Options o;
+    if (auto v = opt(c.opts, "max-size"); !v.empty()) o.max_size = BERTH_TRY(parse_ram_bytes(v));
+    if (auto v = opt(c.opts, "max-file"); !v.empty()) o.max_file = static_cast<int>(str::parse_int(v).value_or(5));
+    if (auto v = opt(c.opts, "compress"); !v.empty()) o.compress = is_true(v);
+    (void)fs::mkdir_p(fs::dirname(c.path), 0700);
+    d = BERTH_TRY(LocalFileWriter::open(c.path, o));
+  } else if (c.type == "json-file") {
     JsonFileWriter::Options o;
-    bool local = c.type == "local";
-    // local: Docker's defaults (20 MiB × 5 files).
-    o.max_size = local ? 20 * 1024 * 1024 : 0;
-    o.max_file = local ? 5 : 1;
     if (auto v = opt(c.opts, "max-size"); !v.empty()) o.max_size = BERTH_TRY(parse_ram_bytes(v));
     if (auto v = opt(c.opts, "max-file"); !v.empty()) o.max_file = static_cast<int>(str::parse_int(v).value_or(1));
+    o.compress = is_true(opt(c.opts, "compress"));
     if (o.max_size > 0 && o.max_size < 4096 && o.flush_threshold > static_cast<size_t>(o.max_size))
       o.flush_threshold = static_cast<size_t>(o.max_size);
     if (!c.attrs.empty() || !c.tag.empty()) {

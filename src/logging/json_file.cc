@@ -9,10 +9,12 @@
 
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <vector>
 
 #include "common/time.h"
 #include "common/fs.h"
+#include "logging/local_file.h"
 
 namespace berth::logging {
 
@@ -357,11 +359,13 @@ void append_json_log_line(std::string& out, Stream s, std::string_view payload, 
 
 Result<std::unique_ptr<JsonFileWriter>> JsonFileWriter::open(const std::string& path,
                                                              Options opts) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, opts.mode));
-  if (!fd) return sys_error("open log file " + path);
-  struct stat st {};
-  int64_t size = ::fstat(fd.get(), &st) == 0 ? st.st_size : 0;
-  return std::unique_ptr<JsonFileWriter>(new JsonFileWriter(std::move(fd), std::move(opts), path, size));
+  RotatingFile::Options ro;
+  ro.max_size = opts.max_size;
+  ro.max_file = opts.max_file;
+  ro.compress = opts.compress;
+  ro.mode = opts.mode;
+  auto f = BERTH_TRY(RotatingFile::open(path, ro));
+  return std::unique_ptr<JsonFileWriter>(new JsonFileWriter(std::move(f), std::move(opts)));
 }
 
 void JsonFileWriter::append_line(Stream s, std::string_view payload, int64_t time_ns) {
@@ -439,27 +443,7 @@ Status JsonFileWriter::maybe_flush() {
   if (out_len_ >= opts_.flush_threshold) return flush();
   // With rotation, write as soon as the file would reach max-size so files
   // stay close to it (Docker rotates before the write that follows).
-  if (opts_.max_size > 0 && size_ + static_cast<int64_t>(out_len_) >= opts_.max_size) return flush();
-  return ok();
-}
-
-Status JsonFileWriter::rotate() {
-  if (opts_.max_file <= 1) {
-    if (::ftruncate(fd_.get(), 0) != 0) return sys_error("truncate log " + path_);
-    size_ = 0;
-    return ok();
-  }
-  // PATH.(n-1) is dropped; PATH.i → PATH.(i+1); PATH → PATH.1.
-  for (int i = opts_.max_file - 1; i >= 1; --i) {
-    std::string from = i == 1 ? path_ : path_ + "." + std::to_string(i - 1);
-    std::string to = path_ + "." + std::to_string(i);
-    if (::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT)
-      return sys_error("rotate log " + from);
-  }
-  UniqueFd fd(::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, opts_.mode));
-  if (!fd) return sys_error("open log file " + path_);
-  fd_ = std::move(fd);
-  size_ = 0;
+  if (opts_.max_size > 0 && file_.size() + static_cast<int64_t>(out_len_) >= opts_.max_size) return flush();
   return ok();
 }
 
@@ -471,24 +455,22 @@ Status JsonFileWriter::flush() {
     // current file has reached max-size.
     std::string_view rest(out_.data(), out_len_);
     while (!rest.empty() && st) {
-      if (size_ >= opts_.max_size) {
-        st = rotate();
+      if (file_.due()) {
+        st = file_.rotate(cached_time_ns_);
         if (!st) break;
       }
-      int64_t room = opts_.max_size - size_;
+      int64_t room = opts_.max_size - file_.size();
       size_t cut = rest.size();
       if (static_cast<int64_t>(rest.size()) > room) {
         // Up to the first line end at or after `room` bytes.
         size_t nl = rest.find('\n', room > 0 ? static_cast<size_t>(room) - 1 : 0);
         cut = nl == std::string_view::npos ? rest.size() : nl + 1;
       }
-      st = fs::write_all(fd_.get(), rest.substr(0, cut));
-      size_ += static_cast<int64_t>(cut);
+      st = file_.append(rest.substr(0, cut));
       rest.remove_prefix(cut);
     }
   } else {
-    st = fs::write_all(fd_.get(), std::string_view(out_.data(), out_len_));
-    size_ += static_cast<int64_t>(out_len_);
+    st = file_.append(std::string_view(out_.data(), out_len_));
   }
   out_len_ = 0;
   // Keep the buffer between flushes (re-allocating a large buffer costs
@@ -509,7 +491,9 @@ Status JsonFileWriter::close(int64_t now_ns) {
       partial_[i].shrink_to_fit();
     }
   }
-  return flush();
+  Status st = flush();
+  file_.wait_compression();  // the rotated file is complete before the shim reports the exit
+  return st;
 }
 
 // ------------------------------------------------------------- reader
@@ -522,17 +506,25 @@ Result<LogEntry> parse_json_log_line(std::string_view line) {
   return e;
 }
 
-Result<JsonFileReader> JsonFileReader::open(const std::string& path) {
+Result<JsonFileReader> JsonFileReader::open(const std::string& path, LogFormat format) {
   JsonFileReader r;
   r.path_ = path;
+  r.format_ = format;
   int in = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (in >= 0) r.inotify_.reset(in);
   BERTH_TRY_VOID(r.ensure_open());
   return r;
 }
 
+JsonFileReader JsonFileReader::over_fd(UniqueFd fd, LogFormat format) {
+  JsonFileReader r;
+  r.fd_ = std::move(fd);
+  r.format_ = format;
+  return r;
+}
+
 Status JsonFileReader::ensure_open() {
-  if (fd_) return ok();
+  if (fd_ || path_.empty()) return ok();
   int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return ok();  // not yet created
@@ -553,8 +545,69 @@ void JsonFileReader::drain_inotify() {
   }
 }
 
+// Filters one decoded entry; false when reading must stop.
+static bool deliver(const LogEntry& e, const ReadOptions& opts, const EntrySink& sink, size_t* emitted,
+                    bool* past_until) {
+  if (opts.until_ns != 0 && e.time_ns > opts.until_ns) {
+    *past_until = true;
+    return false;
+  }
+  bool wanted = (e.stream == Stream::err) ? opts.want_stderr : opts.want_stdout;
+  if (wanted && (opts.since_ns == 0 || e.time_ns >= opts.since_ns)) {
+    ++*emitted;
+    return sink(e);
+  }
+  return true;
+}
+
+static uint32_t be32(const char* p) {
+  auto u = [&](int i) { return static_cast<uint32_t>(static_cast<unsigned char>(p[i])); };
+  return u(0) << 24 | u(1) << 16 | u(2) << 8 | u(3);
+}
+
+// Frames bigger than this are corruption (moby's maxMsgLen is 1 MB).
+constexpr uint32_t kMaxLocalRecord = 4 * 1024 * 1024;
+
+Result<bool> JsonFileReader::emit_local(int64_t start, const ReadOptions& opts, const EntrySink& sink,
+                                        size_t* emitted) {
+  int64_t end = BERTH_TRY(file_size(fd_.get()));
+  if (end < start) start = 0;  // truncated
+  std::string buf;
+  int64_t pos = start;
+  offset_ = start;
+  while (pos < end) {
+    size_t want = static_cast<size_t>(std::min<int64_t>(256 * 1024, end - pos));
+    size_t have = buf.size();
+    buf.resize(have + want);
+    ssize_t n = ::pread(fd_.get(), buf.data() + have, want, pos);
+    if (n < 0 && errno == EINTR) {
+      buf.resize(have);
+      continue;
+    }
+    if (n < 0) return sys_error("read log file " + path_);
+    buf.resize(have + static_cast<size_t>(n));
+    if (n == 0) break;
+    pos += n;
+    size_t i = 0;
+    while (buf.size() - i >= 8) {
+      uint32_t len = be32(buf.data() + i);
+      if (len > kMaxLocalRecord) return make_error(Errc::internal, "corrupt local log file " + path_);
+      if (buf.size() - i < 8 + static_cast<size_t>(len)) break;
+      auto le = decode_local_entry(std::string_view(buf.data() + i + 4, len));
+      i += 8 + len;
+      offset_ += 8 + len;
+      if (!le) continue;
+      bool past = false;
+      if (!deliver(local_to_log_entry(*le), opts, sink, emitted, &past)) return true;
+    }
+    buf.erase(0, i);
+  }
+  return false;
+}
+
 Result<bool> JsonFileReader::emit_from(int64_t start, const ReadOptions& opts,
                                        const EntrySink& sink, size_t* emitted) {
+  if (format_ == LogFormat::local) return emit_local(start, opts, sink, emitted);
   int64_t end = BERTH_TRY(file_size(fd_.get()));
   if (end < start) start = 0;  // truncated
   std::vector<char> buf(256 * 1024);
@@ -624,6 +677,34 @@ int64_t count_lines(int fd) {
   return n;
 }
 
+// Walks a local-format file back from its end by the trailing lengths, over
+// at most `limit` records. Returns the records found; *start is the offset
+// of the earliest one reached (0 when the walk reached the file's start or
+// met an inconsistent frame).
+int64_t walk_back_local(int fd, int64_t size, int64_t limit, int64_t* start) {
+  int64_t off = size, found = 0;
+  char b[4];
+  while (off >= 8 && found < limit) {
+    if (::pread(fd, b, 4, off - 4) != 4) break;
+    uint32_t len = be32(b);
+    int64_t rec = off - 8 - static_cast<int64_t>(len);
+    if (len > kMaxLocalRecord || rec < 0 || ::pread(fd, b, 4, rec) != 4 || be32(b) != len) {
+      off = 0;  // damaged: read it all
+      break;
+    }
+    off = rec;
+    ++found;
+  }
+  *start = off;
+  return found;
+}
+
+int64_t count_entries(int fd, LogFormat f, int64_t limit) {
+  if (f == LogFormat::json) return count_lines(fd);
+  int64_t start = 0;
+  return walk_back_local(fd, file_size(fd).value_or(0), limit, &start);
+}
+
 // The offset of a line start at or before the first entry with time >=
 // since_ns, found by bisection on line timestamps (entries are written in
 // time order), so `logs --since` does not scan the whole file. 0 when the
@@ -655,66 +736,90 @@ int64_t since_offset(int fd, int64_t size, int64_t since_ns) {
 
 }  // namespace
 
-std::vector<std::string> rotated_log_files(const std::string& path) {
-  std::vector<std::string> out;
-  for (int i = 1; i < 10000; ++i) {
-    std::string p = path + "." + std::to_string(i);
-    if (!fs::exists(p)) break;
-    out.insert(out.begin(), p);
+// A rotated file for reading: PATH.i as is, PATH.i.gz decompressed (or
+// nothing when its lastTime says it ends before `since`).
+Result<std::optional<JsonFileReader>> JsonFileReader::open_rotated(const std::string& file,
+                                                                   const ReadOptions& opts) const {
+  std::string gz = file;
+  if (!is_gz(file)) {
+    UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd) return std::optional<JsonFileReader>(over_fd(std::move(fd), format_));
+    if (errno != ENOENT) return sys_error("open log file " + file);
+    gz = file + ".gz";  // compressed meanwhile
   }
-  return out;
+  if (opts.since_ns > 0) {
+    int64_t last = gz_last_time(gz);
+    if (last > 0 && last < opts.since_ns) return std::optional<JsonFileReader>();
+  }
+  auto mem = gunzip_to_memfd(gz);
+  if (!mem) {
+    if (!fs::exists(gz)) return std::optional<JsonFileReader>();  // rotated out meanwhile
+    return std::move(mem).error();
+  }
+  return std::optional<JsonFileReader>(over_fd(std::move(*mem), format_));
 }
 
 Status JsonFileReader::read_existing(const ReadOptions& opts, const EntrySink& sink) {
   BERTH_TRY_VOID(ensure_open());
-  auto rotated = rotated_log_files(path_);
-  if (!rotated.empty() && opts.tail != 0) {
-    // Older files first (oldest to newest), then the current one.
-    bool stopped = false;
-    auto wrapped = [&](const LogEntry& e) {
-      bool keep = sink(e);
-      if (!keep) stopped = true;
-      return keep;
-    };
-    std::vector<std::pair<std::string, int64_t>> plan;  // file, tail for it
-    if (opts.tail > 0) {
-      int64_t have = fd_ ? count_lines(fd_.get()) : 0;
-      if (have < opts.tail) {
-        int64_t need = opts.tail - have;
-        for (auto it = rotated.rbegin(); it != rotated.rend() && need > 0; ++it) {
-          UniqueFd f(::open(it->c_str(), O_RDONLY | O_CLOEXEC));
-          int64_t n = f ? count_lines(f.get()) : 0;
-          plan.insert(plan.begin(), {*it, n > need ? need : -1});
-          need -= n;
-        }
-      }
-    } else {
-      for (const auto& f : rotated) plan.emplace_back(f, -1);
-    }
-    for (const auto& [file, tail] : plan) {
-      auto r = JsonFileReader::open(file);
+  std::vector<std::string> rotated;
+  if (!path_.empty() && opts.tail != 0) rotated = rotated_log_files(path_);
+  if (rotated.empty()) return read_existing_one(opts, sink);
+  // Older files first (oldest to newest), then the current one.
+  bool stopped = false;
+  auto wrapped = [&](const LogEntry& e) {
+    bool keep = sink(e);
+    if (!keep) stopped = true;
+    return keep;
+  };
+  std::vector<std::pair<JsonFileReader, int64_t>> plan;  // file, tail for it
+  if (opts.tail > 0) {
+    int64_t have = fd_ ? count_entries(fd_.get(), format_, opts.tail) : 0;
+    int64_t need = opts.tail - have;
+    for (auto it = rotated.rbegin(); it != rotated.rend() && need > 0; ++it) {
+      auto r = BERTH_TRY(open_rotated(*it, opts));
       if (!r) continue;
-      ReadOptions o = opts;
-      o.tail = tail;
-      BERTH_TRY_VOID(r->read_existing_one(o, wrapped));
-      if (stopped) {
-        // Leave the follow position at the current file's end.
-        if (fd_) offset_ = BERTH_TRY(file_size(fd_.get()));
-        return ok();
-      }
+      int64_t n = count_entries(r->fd_.get(), format_, need);
+      plan.insert(plan.begin(), {std::move(*r), n >= need ? need : -1});
+      need -= n;
     }
-    if (!plan.empty()) {
-      ReadOptions o = opts;
-      o.tail = -1;
-      return read_existing_one(o, sink);
+  } else {
+    for (const auto& f : rotated) {
+      auto r = BERTH_TRY(open_rotated(f, opts));
+      if (r) plan.emplace_back(std::move(*r), -1);
     }
   }
-  return read_existing_one(opts, sink);
+  for (auto& [r, tail] : plan) {
+    ReadOptions o = opts;
+    o.tail = tail;
+    BERTH_TRY_VOID(r.read_existing_one(o, wrapped));
+    if (stopped) {
+      // Leave the follow position at the current file's end.
+      if (fd_) offset_ = BERTH_TRY(file_size(fd_.get()));
+      return ok();
+    }
+  }
+  ReadOptions o = opts;
+  if (!plan.empty()) o.tail = -1;
+  return read_existing_one(o, sink);
 }
 
 Status JsonFileReader::read_existing_one(const ReadOptions& opts, const EntrySink& sink) {
   if (!fd_) return ok();
   int64_t start = 0;
+  if (format_ == LogFormat::local) {
+    int64_t size = BERTH_TRY(file_size(fd_.get()));
+    if (opts.tail >= 0) {
+      // Back over `tail` records by their trailing lengths (0: to the end).
+      walk_back_local(fd_.get(), size, opts.tail, &start);
+      if (opts.tail == 0) {
+        offset_ = start;
+        return ok();
+      }
+    }
+    size_t emitted = 0;
+    BERTH_TRY(emit_from(start, opts, sink, &emitted));
+    return ok();
+  }
   if (opts.tail < 0 && opts.since_ns > 0) {
     int64_t size = BERTH_TRY(file_size(fd_.get()));
     start = since_offset(fd_.get(), size, opts.since_ns);

@@ -12,12 +12,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/result.h"
 #include "common/unique_fd.h"
+#include "logging/log_file.h"
 
 namespace berth::logging {
 
@@ -64,6 +66,8 @@ class JsonFileWriter final : public LogDriver {
     // max_file - 1 old files; max_file 1 truncates). 0 = never.
     int64_t max_size = 0;
     int max_file = 1;
+    // compress=true: rotated files are gzipped (PATH.1.gz …), see log_file.h.
+    bool compress = false;
     // Docker's "attrs" (labels/env/tag options): a JSON object written
     // between "stream" and "time" on every line; empty = none.
     std::string attrs_json;
@@ -80,15 +84,11 @@ class JsonFileWriter final : public LogDriver {
   size_t pending_bytes() const { return out_len_; }
 
  private:
-  JsonFileWriter(UniqueFd fd, Options o, std::string path, int64_t size)
-      : fd_(std::move(fd)), opts_(std::move(o)), path_(std::move(path)), size_(size) {}
+  JsonFileWriter(RotatingFile file, Options o) : file_(std::move(file)), opts_(std::move(o)) {}
   Status maybe_flush();
-  Status rotate();
   void append_line(Stream s, std::string_view payload, int64_t time_ns);
-  UniqueFd fd_;
+  RotatingFile file_;
   Options opts_;
-  std::string path_;
-  int64_t size_ = 0;  // bytes in the current file (rotation)
   std::string out_;         // storage; [0, out_len_) holds encoded entries not yet written
   size_t out_len_ = 0;
   int64_t cached_time_ns_ = 0;
@@ -119,7 +119,11 @@ struct ReadOptions {
 // Called per entry; return false to stop reading.
 using EntrySink = std::function<bool(const LogEntry&)>;
 
-// Reads a json-file log. Typical use in berthd:
+// The on-disk format of a readable driver: json-file lines or the local
+// driver's length-framed protobuf records (local_file.h).
+enum class LogFormat { json, local };
+
+// Reads a json-file (or local) log, with its rotated files. Typical use in berthd:
 //
 //   auto r = BERTH_TRY(JsonFileReader::open(path));
 //   BERTH_TRY_VOID(r.read_existing(opts, sink));     // tail/since/until
@@ -135,7 +139,7 @@ using EntrySink = std::function<bool(const LogEntry&)>;
 class JsonFileReader {
  public:
   // A missing file is not an error: it reads as empty until it appears.
-  static Result<JsonFileReader> open(const std::string& path);
+  static Result<JsonFileReader> open(const std::string& path, LogFormat format = LogFormat::json);
 
   // Emits existing entries per `opts`, then leaves the read position at the
   // end of the last complete line that was present.
@@ -153,11 +157,15 @@ class JsonFileReader {
 
  private:
   JsonFileReader() = default;
+  static JsonFileReader over_fd(UniqueFd fd, LogFormat format);
+  Result<std::optional<JsonFileReader>> open_rotated(const std::string& file, const ReadOptions& opts) const;
+  Result<bool> emit_local(int64_t start, const ReadOptions& opts, const EntrySink& sink, size_t* emitted);
   Status ensure_open();
   Status read_existing_one(const ReadOptions& opts, const EntrySink& sink);
   Result<bool> emit_from(int64_t start, const ReadOptions& opts, const EntrySink& sink,
                          size_t* emitted);
-  std::string path_;
+  std::string path_;  // empty: a rotated or decompressed file (fd_ only)
+  LogFormat format_ = LogFormat::json;
   UniqueFd fd_;
   UniqueFd inotify_;
   int64_t offset_ = 0;
@@ -181,9 +189,6 @@ class JsonFileFollower {
   std::atomic<bool> exited_{false};
   std::atomic<bool> cancelled_{false};
 };
-
-// PATH.N … PATH.1 that exist (rotation), oldest first.
-std::vector<std::string> rotated_log_files(const std::string& path);
 
 // ------------------------------------------------------------ formatting
 
