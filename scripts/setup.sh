@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
 install -m 0755 build/bin/berthd build/bin/berth build/bin/berth-shim build/bin/berth-runtime \
-  build/bin/berth-init build/bin/berth-proxy /usr/local/bin/
+  build/bin/berth-init build/bin/berth-proxy build/bin/berth-log-tls /usr/local/bin/
 
 sock=/run/berth/berth.sock
 if ! curl -sf --max-time 2 --unix-socket "$sock" http://d/_ping >/dev/null 2>&1; then

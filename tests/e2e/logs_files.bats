@@ -97,7 +97,7 @@ PY
 
 @test "logs-files: compress=true needs max-size and max-file >= 2 (Docker's message)" {
   run -125 docker run --name cz2 --log-opt compress=true --log-opt max-size=1k busybox true
-  [[ $output == *"compress cannot be true when max-file is less than 2 or max-size is not set"* ]]
+  [[ $output == *"Error response from daemon: failed to initialize logging driver: compress cannot be true when max-file is less than 2 or max-size is not set"* ]]
   run -125 docker run --name cz3 --log-opt compress=yes busybox true
   [[ $output == *'strconv.ParseBool: parsing "yes": invalid syntax'* ]]
 }
@@ -187,9 +187,9 @@ PY
 
 @test "logs-files: bad local driver options fail before anything is created" {
   run -125 docker run --name lb1 --log-driver local --log-opt labels=x busybox true
-  [[ $output == *"unknown log opt 'labels' for local log driver"* ]]
+  [[ $output == *"Error response from daemon: unknown log opt 'labels' for log driver local"* ]]
   run -125 docker run --name lb2 --log-driver local --log-opt max-size=1q busybox true
-  [[ $output == *"invalid size: '1q'"* ]]
+  [[ $output == *"Error response from daemon: failed to initialize logging driver: invalid value for max-size: 1q: invalid size: '1q'"* ]]
   run docker ps -a --format '{{.Names}}'
   [[ $output != *lb1* && $output != *lb2* ]]
 }

@@ -302,7 +302,7 @@ TEST(JsonFileCompress, ValidationAsDockerd) {
   EXPECT_TRUE(validate_log_config("json-file", {{"compress", "true"}, {"max-size", "1m"}, {"max-file", "2"}}));
   auto e = validate_log_config("json-file", {{"compress", "true"}, {"max-size", "1m"}});
   ASSERT_FALSE(e);
-  EXPECT_EQ(e.error().msg, "compress cannot be true when max-file is less than 2 or max-size is not set");
+  EXPECT_EQ(e.error().msg, "failed to initialize logging driver: compress cannot be true when max-file is less than 2 or max-size is not set");
   EXPECT_FALSE(validate_log_config("json-file", {{"compress", "true"}, {"max-file", "3"}}));
   EXPECT_TRUE(validate_log_config("json-file", {{"compress", "false"}}));
   EXPECT_TRUE(validate_log_config("local", {{"compress", "false"}, {"max-file", "2"}}));
