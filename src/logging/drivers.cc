@@ -349,7 +349,17 @@ class GelfDriver final : public LogDriver {
     auto d = std::unique_ptr<GelfDriver>(new GelfDriver());
     GelfAddr a = BERTH_TRY(parse_gelf_address(opt(c.opts, "gelf-address")));
     d->tcp_ = a.proto == "tcp";
-    d->fd_ = BERTH_TRY(dial(a.hostport, d->tcp_ ? SOCK_STREAM : SOCK_DGRAM));
+    d->hostport_ = a.hostport;
+    auto fd = dial(a.hostport, d->tcp_ ? SOCK_STREAM : SOCK_DGRAM);
+    if (!fd)
+      return make_error(Errc::unavailable,
+                        "gelf: cannot connect to GELF endpoint: " + a.hostport + " " + fd.error().msg);
+    d->fd_ = std::move(*fd);
+    // go-gelf's TCPWriter defaults: 3 reconnects, 1 s apart.
+    if (auto v = opt(c.opts, "gelf-tcp-max-reconnect"); !v.empty())
+      d->max_reconnect_ = static_cast<int>(str::parse_int(v).value_or(3));
+    if (auto v = opt(c.opts, "gelf-tcp-reconnect-delay"); !v.empty())
+      d->reconnect_delay_s_ = static_cast<int>(str::parse_int(v).value_or(1));
     std::string ct = opt(c.opts, "gelf-compression-type", "gzip");
     d->ctype_ = ct;
     d->level_ = 1;
@@ -377,7 +387,7 @@ class GelfDriver final : public LogDriver {
     std::string m = format_gelf(host_, line, t, s == Stream::err ? 3 : 6, extra_);
     if (tcp_) {
       m.push_back('\0');
-      (void)send_all(fd_.get(), m, true);
+      send_tcp(m);
       return;
     }
     std::string payload = m;
@@ -388,8 +398,34 @@ class GelfDriver final : public LogDriver {
     }
     for (const auto& d : gelf_chunks(payload, 1420, rng_())) (void)send_all(fd_.get(), d, false);
   }
+  // A GELF server never writes: a readable socket is one the server closed
+  // (or reset), so the message goes to a new connection instead of being
+  // accepted by the kernel and lost.
+  static bool peer_gone(int fd) {
+    pollfd p{fd, POLLIN | POLLRDHUP, 0};
+    if (::poll(&p, 1, 0) <= 0) return false;
+    if (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) return true;
+    char c;
+    return ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+  }
+  // go-gelf's writeToSocketWithReconnectAttempts: on a failed write, wait
+  // the delay, dial again and retry, at most max_reconnect_ times.
+  void send_tcp(std::string_view m) {
+    for (int i = 0; i <= max_reconnect_; ++i) {
+      if (fd_ && !peer_gone(fd_.get()) && send_all(fd_.get(), m, true)) return;
+      fd_.reset();
+      if (i == max_reconnect_) break;
+      if (reconnect_delay_s_ > 0) ::sleep(static_cast<unsigned>(reconnect_delay_s_));
+      auto fd = dial(hostport_, SOCK_STREAM);
+      if (fd) fd_ = std::move(*fd);
+    }
+    // "Maximum reconnection attempts was reached; giving up": the message is dropped.
+  }
   UniqueFd fd_;
   bool tcp_ = false;
+  std::string hostport_;
+  int max_reconnect_ = 3;
+  int reconnect_delay_s_ = 1;
   std::string ctype_;
   int level_ = 1;
   std::string host_;
@@ -574,7 +610,13 @@ Status validate_log_config(std::string_view type, const LogOpts& all) {
     BERTH_TRY_VOID(known_opts(type, o, {"gelf-address", "gelf-compression-level", "gelf-compression-type",
                                         "gelf-tcp-max-reconnect", "gelf-tcp-reconnect-delay", "tag", "labels",
                                         "labels-regex", "env", "env-regex"}));
-    BERTH_TRY(parse_gelf_address(opt(o, "gelf-address")));
+    GelfAddr ga = BERTH_TRY(parse_gelf_address(opt(o, "gelf-address")));
+    for (const char* k : {"gelf-tcp-max-reconnect", "gelf-tcp-reconnect-delay"}) {
+      if (!o.count(k)) continue;
+      if (ga.proto != "tcp") return invalid("\"" + std::string(k) + "\" is only valid for TCP");
+      auto n = str::parse_int(o.at(k));
+      if (!n || *n < 0) return invalid("\"" + std::string(k) + "\" must be a positive integer");
+    }
     std::string ct = opt(o, "gelf-compression-type");
     if (!one_of(ct, {"", "gzip", "zlib", "none"}))
       return invalid("Unknown gelf compression type \"" + ct + "\"");

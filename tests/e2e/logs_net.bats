@@ -85,7 +85,7 @@ PY
 
 # wait_grep PATTERN FILE: bounded wait until FILE has PATTERN.
 wait_grep() {
-  for i in $(seq 200); do grep -q -- "$1" "$2" 2>/dev/null && return 0; sleep 0.05; done
+  for i in $(seq 600); do grep -q -- "$1" "$2" 2>/dev/null && return 0; sleep 0.05; done
   return 1
 }
 
@@ -143,4 +143,77 @@ while i < len(b):
     --log-opt syslog-tls-ca-cert="$PKI/other.pem" --log-opt syslog-tls-skip-verify=true busybox echo skipped
   wait_grep 'skipped' "$BATS_TEST_TMPDIR/msgs"
   ! grep -q unverified "$BATS_TEST_TMPDIR/msgs"
+}
+
+# tcp_drop_first PORTFILE OUTFILE: a TCP server on 127.0.0.1 that closes its
+# first connection at once and records what later connections send to
+# OUTFILE, one line "conn N" per accepted connection before its bytes.
+tcp_drop_first() {
+  python3 -u - "$1" "$2" <<'PY' &
+import os, socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(8)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+s.settimeout(60)
+out = open(sys.argv[2], "ab")
+n = 0
+while True:
+    try:
+        c, _ = s.accept()
+    except Exception:
+        break
+    n += 1
+    out.write(b"conn %d\n" % n); out.flush()
+    if n == 1:
+        c.close()
+        continue
+    c.settimeout(30)
+    try:
+        while True:
+            d = c.recv(65536)
+            if not d:
+                break
+            out.write(d); out.flush()
+    except Exception:
+        pass
+    c.close()
+PY
+  LISTENER=$!
+  for i in $(seq 100); do [ -s "$1" ] && break; sleep 0.05; done
+  [ -s "$1" ]
+}
+
+@test "logs-net: gelf over TCP reconnects (gelf-tcp-max-reconnect/-reconnect-delay) and no message is lost" {
+  tcp_drop_first "$BATS_TEST_TMPDIR/port" "$BATS_TEST_TMPDIR/msgs"
+  port=$(cat "$BATS_TEST_TMPDIR/port")
+  docker run --name gr --log-driver gelf --log-opt gelf-address=tcp://127.0.0.1:$port \
+    --log-opt gelf-tcp-max-reconnect=2 --log-opt gelf-tcp-reconnect-delay=1 \
+    busybox sh -c 'sleep 1; echo m1; sleep 0.3; echo m2; echo m3 >&2'
+  wait_grep '"short_message":"m3"' "$BATS_TEST_TMPDIR/msgs"
+  run python3 -c '
+import json, sys
+b = open(sys.argv[1], "rb").read()
+head, _, rest = b.partition(b"conn 2\n")
+print(head.decode().strip())
+for m in rest.split(b"\0"):
+    if m.strip():
+        j = json.loads(m); print(j["short_message"], j["level"], j["_container_name"])' "$BATS_TEST_TMPDIR/msgs"
+  [ "$status" -eq 0 ]
+  [ "$output" = $'conn 1\nm1 6 /gr\nm2 6 /gr\nm3 3 /gr' ]
+}
+
+@test "logs-net: gelf TCP reconnect options are validated as dockerd does" {
+  run -125 docker run --name gv1 --log-driver gelf --log-opt gelf-address=udp://127.0.0.1:1 \
+    --log-opt gelf-tcp-max-reconnect=2 busybox true
+  [[ $output == *'Error response from daemon: "gelf-tcp-max-reconnect" is only valid for TCP'* ]]
+  run -125 docker run --name gv2 --log-driver gelf --log-opt gelf-address=tcp://127.0.0.1:1 \
+    --log-opt gelf-tcp-max-reconnect=-1 busybox true
+  [[ $output == *'Error response from daemon: "gelf-tcp-max-reconnect" must be a positive integer'* ]]
+  run -125 docker run --name gv3 --log-driver gelf --log-opt gelf-address=tcp://127.0.0.1:1 \
+    --log-opt gelf-tcp-reconnect-delay=x busybox true
+  [[ $output == *'Error response from daemon: "gelf-tcp-reconnect-delay" must be a positive integer'* ]]
+  run docker ps -a --format '{{.Names}}'
+  [[ $output != *gv1* && $output != *gv2* && $output != *gv3* ]]
 }
