@@ -1,6 +1,9 @@
 #include "tls_conn.h"
 
 #include <arpa/inet.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -27,6 +30,18 @@ bool is_ip(const std::string& h) {
 TlsConn::~TlsConn() {
   if (ssl_) {
     SSL_shutdown(static_cast<SSL*>(ssl_));
+    // Closing with unread input (the server's session tickets) makes the
+    // kernel reset the connection, and a reset discards what the server
+    // has not read yet: half-close, then drain until its EOF (bounded).
+    if (fd_) {
+      ::shutdown(fd_.get(), SHUT_WR);
+      char buf[4096];
+      for (int i = 0; i < 20; ++i) {
+        pollfd p{fd_.get(), POLLIN, 0};
+        if (::poll(&p, 1, 100) <= 0) continue;
+        if (::read(fd_.get(), buf, sizeof buf) <= 0) break;
+      }
+    }
     SSL_free(static_cast<SSL*>(ssl_));
   }
   if (ctx_) SSL_CTX_free(static_cast<SSL_CTX*>(ctx_));
