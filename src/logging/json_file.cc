@@ -880,6 +880,10 @@ Result<size_t> JsonFileReader::read_new(const ReadOptions& opts, const EntrySink
   struct stat now {}, cur {};
   if (::stat(path_.c_str(), &now) == 0 && ::fstat(fd_.get(), &cur) == 0 &&
       (now.st_ino != cur.st_ino || now.st_dev != cur.st_dev)) {
+    // What was appended to the old file after the read above and before
+    // the rotation: the old file is complete once the new one exists.
+    *stopped = BERTH_TRY(emit_from(offset_, opts, sink, &emitted));
+    if (*stopped) return emitted;
     fd_.reset();
     offset_ = 0;
     BERTH_TRY_VOID(ensure_open());

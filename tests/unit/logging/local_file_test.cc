@@ -3,6 +3,7 @@
 // for both local and json-file (PATH.N.gz with lastTime in the gzip header).
 #include "logging/local_file.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
