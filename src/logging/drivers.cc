@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "common/fs.h"
+#include "common/net.h"
 #include "common/strings.h"
 #include "common/time.h"
 #include "logging/local_file.h"
@@ -109,30 +110,6 @@ Result<GelfAddr> parse_gelf_address(const std::string& a) {
   return GelfAddr{scheme, hp};
 }
 
-// host:port → connected socket of `type`.
-Result<UniqueFd> dial(const std::string& hostport, int type) {
-  auto colon = hostport.rfind(':');
-  std::string host = hostport.substr(0, colon), port = hostport.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  addrinfo hints{};
-  hints.ai_socktype = type;
-  addrinfo* res = nullptr;
-  int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &res);
-  if (rc != 0) return make_error(Errc::unavailable, "dial " + hostport + ": " + ::gai_strerror(rc));
-  std::string err = "no address";
-  for (addrinfo* ai = res; ai; ai = ai->ai_next) {
-    UniqueFd fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol));
-    if (!fd) continue;
-    if (::connect(fd.get(), ai->ai_addr, ai->ai_addrlen) == 0) {
-      ::freeaddrinfo(res);
-      return fd;
-    }
-    err = std::strerror(errno);
-  }
-  ::freeaddrinfo(res);
-  return make_error(Errc::unavailable, std::string(type == SOCK_STREAM ? "dial tcp " : "dial udp ") +
-                                           hostport + ": connect: " + err);
-}
 
 Result<UniqueFd> dial_unix(const std::string& path, int type) {
   UniqueFd fd(::socket(AF_UNIX, type | SOCK_CLOEXEC, 0));
@@ -300,7 +277,7 @@ class SyslogDriver final : public LogDriver {
       d->fd_ = BERTH_TRY(dial_unix(a.addr, d->stream_ ? SOCK_STREAM : SOCK_DGRAM));
     } else {
       d->stream_ = a.proto == "tcp" || a.proto == "tcp+tls";
-      if (a.proto != "tcp+tls") d->fd_ = BERTH_TRY(dial(a.addr, d->stream_ ? SOCK_STREAM : SOCK_DGRAM));
+      if (a.proto != "tcp+tls") d->fd_ = BERTH_TRY(net::dial(a.addr, d->stream_ ? SOCK_STREAM : SOCK_DGRAM));
       if (a.proto == "tcp+tls") {
         // Docker: the tls options, skip-verify by its mere presence; rfc5424
         // formats are framed by their length (RFC 5425) on this transport.
@@ -350,7 +327,7 @@ class GelfDriver final : public LogDriver {
     GelfAddr a = BERTH_TRY(parse_gelf_address(opt(c.opts, "gelf-address")));
     d->tcp_ = a.proto == "tcp";
     d->hostport_ = a.hostport;
-    auto fd = dial(a.hostport, d->tcp_ ? SOCK_STREAM : SOCK_DGRAM);
+    auto fd = net::dial(a.hostport, d->tcp_ ? SOCK_STREAM : SOCK_DGRAM);
     if (!fd)
       return make_error(Errc::unavailable,
                         "gelf: cannot connect to GELF endpoint: " + a.hostport + " " + fd.error().msg);
@@ -416,7 +393,7 @@ class GelfDriver final : public LogDriver {
       fd_.reset();
       if (i == max_reconnect_) break;
       if (reconnect_delay_s_ > 0) ::sleep(static_cast<unsigned>(reconnect_delay_s_));
-      auto fd = dial(hostport_, SOCK_STREAM);
+      auto fd = net::dial(hostport_, SOCK_STREAM);
       if (fd) fd_ = std::move(*fd);
     }
     // "Maximum reconnection attempts was reached; giving up": the message is dropped.

@@ -15,36 +15,13 @@
 #include <string>
 
 #include "common/fs.h"
+#include "common/net.h"
 #include "common/unique_fd.h"
 #include "tls_conn.h"
 
 using namespace berth;
 
 namespace {
-
-Result<UniqueFd> dial_tcp(const std::string& hostport) {
-  auto colon = hostport.rfind(':');
-  if (colon == std::string::npos) return make_error(Errc::invalid, "bad address " + hostport);
-  std::string host = hostport.substr(0, colon), port = hostport.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &res);
-  if (rc != 0) return make_error(Errc::unavailable, "dial tcp " + hostport + ": " + ::gai_strerror(rc));
-  std::string err = "no address";
-  for (addrinfo* ai = res; ai; ai = ai->ai_next) {
-    UniqueFd fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol));
-    if (!fd) continue;
-    if (::connect(fd.get(), ai->ai_addr, ai->ai_addrlen) == 0) {
-      ::freeaddrinfo(res);
-      return fd;
-    }
-    err = std::strerror(errno);
-  }
-  ::freeaddrinfo(res);
-  return make_error(Errc::unavailable, "dial tcp " + hostport + ": connect: " + err);
-}
 
 int fail(const std::string& msg) {
   (void)fs::write_all(0, "error: " + msg + "\n");
@@ -67,7 +44,7 @@ int main(int argc, char** argv) {
     else if (a == "--skip-verify") o.skip_verify = true;
     else return fail("unknown argument " + a);
   }
-  auto fd = dial_tcp(addr);
+  auto fd = net::dial(addr, SOCK_STREAM);
   if (!fd) return fail(fd.error().msg);
   std::string host = addr.substr(0, addr.rfind(':'));
   if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
