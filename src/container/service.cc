@@ -447,6 +447,7 @@ Result<std::string> ContainerService::create(std::string_view name, const Json& 
 
   // Mount points: volumes are created now (anonymous ones go again if the
   // create fails), bind sources checked or made as Docker does.
+  const int64_t mounts_t0 = timeutil::now_unix_nano();
   r.mounts = BERTH_TRY(resolve_mounts(r.config, r.host_config, opts_.volumes, [this](const std::string& ref) -> Result<Json> {
     auto other = BERTH_TRY(find(ref));
     std::lock_guard g(mu_);
@@ -497,6 +498,15 @@ Result<std::string> ContainerService::create(std::string_view name, const Json& 
   undo.dismiss();
   undo_vols.dismiss();
   BERTH_LOG(log_, info, "container created", {"id", e->rec.id}, {"name", e->rec.name});
+  // dockerd: a volume this create made (anonymous, or named and new) is
+  // announced before the container.
+  if (opts_.events && opts_.volumes && e->rec.mounts.is_array())
+    for (const auto& mt : e->rec.mounts) {
+      if (!mt.is_object() || mt.value("Type", std::string()) != "volume") continue;
+      auto v = opts_.volumes->get(mt.value("Name", std::string()));
+      if (v && v->created_ns >= mounts_t0)
+        opts_.events("volume", "create", v->name, {{"driver", v->driver}});
+    }
   std::map<std::string, std::string> attrs;
   {
     std::lock_guard g(mu_);
@@ -1125,10 +1135,13 @@ void ContainerService::remove_locked(const EntryPtr& e, bool volumes) {
     a->ready.fire();
   }
   if (volumes && opts_.volumes)
-    for (const auto& v : anonymous_volumes(e->rec.mounts))
-      if (volume_users(v).empty())
-        if (auto st = opts_.volumes->remove(v); !st)
-          BERTH_LOG(log_, warn, "removing anonymous volume failed", {"volume", v}, {"error", st.error().msg});
+    for (const auto& v : anonymous_volumes(e->rec.mounts)) {
+      if (!volume_users(v).empty()) continue;
+      if (auto st = opts_.volumes->remove(v); !st)
+        BERTH_LOG(log_, warn, "removing anonymous volume failed", {"volume", v}, {"error", st.error().msg});
+      else if (opts_.events)
+        opts_.events("volume", "destroy", v, {{"driver", "local"}});
+    }
   forget_execs(id);
   std::map<std::string, std::string> attrs;
   {

@@ -108,6 +108,29 @@ destroy" ]
   [ "$output" = mount ]
 }
 
+@test "events: volumes a container create makes (anonymous, new named) and rm -v's destroy, in dockerd's order" {
+  t0=$(date +%s)
+  docker volume create evold >/dev/null
+  cid=$(docker create -v /anon -v evnew:/n -v evold:/o busybox true)
+  anon=$(docker inspect -f '{{range .Mounts}}{{if eq .Destination "/anon"}}{{.Name}}{{end}}{{end}}' "$cid")
+  [ -n "$anon" ]
+  docker rm -v "$cid" >/dev/null
+  run ev "$t0" --format '{{.Type}} {{.Action}} {{.Actor.ID}}'
+  echo "$output"
+  # evold existed already: only its own create; the container's create
+  # comes after the volumes it made; rm -v destroys the anonymous one
+  # (not the named ones) before the container's destroy
+  [ "${lines[0]}" = "volume create evold" ]
+  [[ ${lines[1]} == "volume create "* && ${lines[2]} == "volume create "* ]]
+  [[ " ${lines[1]#volume create } ${lines[2]#volume create } " == *" $anon "* ]]
+  [[ " ${lines[1]#volume create } ${lines[2]#volume create } " == *" evnew "* ]]
+  [ "${lines[3]}" = "container create $cid" ]
+  [ "${lines[4]}" = "volume destroy $anon" ]
+  [ "${lines[5]}" = "container destroy $cid" ]
+  [ "${#lines[@]}" -eq 6 ]
+  docker volume rm evnew evold >/dev/null
+}
+
 @test "events: image tag, untag, delete, save, load, import, commit" {
   t0=$(date +%s)
   bid=$(docker image inspect -f '{{.Id}}' busybox)
