@@ -31,6 +31,19 @@ namespace berth::daemon {
 
 namespace {
 
+// dockerd's image event attributes: the image's labels while it exists
+// (every action but delete) and `name`.
+std::map<std::string, std::string> image_attrs(const image::Image& img, const std::string& name) {
+  std::map<std::string, std::string> a;
+  auto c = img.config.find("config");
+  if (c != img.config.end() && c->is_object())
+    if (auto l = c->find("Labels"); l != c->end() && l->is_object())
+      for (const auto& [k, v] : l->items())
+        if (v.is_string()) a[k] = v.get<std::string>();
+  a["name"] = name;
+  return a;
+}
+
 bool image_matches(const image::Image& img, const std::vector<std::pair<std::string, std::vector<std::string>>>& f) {
   for (const auto& [k, vals] : f) {
     if (vals.empty()) continue;
@@ -117,8 +130,12 @@ void add_image_routes(Router& r, Backends& b) {
       return stream_progress(res, [&](const image::ProgressFn& p) -> Status {
         auto r = image::pull(images, b.registry, pr, p);
         if (!r) return std::move(r).error();
-        if (auto ref = image::parse_reference(pr.ref))
-          publish_event(b.events, "image", "pull", ref->familiar_string(), {{"name", ref->familiar_name()}});
+        if (auto ref = image::parse_reference(pr.ref)) {
+          auto img = images.resolve(ref->familiar_string());
+          publish_event(b.events, "image", "pull", ref->familiar_string(),
+                        img ? image_attrs(*img, ref->familiar_name())
+                            : std::map<std::string, std::string>{{"name", ref->familiar_name()}});
+        }
         return ok();
       });
     }
@@ -136,6 +153,10 @@ void add_image_routes(Router& r, Backends& b) {
       o.architecture = plat.architecture;
       o.variant = plat.variant;
     }
+    // dockerd 20.10 tags an import without a tag event: import's only.
+    auto announce_import = [&b](const image::Image& img) {
+      publish_event(b.events, "image", "import", img.id, image_attrs(img, img.id));
+    };
     if (*from_src != "-") {
       // docker import URL: dockerd downloads it (a bare host gets http://).
       std::string url = *from_src;
@@ -177,6 +198,7 @@ void add_image_routes(Router& r, Backends& b) {
         if (::lseek(tmp.get(), 0, SEEK_SET) != 0) return sys_error("import: rewind");
         auto img = images.import(tmp.get(), o);
         if (!img) return std::move(img).error();
+        announce_import(*img);
         pf(Json{{"status", img->id}, {"progressDetail", Json::object()}});
         return ok();
       });
@@ -185,7 +207,7 @@ void add_image_routes(Router& r, Backends& b) {
     auto img = images.import(body->fd(), o);
     BERTH_TRY_VOID(body->finish());
     if (!img) return std::move(img).error();
-    publish_event(b.events, "image", "import", img->id, {{"name", img->id}});
+    announce_import(*img);
     BERTH_TRY_VOID(res.start_stream(200, "application/json"));
     BERTH_TRY_VOID(res.chunk(Json{{"status", img->id}}.dump() + "\r\n"));
     return res.end_stream();
@@ -200,8 +222,12 @@ void add_image_routes(Router& r, Backends& b) {
     pr.auth = registry::decode_auth_header(*h);
     return stream_progress(res, [&](const image::ProgressFn& p) -> Status {
       BERTH_TRY_VOID(image::push(images, b.registry, pr, p));
-      if (auto ref = image::parse_reference(pr.tag.empty() ? pr.name : pr.name + ":" + pr.tag))
-        publish_event(b.events, "image", "push", ref->familiar_string(), {{"name", ref->familiar_name()}});
+      if (auto ref = image::parse_reference(pr.tag.empty() ? pr.name : pr.name + ":" + pr.tag)) {
+        auto img = images.resolve(ref->familiar_string());
+        publish_event(b.events, "image", "push", ref->familiar_string(),
+                      img ? image_attrs(*img, ref->familiar_name())
+                          : std::map<std::string, std::string>{{"name", ref->familiar_name()}});
+      }
       return ok();
     });
   });
@@ -250,7 +276,7 @@ void add_image_routes(Router& r, Backends& b) {
     std::set<std::string> saved;
     for (const auto& n : names)
       if (auto img = images.resolve(n); img && saved.insert(img->id).second)
-        publish_event(b.events, "image", "save", img->id, {{"name", img->id}});
+        publish_event(b.events, "image", "save", img->id, image_attrs(*img, img->id));
     return res.end_stream();
   };
   r.add("GET", "/images/get", [save_handler](Request& req, Response& res) -> Status {
@@ -277,7 +303,7 @@ void add_image_routes(Router& r, Backends& b) {
         auto colon = l.find(": ");
         if (colon == std::string::npos) continue;
         if (auto img = images.resolve(l.substr(colon + 2)))
-          publish_event(b.events, "image", "load", img->id, {{"name", img->id}});
+          publish_event(b.events, "image", "load", img->id, image_attrs(*img, img->id));
       }
       return ok();
     });
@@ -326,7 +352,7 @@ void add_image_routes(Router& r, Backends& b) {
     auto img = BERTH_TRY(image::commit(images, cr));
     if (!cr.repo.empty()) {
       std::string ref = image::normalize_reference(cr.tag.empty() ? cr.repo : cr.repo + ":" + cr.tag).value_or(cr.repo);
-      publish_event(b.events, "image", "tag", img.id, {{"name", ref}});
+      publish_event(b.events, "image", "tag", img.id, image_attrs(img, ref));
     }
     if (b.events) {
       std::string name = info.value("Name", std::string());
@@ -433,7 +459,7 @@ void add_image_routes(Router& r, Backends& b) {
     std::string tag = req.q("tag").value_or("");
     const std::string full = tag.empty() ? repo : repo + ":" + tag;
     BERTH_TRY_VOID(images.tag(img, full));
-    publish_event(b.events, "image", "tag", img.id, {{"name", image::normalize_reference(full).value_or(full)}});
+    publish_event(b.events, "image", "tag", img.id, image_attrs(img, image::normalize_reference(full).value_or(full)));
     return res.send(201, "", "");
   });
 
@@ -465,7 +491,7 @@ void add_image_routes(Router& r, Backends& b) {
     // dockerd: one untag per removed reference, then delete per image.
     if (out.is_array())
       for (const auto& e : out) {
-        if (e.contains("Untagged")) publish_event(b.events, "image", "untag", img.id, {{"name", img.id}});
+        if (e.contains("Untagged")) publish_event(b.events, "image", "untag", img.id, image_attrs(img, img.id));
         if (e.contains("Deleted") && e["Deleted"].is_string()) {
           std::string d = e["Deleted"].get<std::string>();
           if (d == img.id) publish_event(b.events, "image", "delete", d, {{"name", d}});

@@ -131,6 +131,26 @@ destroy" ]
   docker volume rm evnew evold >/dev/null
 }
 
+@test "events: image events carry the image's labels (not delete); container events the merged labels" {
+  t0=$(date +%s.%N)
+  iid=$(docker import -c 'LABEL team=blue tier=base' "$(busybox_tar)" evlab:1)
+  docker tag evlab:1 evlab:2
+  cid=$(docker create -l tier=app evlab:1 true)
+  docker rm "$cid" >/dev/null
+  docker rmi evlab:1 evlab:2 >/dev/null
+  run ev "$t0" --format '{{.Type}} {{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.team}} {{.Actor.Attributes.tier}}'
+  echo "$output"
+  # dockerd 20.10 tags an import silently: import's event only
+  [ "${lines[0]}" = "image import $iid blue base" ]
+  [ "${lines[1]}" = "image tag evlab:2 blue base" ]
+  [[ ${lines[2]} == "container create "*" blue app" ]]
+  [[ ${lines[3]} == "container destroy "*" blue app" ]]
+  [ "${lines[4]}" = "image untag $iid blue base" ]
+  [ "${lines[5]}" = "image untag $iid blue base" ]
+  [ "${lines[6]}" = "image delete $iid <no value> <no value>" ]
+  [ "${#lines[@]}" -eq 7 ]
+}
+
 @test "events: image tag, untag, delete, save, load, import, commit" {
   t0=$(date +%s)
   bid=$(docker image inspect -f '{{.Id}}' busybox)
