@@ -265,8 +265,13 @@ void add_container_routes(Router& r, Backends& b) {
     int client = req.conn->fd();
     std::string pending_stdin = req.conn->take_buffered();
     if (logs) {
-      std::string path = b.sys.data_root + "/containers/" + rec.id + "/" + rec.id + "-json.log";
-      auto rd = logging::JsonFileReader::open(path);
+      // The container's own log file, whichever format its driver writes.
+      auto src = cs.log_source(req.param("id"));
+      if (src) cs.cancel_wait(src->exit);
+      auto rd = src && !src->path.empty()
+                    ? logging::JsonFileReader::open(src->path, src->local ? logging::LogFormat::local
+                                                                          : logging::LogFormat::json)
+                    : Result<logging::JsonFileReader>(make_error(Errc::not_found, "no log file"));
       if (rd) {
         logging::ReadOptions ro;
         ro.want_stdout = o.stdout_;

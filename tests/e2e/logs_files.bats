@@ -137,6 +137,9 @@ PY
   # Docker keeps the local driver's file out of the API
   run docker inspect -f '{{.LogPath}}|{{json .HostConfig.LogConfig}}' loc
   [ "$output" = '|{"Type":"local","Config":{}}' ]
+  # attach with logs=1 (docker-py's attach(logs=True)) replays the local file
+  run bash -c "curl -sS --max-time 5 --unix-socket ${DOCKER_HOST#unix://} -X POST 'http://x/v1.41/containers/loc/attach?logs=1&stdout=1&stderr=0' | tail -c +9 | tr -d '\001\000\004\005\003'"
+  [[ $output == *one* && $output == *tail* && $output != *two* ]]
 }
 
 @test "logs-files: local driver lines over 16 KiB are partial records that read back whole" {
