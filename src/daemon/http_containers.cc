@@ -308,6 +308,7 @@ void add_container_routes(Router& r, Backends& b) {
       return make_error(Errc::invalid, "Bad parameters: you must choose at least one stream");
     bool follow = req.qbool("follow");
     bool timestamps = req.qbool("timestamps");
+    bool details = req.qbool("details");
     if (auto t = req.q("tail"); t && !t->empty() && *t != "all") {
       auto n = str::parse_int(*t);
       ro.tail = n && *n >= 0 ? *n : -1;
@@ -328,7 +329,7 @@ void add_container_routes(Router& r, Backends& b) {
       buf.clear();
     };
     BERTH_TRY_VOID(reader.read_existing(ro, [&](const logging::LogEntry& e) {
-      logging::append_log_entry(buf, e, src.tty, timestamps);
+      logging::append_log_entry(buf, e, src.tty, timestamps, details);
       if (buf.size() >= 32768) flush();
       return !broken;
     }));
@@ -365,7 +366,7 @@ void add_container_routes(Router& r, Backends& b) {
         }
       });
       auto st = follower.run([&](const logging::LogEntry& e) {
-        logging::append_log_entry(buf, e, src.tty, timestamps);
+        logging::append_log_entry(buf, e, src.tty, timestamps, details);
         flush();
         return !broken;
       });

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <ctime>
 #include <optional>
@@ -88,6 +90,7 @@ class LineParser {
 
   bool parse(LogEntry* e) {
     bool have_stream = false, have_time = false;
+    e->attrs.clear();
     ws();
     if (!eat('{')) return false;
     ws();
@@ -119,6 +122,26 @@ class LineParser {
         std::string v;
         if (!string_value(&v) || !timeutil::parse_rfc3339_to(v, &e->time_ns)) return false;
         have_time = true;
+      } else if (key == "attrs") {
+        e->attrs.clear();
+        if (!eat('{')) return false;
+        ws();
+        if (!eat('}')) {
+          for (;;) {
+            ws();
+            std::string k, v;
+            if (!string_value(&k)) return false;
+            ws();
+            if (!eat(':')) return false;
+            ws();
+            if (!string_value(&v)) return false;
+            e->attrs.emplace_back(std::move(k), std::move(v));
+            ws();
+            if (eat(',')) continue;
+            if (eat('}')) break;
+            return false;
+          }
+        }
       } else {
         if (!skip_value(0)) return false;
       }
@@ -942,23 +965,55 @@ void append_stdcopy_frame(std::string& out, Stream s, std::string_view payload) 
   out.append(payload);
 }
 
-void append_log_entry(std::string& out, const LogEntry& e, bool raw, bool timestamps) {
+namespace {
+// Go's url.QueryEscape.
+void query_escape(std::string& out, std::string_view s) {
+  static const char* hex = "0123456789ABCDEF";
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else if (c == ' ') {
+      out.push_back('+');
+    } else {
+      out.push_back('%');
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 15]);
+    }
+  }
+}
+}  // namespace
+
+void append_log_entry(std::string& out, const LogEntry& e, bool raw, bool timestamps, bool details) {
   char ts[48];
   size_t tn = 0;
   if (timestamps) {
     tn = timeutil::format_rfc3339(ts, e.time_ns, true);
     ts[tn++] = ' ';
   }
+  std::string det;
+  if (details) {
+    auto attrs = e.attrs;
+    std::sort(attrs.begin(), attrs.end());
+    for (size_t i = 0; i < attrs.size(); ++i) {
+      if (i) det.push_back(',');
+      query_escape(det, attrs[i].first);
+      det.push_back('=');
+      query_escape(det, attrs[i].second);
+    }
+    det.push_back(' ');
+  }
   if (raw) {
     out.append(ts, tn);
+    out.append(det);
     out.append(e.payload);
     return;
   }
-  uint32_t n = static_cast<uint32_t>(tn + e.payload.size());
+  uint32_t n = static_cast<uint32_t>(tn + det.size() + e.payload.size());
   char hdr[8] = {static_cast<char>(e.stream), 0, 0, 0, static_cast<char>(n >> 24),
                  static_cast<char>(n >> 16), static_cast<char>(n >> 8), static_cast<char>(n)};
   out.append(hdr, 8);
   out.append(ts, tn);
+  out.append(det);
   out.append(e.payload);
 }
 

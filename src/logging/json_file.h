@@ -14,6 +14,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 #include <string_view>
 #include <vector>
 
@@ -103,6 +105,8 @@ struct LogEntry {
   Stream stream = Stream::out;
   int64_t time_ns = 0;   // unix nanoseconds
   std::string payload;   // decoded "log" bytes, including its '\n' if any
+  // Docker's "attrs" of the line (labels/env/tag log options), as written.
+  std::vector<std::pair<std::string, std::string>> attrs;
 };
 
 // Parses one json-file line (without or with the trailing '\n').
@@ -196,6 +200,8 @@ class JsonFileFollower {
 void append_stdcopy_frame(std::string& out, Stream s, std::string_view payload);
 // Appends an entry as `docker logs` sends it: a stdcopy frame unless `raw`
 // (a tty container), optionally prefixed with "<RFC3339NanoFixed> ".
-void append_log_entry(std::string& out, const LogEntry& e, bool raw, bool timestamps);
+// With `details`, the line is prefixed as dockerd's `logs --details`:
+// the attrs sorted by key, "k=v" query-escaped and joined by ',', then ' '.
+void append_log_entry(std::string& out, const LogEntry& e, bool raw, bool timestamps, bool details = false);
 
 }  // namespace berth::logging

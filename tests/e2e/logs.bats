@@ -65,6 +65,15 @@ PY
   [[ $output == '{"log":"hi\n","stream":"stdout","attrs":{"FOO":"bar","tag":"attrs/busybox","team":"blue"},"time":"'* ]]
   run docker logs attrs
   [ "$output" = hi ]
+  # --details: the attrs sorted, query-escaped, before the line (dockerd's bytes)
+  docker run --name det -l foo='b ar' -l a=z/1 -e E=v,w --log-opt labels=foo,a --log-opt env=E busybox echo hello
+  run docker logs --details det
+  [ "$output" = 'E=v%2Cw,a=z%2F1,foo=b+ar hello' ]
+  run docker logs --details -t det
+  [[ $output == 20*Z' E=v%2Cw,a=z%2F1,foo=b+ar hello' ]]
+  # no attrs: a lone space, as dockerd
+  docker run --name det2 busybox echo plain
+  [ "$(docker logs --details det2 | od -An -c | tr -s ' ')" = ' p l a i n \n' ]
 }
 
 @test "logs: none cannot be read back (Docker's error); journald says the host has none" {

@@ -343,6 +343,23 @@ TEST(Stdcopy, LogEntryFormatting) {
                      payload);
 }
 
+TEST(Stdcopy, DetailsPrefixTheAttrsAsDockerd) {
+  auto e = parse_json_log_line(
+      R"({"log":"hello\n","stream":"stdout","attrs":{"foo":"b ar","E":"v,w","a":"z/1"},"time":"2026-11-30T19:33:21Z"})");
+  ASSERT_TRUE(e);
+  ASSERT_EQ(e->attrs.size(), 3u);
+  std::string out;
+  append_log_entry(out, *e, /*raw=*/true, /*timestamps=*/false, /*details=*/true);
+  EXPECT_EQ(out, "E=v%2Cw,a=z%2F1,foo=b+ar hello\n");
+  auto plain = parse_json_log_line(R"({"log":"x\n","stream":"stdout","time":"2026-11-30T19:33:21Z"})");
+  ASSERT_TRUE(plain);
+  EXPECT_TRUE(plain->attrs.empty());
+  out.clear();
+  append_log_entry(out, *plain, true, false, true);
+  EXPECT_EQ(out, " x\n");
+  EXPECT_FALSE(parse_json_log_line(R"({"log":"x","attrs":{"a":1},"time":"2026-11-30T19:33:21Z"})"));
+}
+
 TEST(JsonFileWriter, Throughput) {
   // Not a benchmark gate (shared 2-core machine); prints MB/s for the report
   // and checks a loose floor so a pathological regression fails.
