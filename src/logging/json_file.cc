@@ -134,8 +134,12 @@ class LineParser {
             ws();
             if (!eat(':')) return false;
             ws();
-            if (!string_value(&v)) return false;
-            e->attrs.emplace_back(std::move(k), std::move(v));
+            if (i_ < s_.size() && s_[i_] == '"') {
+              if (!string_value(&v)) return false;
+              e->attrs.emplace_back(std::move(k), std::move(v));
+            } else if (!skip_value(0)) {  // not Docker's (string values only): tolerated, dropped
+              return false;
+            }
             ws();
             if (eat(',')) continue;
             if (eat('}')) break;
