@@ -115,9 +115,20 @@ int cmd_logs(Context& ctx, const Args& args) {
   ctx.out.flush();
   api::StdcopyDecoder demux;
   Status werr = ok();
+  // Frames are gathered per stream and written once per chunk read (or on
+  // a switch between stdout and stderr, which keeps their order): one
+  // write per log line made `berth logs` syscall-bound.
+  std::string pending;
+  int pending_fd = -1;
+  auto flush = [&] {
+    if (werr && !pending.empty()) werr = fs::write_all(pending_fd, pending);
+    pending.clear();
+  };
   auto sink = [&](api::StdStream st, std::string_view payload) {
-    if (!werr) return;
-    werr = fs::write_all(st == api::StdStream::stderr_ ? ctx.err.fd() : ctx.out.fd(), payload);
+    int fd = st == api::StdStream::stderr_ ? ctx.err.fd() : ctx.out.fd();
+    if (fd != pending_fd || pending.size() >= (1u << 20)) flush();
+    pending_fd = fd;
+    pending.append(payload);
   };
   for (;;) {
     std::string chunk;
@@ -127,8 +138,10 @@ int cmd_logs(Context& ctx, const Args& args) {
       if (tty) {
         werr = fs::write_all(ctx.out.fd(), chunk);
       } else if (auto st = demux.feed(chunk, sink); !st) {
+        flush();
         return ctx.fail("error from daemon in stream: " + st.error().msg);
       }
+      flush();
       if (!werr) return 1;  // stdout closed: stop quietly
     }
     if (!*more) break;
