@@ -357,11 +357,7 @@ int cmd_diff(Context& ctx, const Args& args) {
   FlagSet f;
   if (auto rc = parse_flags(ctx, kDiff, f, args)) return *rc;
   if (f.args().size() != 1) return ctx.args_error(kDiff, "exactly", 1);
-  auto api = ctx.api();
-  if (!api) return ctx.fail(api.error().msg);
-  auto r = (*api)->request(client::Request::get(cpath(f.args()[0]) + "/changes"));
-  if (!r) return ctx.fail(r.error().msg);
-  auto j = r->json();
+  auto j = ctx.call_json(client::Request::get(cpath(f.args()[0]) + "/changes"));
   if (!j) return ctx.fail(j.error().msg);
   if (j->is_array())
     for (const auto& c : *j) {
@@ -393,11 +389,7 @@ int cmd_container_prune(Context& ctx, const Args& args) {
   }
   api::Query q;
   if (!filters.empty()) q.emplace_back("filters", filters.dump());
-  auto api = ctx.api();
-  if (!api) return ctx.fail(api.error().msg);
-  auto r = (*api)->request(client::Request::post("/containers/prune", q));
-  if (!r) return ctx.fail(r.error().msg);
-  auto j = r->json();
+  auto j = ctx.call_json(client::Request::post("/containers/prune", q));
   if (!j) return ctx.fail(j.error().msg);
   const Json& del = (*j)["ContainersDeleted"];
   if (del.is_array() && !del.empty()) {

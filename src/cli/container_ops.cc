@@ -143,11 +143,7 @@ int cmd_port(Context& ctx, const Args& args) {
   if (auto rc = parse_flags(ctx, kPort, f, args)) return *rc;
   if (f.args().empty()) return ctx.args_error(kPort, "at least", 1);
   if (f.args().size() > 2) return ctx.args_error(kPort, "at most", 2);
-  auto api = ctx.api();
-  if (!api) return ctx.fail(api.error().msg);
-  auto r = (*api)->request(client::Request::get(path_of(f.args()[0]) + "/json"));
-  if (!r) return ctx.fail(r.error().msg);
-  auto j = r->json();
+  auto j = ctx.call_json(client::Request::get(path_of(f.args()[0]) + "/json"));
   if (!j) return ctx.fail(j.error().msg);
   Json ports = (*j)["NetworkSettings"].value("Ports", Json::object());
   if (!ports.is_object()) ports = Json::object();

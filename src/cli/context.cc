@@ -39,6 +39,12 @@ Result<client::Client*> Context::api() {
   return &*client_;
 }
 
+Result<Json> Context::call_json(const client::Request& req) {
+  auto* c = BERTH_TRY(api());
+  auto r = BERTH_TRY(c->request(req));
+  return r.json();
+}
+
 int Context::flag_error(const CommandSpec& spec, const Error& e) {
   out.flush();
   err << e.msg << "\n\nUsage:  " << prog << " " << spec.usage << "\n\nRun '" << prog << " " << spec.name

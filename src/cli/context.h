@@ -57,6 +57,9 @@ struct Context {
   // The client is created on first use (commands that fail on flags never
   // connect).
   Result<client::Client*> api();
+  // One request whose answer is JSON: connect, send, parse (any failure
+  // is the error to print).
+  Result<Json> call_json(const client::Request& req);
 
   std::optional<std::string> env(const std::string& name) const;
 

@@ -268,11 +268,7 @@ int cmd_image_prune(Context& ctx, const Args& args) {
   }
   api::Query q;
   q.emplace_back("filters", filters.dump());
-  auto api = ctx.api();
-  if (!api) return ctx.fail(api.error().msg);
-  auto r = (*api)->request(client::Request::post("/images/prune", q));
-  if (!r) return ctx.fail(r.error().msg);
-  auto j = r->json();
+  auto j = ctx.call_json(client::Request::post("/images/prune", q));
   if (!j) return ctx.fail(j.error().msg);
   const Json& del = (*j)["ImagesDeleted"];
   if (del.is_array() && !del.empty()) {

@@ -82,11 +82,7 @@ int net_create(Context& ctx, const Args& args) {
   if (subnets.empty() && (!f.get_list("gateway").empty() || !f.get_list("ip-range").empty()))
     return ctx.fail("every ip-range or gateway must have a corresponding subnet");
   body["IPAM"] = Json{{"Driver", "default"}, {"Config", cfg}, {"Options", Json::object()}};
-  auto api = ctx.api();
-  if (!api) return ctx.fail(api.error().msg);
-  auto r = (*api)->request(client::Request::post("/networks/create", {}, body.dump()));
-  if (!r) return ctx.fail(r.error().msg);
-  auto j = r->json();
+  auto j = ctx.call_json(client::Request::post("/networks/create", {}, body.dump()));
   if (!j) return ctx.fail(j.error().msg);
   ctx.out << j->value("Id", "") << "\n";
   return 0;
@@ -209,11 +205,7 @@ int net_prune(Context& ctx, const Args& args) {
   if (!filters) return ctx.fail(filters.error().msg);
   api::Query q;
   if (!filters->empty()) q.emplace_back("filters", *filters);
-  auto api = ctx.api();
-  if (!api) return ctx.fail(api.error().msg);
-  auto r = (*api)->request(client::Request::post("/networks/prune", q));
-  if (!r) return ctx.fail(r.error().msg);
-  auto j = r->json();
+  auto j = ctx.call_json(client::Request::post("/networks/prune", q));
   if (!j) return ctx.fail(j.error().msg);
   if (j->contains("NetworksDeleted") && (*j)["NetworksDeleted"].is_array() && !(*j)["NetworksDeleted"].empty()) {
     ctx.out << "Deleted Networks:\n";

@@ -49,11 +49,7 @@ int vol_create(Context& ctx, const Args& args) {
   std::string name = f.args().empty() ? f.get_string("name") : f.args().front();
   Json body{{"Name", name}, {"Driver", f.get_string("driver")}, {"DriverOpts", kv(f.get_list("opt"))},
             {"Labels", kv(f.get_list("label"))}};
-  auto api = ctx.api();
-  if (!api) return ctx.fail(api.error().msg);
-  auto r = (*api)->request(client::Request::post("/volumes/create", {}, body.dump()));
-  if (!r) return ctx.fail(r.error().msg);
-  auto j = r->json();
+  auto j = ctx.call_json(client::Request::post("/volumes/create", {}, body.dump()));
   if (!j) return ctx.fail(j.error().msg);
   ctx.out << j->value("Name", "") << "\n";
   return 0;
@@ -162,11 +158,7 @@ int vol_prune(Context& ctx, const Args& args) {
   if (!f.get_bool("force")) return ctx.fail("berth volume prune: confirmation prompts are not supported; use --force");
   api::Query q;
   if (auto fl = filters_of(f.get_list("filter")); !fl.empty()) q.emplace_back("filters", fl);
-  auto api = ctx.api();
-  if (!api) return ctx.fail(api.error().msg);
-  auto r = (*api)->request(client::Request::post("/volumes/prune", q));
-  if (!r) return ctx.fail(r.error().msg);
-  auto j = r->json();
+  auto j = ctx.call_json(client::Request::post("/volumes/prune", q));
   if (!j) return ctx.fail(j.error().msg);
   if ((*j)["VolumesDeleted"].is_array() && !(*j)["VolumesDeleted"].empty()) {
     ctx.out << "Deleted Volumes:\n";
