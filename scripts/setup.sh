@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One command from a fresh Debian 12 machine to a container printing a
 # greeting: installs dependencies, builds, installs berthd, berth,
-# berth-shim, berth-runtime and berth-init (for --init) under /usr/local/bin, starts berthd in the
+# berth-shim, berth-runtime, berth-init (for --init), berth-proxy and berth-log-tls under /usr/local/bin, starts berthd in the
 # background if it is not already answering on /run/berth/berth.sock,
 # creates the built-in default image busybox:latest from Debian's
 # busybox-static with berth's own import, and runs it.
