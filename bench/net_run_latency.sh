@@ -26,7 +26,9 @@ finish() {
   fi
   if [[ -n $DDIR ]]; then
     { grep -o " $DDIR[^ ]*" /proc/self/mountinfo || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
-    ip link del docker0 2>/dev/null
+    # docker0 is removed only when this run's dockerd made it (the dockerd
+    # part is skipped when a docker0 already existed).
+    [[ -n ${DOCKER0_OURS:-} ]] && ip link del docker0 2>/dev/null
     # dockerd leaves its iptables chains behind when it stops: take them out.
     iptables -D FORWARD -j DOCKER-USER 2>/dev/null
     iptables -D FORWARD -j DOCKER-ISOLATION-STAGE-1 2>/dev/null
@@ -79,7 +81,10 @@ throughput() {
   p=$(sink_port "$cli" ::1); echo "$name via [::1] (userland proxy): $(push ::1 "$p") MB/s"
 }
 throughput berth "docker -H unix://$BERTHD_SOCK"
-if command -v dockerd >/dev/null && [[ ${BENCH_DOCKER:-1} == 1 ]]; then
+if command -v dockerd >/dev/null && [[ ${BENCH_DOCKER:-1} == 1 ]] && ip link show docker0 >/dev/null 2>&1; then
+  echo "skipping dockerd: a docker0 bridge exists already (another dockerd's); this run would share and then delete it" >&2
+elif command -v dockerd >/dev/null && [[ ${BENCH_DOCKER:-1} == 1 ]]; then
+  DOCKER0_OURS=1
   FWD_POLICY=$(iptables -S FORWARD 2>/dev/null | awk '$1=="-P" {print $3}')
   DDIR=$(mktemp -d /tmp/berth-bench-dockerd.XXXXXX)
   dockerd -H "unix://$DDIR/docker.sock" --data-root "$DDIR/root" --exec-root "$DDIR/exec" \

@@ -36,17 +36,16 @@ Status check_networking(const Json& hc, const Json& nc, network::NetworkService*
   NetMode m = parse_network_mode(hc.value("NetworkMode", std::string()));
   auto bindings = hc.value("PortBindings", Json::object());
   bool publish_all = hc.value("PublishAllPorts", false);
-  std::string v6_host_ip;  // a binding on an IPv6 address needs an IPv6 network
+  std::vector<std::string> v6_host_ips;  // bindings on IPv6 addresses
   if (bindings.is_object()) {
     for (const auto& [k, v] : bindings.items()) {
       BERTH_TRY_VOID(check_port_key(k));
       if (!v.is_null() && !v.is_array()) return invalid("invalid port binding for " + k);
       if (v.is_array())
         for (const auto& b : v) {
-          // [::1] goes through berth-proxy to the IPv4 address; any other
-          // IPv6 address is DNAT to the container's IPv6 address.
-          if (auto hip = jstr(b, "HostIp"); hip.find(':') != std::string::npos)
-            if (auto a6 = network::parse_ipv6(hip); !a6 || *a6 != 1) v6_host_ip = hip;
+          // An IPv6 address is DNAT to the container's IPv6 address, or,
+          // with the userland proxy, served by berth-proxy to its IPv4 one.
+          if (auto hip = jstr(b, "HostIp"); hip.find(':') != std::string::npos) v6_host_ips.push_back(hip);
           std::string hp = jstr(b, "HostPort");
           if (!hp.empty()) {
             auto dash = hp.find('-');
@@ -81,11 +80,18 @@ Status check_networking(const Json& hc, const Json& nc, network::NetworkService*
   }
   if (m.kind == NetKind::bridge || m.kind == NetKind::custom) {
     auto n = BERTH_TRY(nets->find(m.target));
-    // IPv6 publishing DNATs to the container's IPv6 address: refuse it up
-    // front, not silently, when the network has none.
-    if (!v6_host_ip.empty() && !n.pool6)
-      return invalid("cannot publish ports on IPv6 addresses (" + v6_host_ip + "): network " + n.name +
-                     " has no IPv6 subnet");
+    // IPv6 publishing without the userland proxy DNATs to the container's
+    // IPv6 address: refuse it up front, not silently, when the network has
+    // none ([::1] cannot be DNAT at all).
+    for (const auto& v6_host_ip : v6_host_ips) {
+      if (nets->proxies_ipv6()) break;
+      auto a6 = network::parse_ipv6(v6_host_ip);
+      if (!n.pool6 || (a6 && *a6 == 1))
+        return invalid("cannot publish ports on IPv6 addresses (" + v6_host_ip + "): " +
+                       (n.pool6 ? std::string("[::1] needs the userland proxy")
+                                : "network " + n.name + " has no IPv6 subnet") +
+                       " and berthd runs with --userland-proxy=false");
+    }
   }
   if (auto eps = nc.find("EndpointsConfig"); eps != nc.end() && eps->is_object()) {
     for (const auto& [name, cfg] : eps->items()) {

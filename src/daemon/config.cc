@@ -55,7 +55,8 @@ std::string usage() {
          "      --nft-table string       Name of berth's nftables table (default \"berth\")\n"
          "      --ip ip                  Default IP when binding container ports (default 0.0.0.0)\n"
          "      --mtu int                MTU of container interfaces (default 1500)\n"
-         "      --userland-proxy         Only false is accepted: ports are published by DNAT\n"
+         "      --userland-proxy         Serve IPv6 host addresses of IPv4-only containers ([::], [::1])\n"
+         "                               through berth-proxy (default true); IPv4 is always DNAT\n"
          "      --label list             Set key=value labels to the daemon\n"
          "      --live-restore           Keep containers running when the daemon stops\n"
          "      --log-driver string      Default driver for container logs (default \"json-file\")\n"
@@ -172,8 +173,7 @@ Result<Config> parse_flags(const std::vector<std::string>& args) {
       c.mtu = static_cast<int>(*n);
       c.from_flags.insert("mtu");
     } else if (a == "--userland-proxy") {
-      if (BERTH_TRY(boolean(a)))
-        return invalid("berthd has no userland proxy: published ports use nftables DNAT (127.0.0.1 included); use --userland-proxy=false");
+      c.userland_proxy = BERTH_TRY(boolean(a));
       c.from_flags.insert("userland-proxy");
     } else if (a == "--validate-store") {
       c.validate_store = true;
@@ -278,8 +278,7 @@ Status apply_config_file(Config& c, std::string_view text) {
   if (j.contains("ipv6")) c.ipv6 = BERTH_TRY(want_bool("ipv6"));
   if (j.contains("fixed-cidr-v6")) c.fixed_cidr_v6 = BERTH_TRY(want_str("fixed-cidr-v6"));
   if (j.contains("ip6tables")) c.ip6tables = BERTH_TRY(want_bool("ip6tables"));
-  if (j.contains("userland-proxy") && BERTH_TRY(want_bool("userland-proxy")))
-    return invalid("berthd has no userland proxy: published ports use nftables DNAT (127.0.0.1 included); set userland-proxy to false");
+  if (j.contains("userland-proxy")) c.userland_proxy = BERTH_TRY(want_bool("userland-proxy"));
   if (j.contains("mtu")) {
     if (!j["mtu"].is_number_integer()) return invalid("invalid value for mtu: expected an integer");
     c.mtu = j["mtu"].get<int>();

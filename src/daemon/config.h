@@ -33,6 +33,7 @@ struct Config {
   bool ipv6 = false;               // --ipv6: IPv6 on the default bridge
   std::string fixed_cidr_v6;       // --fixed-cidr-v6
   bool ip6tables = false;          // --ip6tables
+  bool userland_proxy = true;      // --userland-proxy: berth-proxy for IPv6 host addresses of IPv4-only containers
   bool ip_forward = true;          // --ip-forward
   bool iptables = true;            // --iptables: berth's nftables table on/off
   std::string nft_table = "berth"; // --nft-table (berth's own): per-daemon table name

@@ -146,6 +146,7 @@ int run(const Config& start_cfg, log::Logger& log) {
   no.ipv6 = cfg.ipv6;
   no.fixed_cidr_v6 = cfg.fixed_cidr_v6;
   no.ip6tables = cfg.ip6tables;
+  no.userland_proxy = cfg.userland_proxy;
   no.ip_forward = cfg.ip_forward;
   no.nftables = cfg.iptables;
   no.nft_table = cfg.nft_table;

@@ -806,30 +806,41 @@ Status NetworkService::publish(Sandbox& sb, const std::vector<PortRequest>& port
     }
   if (!cip) return invalid("published ports need a bridge network");
   std::vector<PortRequest> all;
+  std::vector<bool> twin;  // the [::] copy of a port published without an address
   for (const auto& p : ports) {
     all.push_back(p);
-    // --ip6tables: a port published without an address answers on [::]
-    // too, on the same host port (as dockerd lists 0.0.0.0 and ::).
-    if (p.host_ip.empty() && cip6 && opts_.ip6tables && opts_.default_host_ip == "0.0.0.0") {
+    twin.push_back(false);
+    // A port published without an address answers on [::] too, on the same
+    // host port, as dockerd lists 0.0.0.0 and [::]: by DNAT to the
+    // container's IPv6 address (--ip6tables), or through berth-proxy to its
+    // IPv4 address (the userland proxy, dockerd's default).
+    if (p.host_ip.empty() && opts_.default_host_ip == "0.0.0.0" &&
+        ((cip6 && opts_.ip6tables) || (!cip6 && opts_.userland_proxy))) {
       all.back().host_ip = "0.0.0.0";
       all.push_back(p);
       all.back().host_ip = "::";
+      twin.push_back(true);
     }
   }
   for (size_t k = 0; k < all.size(); ++k) {
     PortRequest p = all[k];
     std::string hip = p.host_ip.empty() ? opts_.default_host_ip : p.host_ip;
-    // IPv6 has no route_localnet: DNAT from ::1 to a container cannot be
-    // routed back, so [::1] is served by a userland proxy (to the
-    // container's IPv4 address, as docker-proxy does).
+    // IPv6 has no route_localnet, and nftables cannot DNAT from IPv6 to
+    // IPv4: [::1], and any IPv6 address of a container without IPv6, is
+    // served by a userland proxy to the container's IPv4 address, as
+    // docker-proxy does.
+    bool v6 = hip.find(':') != std::string::npos;
     auto a6 = parse_ipv6(hip);
-    bool proxied = a6 && *a6 == 1;
-    if (hip.find(':') != std::string::npos && !cip6 && !proxied)
-      return invalid("cannot publish ports on IPv6 addresses (" + hip +
-                     "): the container has no IPv6 address (its network has no IPv6 subnet)");
-    if (k > 0 && hip == "::" && all[k - 1].host_ip == "0.0.0.0" && all[k - 1].host_port == p.host_port &&
-        all[k - 1].container_port == p.container_port && all[k - 1].proto == p.proto)
+    bool proxied = v6 && a6 && (*a6 == 1 || !cip6);
+    if (proxied && !opts_.userland_proxy)
+      return invalid("cannot publish ports on IPv6 addresses (" + hip + "): " +
+                     (cip6 ? std::string("[::1] needs the userland proxy")
+                           : std::string("the container has no IPv6 address (its network has no IPv6 subnet)")) +
+                     " and berthd runs with --userland-proxy=false");
+    if (twin[k]) {
+      if (sb.ports.empty()) continue;  // its IPv4 original was skipped
       p.host_port = std::to_string(sb.ports.back().host_port);  // the [::] twin takes the same port
+    }
     int lo = 0, hi = 0;
     if (!p.host_port.empty()) {
       auto dash = p.host_port.find('-');
@@ -845,6 +856,8 @@ Status NetworkService::publish(Sandbox& sb, const std::vector<PortRequest>& port
       held = hold_port(p.proto, hip, port, &bound);
       if (held) break;
     }
+    // A host without IPv6 publishes the IPv4 side only, as dockerd.
+    if (!held && twin[k] && held.error().sys_errno == EAFNOSUPPORT) continue;
     if (!held)
       return make_error(Errc::internal, "driver failed programming external connectivity on endpoint " + sb.name +
                                             " (" + sb.endpoints.front().endpoint_id + "): " + held.error().msg);
@@ -867,7 +880,7 @@ Status NetworkService::start_port_proxy(const Sandbox& sb, PortMap& p, const Uni
       break;
     }
   if (!cip) return invalid("published ports need a bridge network");
-  auto pp = start_proxy(opts_.proxy_binary, ProxySpec{p.proto, p.host_ip, p.host_port, ipv4_str(cip), p.container_port},
+  auto pp = start_proxy(opts_.proxy_binary, ProxySpec{p.proto, p.host_ip, p.host_port, ipv4_str(cip), p.container_port, sb.container_id},
                         held);
   if (!pp)
     return make_error(Errc::internal, "driver failed programming external connectivity on endpoint " + sb.name +

@@ -48,8 +48,13 @@ struct Options {
   std::string nft_table = "berth";
   std::string resolv_conf = "/etc/resolv.conf";
   int mtu = 1500;
-  bool userland_proxy = false;  // DNAT + route_localnet, except [::1] (berth-proxy, userland_proxy.h)
-  std::string proxy_binary;     // berth-proxy; "" refuses [::1] publishing at publish time
+  // IPv4 host addresses are always DNAT (127.0.0.1 via route_localnet).
+  // With the userland proxy (dockerd's default), an IPv6 host address of a
+  // container without IPv6 — [::1], [::], any other — is served by a
+  // berth-proxy to its IPv4 address, as docker-proxy does, and `-p` without
+  // an address publishes [::] too. Without it, such bindings are refused.
+  bool userland_proxy = true;
+  std::string proxy_binary;     // berth-proxy; "" refuses proxied ports at publish time
   std::string default_host_ip = "0.0.0.0";  // --ip: where -p without an address binds
 };
 
@@ -159,6 +164,9 @@ class NetworkService {
   // tears down every other leftover: netns files, veths, rules.
   void reconcile(const std::set<std::string>& running);
   std::string default_bridge_gateway();
+  // An IPv6 host address can be published for a container whose network has
+  // no IPv6 subnet (through berth-proxy to its IPv4 address).
+  bool proxies_ipv6() const { return opts_.userland_proxy; }
 
  private:
   NetworkService(store::Db& db, Options o, log::Logger& log);

@@ -19,7 +19,7 @@ namespace berth::network {
 
 Result<ProxyProcess> start_proxy(const std::string& binary, const ProxySpec& s, const UniqueFd& listen) {
   if (binary.empty())
-    return make_error(Errc::internal, "berth-proxy not found (it publishes [::1] ports; install it next to berthd)");
+    return make_error(Errc::internal, "berth-proxy not found (it publishes ports on IPv6 host addresses; install it next to berthd)");
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return sys_error("pipe");
   UniqueFd rd(p[0]), wr(p[1]);
@@ -30,7 +30,12 @@ Result<ProxyProcess> start_proxy(const std::string& binary, const ProxySpec& s, 
                                 "-host-ip",      s.host_ip,       "-host-port",
                                 std::to_string(s.host_port),      "-container-ip",
                                 s.container_ip,  "-container-port", std::to_string(s.container_port),
-                                "-listen-fd",    "3",             "-detach"};
+                                "-listen-fd",    "3"};
+  if (!s.container_id.empty()) {
+    args.push_back("-container-id");
+    args.push_back(s.container_id);
+  }
+  args.push_back("-detach");
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

@@ -1,6 +1,8 @@
 // Published ports the kernel cannot DNAT: an address on the IPv6 loopback
 // ([::1]) has no route_localnet, so a reply from the container could never
-// be routed back. For those, as Docker's docker-proxy does, berthd runs one
+// be routed back, and nftables cannot NAT an IPv6 address to the IPv4
+// address of a container without IPv6 ([::], the twin of every `-p` without
+// an address). For those, as Docker's docker-proxy does, berthd runs one
 // berth-proxy process per host address:port/proto that copies connections
 // (TCP) or datagrams (UDP) to the container's address.
 //
@@ -31,6 +33,7 @@ struct ProxySpec {
   int host_port = 0;
   std::string container_ip;
   int container_port = 0;
+  std::string container_id;  // passed as -container-id (ps, cleanup)
 };
 
 // Starts `binary` detached with `listen` (bound, and listening for TCP) as

@@ -152,7 +152,7 @@ http_get() {  # host port → body, from inside a busybox container on the defau
   docker network rm busynet >/dev/null
 }
 
-@test "network prune honours until; IPv6 publishing without an IPv6 network is refused, not skipped" {
+@test "network prune honours until" {
   docker network create oldnet >/dev/null
   run -0 docker network prune -f --filter until=1h
   [[ $output != *oldnet* ]]
@@ -162,11 +162,6 @@ http_get() {  # host port → body, from inside a busybox container on the defau
   [[ $output == *oldnet* ]]
   run docker network inspect oldnet
   [ "$status" -ne 0 ]
-  before=$(docker ps -aq | wc -l)
-  run docker run --rm -p '[::]:8080:80' busybox true
-  [ "$status" -eq 125 ]
-  [[ $output == *"IPv6 addresses"* ]]
-  [ "$(docker ps -aq | wc -l)" -eq "$before" ]
 }
 
 @test "connect and disconnect a running container: interfaces appear and vanish live" {
@@ -200,8 +195,13 @@ http_get() {  # host port → body, from inside a busybox container on the defau
   [ "$output" = hello-berth ]
   run -0 http_get "$hip" "$port"
   [ "$output" = hello-berth ]
+  # Listed on 0.0.0.0 and [::], as dockerd: the container has no IPv6, so
+  # [::] goes through berth-proxy to its IPv4 address (IPv6 localhost works).
   run -0 docker port web1
-  [ "$output" = "80/tcp -> 0.0.0.0:$port" ]
+  [ "$output" = "80/tcp -> 0.0.0.0:$port
+80/tcp -> [::]:$port" ]
+  run -0 curl -s -g --max-time 3 "http://[::1]:$port/"
+  [ "$output" = hello-berth ]
   run -0 nft list table ip "$BERTHD_NFT_TABLE"
   [[ $output == *"tcp dport $port dnat to"* ]]
   run docker run -d -p "$port:80" busybox true
@@ -210,6 +210,8 @@ http_get() {  # host port → body, from inside a busybox container on the defau
   run -0 nft list table ip "$BERTHD_NFT_TABLE"
   [[ $output != *"dport $port "* ]]
   run curl -s --max-time 1 "http://127.0.0.1:$port/"
+  [ "$status" -ne 0 ]
+  run curl -s -g --max-time 1 "http://[::1]:$port/"
   [ "$status" -ne 0 ]
 }
 
@@ -308,7 +310,8 @@ http_get() {  # host port → body, from inside a busybox container on the defau
   docker network create psnet >/dev/null
   docker run -d --name pp1 --network psnet -p 80 --add-host gw.local:host-gateway busybox sleep 60 >/dev/null
   run -0 docker ps --filter network=psnet --format '{{.Names}} {{.Ports}}'
-  [[ $output =~ ^pp1\ 0\.0\.0\.0:[0-9]+-\>80/tcp$ ]]
+  [[ $output =~ ^pp1\ 0\.0\.0\.0:([0-9]+)-\>80/tcp,\ \[::\]:([0-9]+)-\>80/tcp$ ]]
+  [ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ]
   run -0 docker ps --filter network=bridge --format '{{.Names}}'
   [[ $output != *pp1* ]]
   gw=$(docker network inspect bridge --format '{{(index .IPAM.Config 0).Gateway}}')

@@ -142,9 +142,6 @@ host_v6() {
   [ "$status" -ne 0 ]
   [[ $output == *"--ipv6"* ]]
   docker network create v4only >/dev/null
-  run docker run --rm --network v4only -p "[::]:8080:80" busybox true
-  [ "$status" -ne 0 ]
-  [[ $output == *"cannot publish ports on IPv6 addresses (::)"* ]]
   run docker network connect --ip6 "$V6P:1::5" v4only v6a
   [ "$status" -ne 0 ]
   run -0 docker network ls --format '{{.Name}}'

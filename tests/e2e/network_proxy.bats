@@ -19,15 +19,10 @@ teardown_file() {
 
 httpd_cmd='mkdir -p /w && echo hello-proxy > /w/index.html && exec httpd -f -p 80 -h /w'
 
-# pids of this build's berth-proxy processes serving host port $1
+# pids of this build's berth-proxy processes serving host port $1 (one
+# pgrep, not a read per process: the machine may run thousands)
 proxy_pids() {
-  local f pids=()
-  for f in /proc/[0-9]*/cmdline; do
-    local c
-    c=$(tr '\0' ' ' 2>/dev/null <"$f") || continue
-    [[ $c == "$BERTH_BIN/berth-proxy "*"-host-port $1 "* ]] && pids+=("${f//[^0-9]/}")
-  done
-  echo "${pids[@]}"
+  pgrep -f -- "^$BERTH_BIN/berth-proxy .*-host-port $1 " | tr '\n' ' ' | sed 's/ $//'
 }
 
 # a free TCP port on [::1]
@@ -162,4 +157,79 @@ PY
   # And the container's removal stops it.
   docker rm -f p6r >/dev/null
   [ -z "$(proxy_pids "$port")" ]
+}
+
+@test "-p PORT:80 on an IPv4-only network publishes 0.0.0.0 and [::] (berth-proxy to the IPv4 address), as dockerd" {
+  port=$(free_port6)
+  docker run -d --name p46 -p "$port:80" busybox sh -c "$httpd_cmd" >/dev/null
+  id=$(docker inspect -f '{{.Id}}' p46)
+  run -0 docker port p46 80
+  [ "$output" = "0.0.0.0:$port
+[::]:$port" ]
+  run -0 docker ps --filter name=p46 --format '{{.Ports}}'
+  [ "$output" = "0.0.0.0:$port->80/tcp, [::]:$port->80/tcp" ]
+  run -0 "$BERTH_BIN/berth" ps --filter name=p46 --format '{{.Ports}}'
+  [ "$output" = "0.0.0.0:$port->80/tcp, [::]:$port->80/tcp" ]
+  wait_http "http://[::1]:$port/"
+  run -0 curl -fsS -g -m 5 "http://[::1]:$port/"
+  [ "$output" = hello-proxy ]
+  run -0 curl -fsS -m 5 "http://127.0.0.1:$port/"
+  [ "$output" = hello-proxy ]
+  # One proxy, for [::] only (IPv4 is DNAT), naming its container.
+  pids=$(proxy_pids "$port")
+  [ -n "$pids" ] && [ "$(wc -w <<<"$pids")" -eq 1 ]
+  ip4=$(docker inspect -f '{{.NetworkSettings.IPAddress}}' p46)
+  [[ $(tr '\0' ' ' <"/proc/$pids/cmdline") == *"-host-ip :: -host-port $port -container-ip $ip4 -container-port 80 -listen-fd 3 -container-id $id -detach "* ]]
+  # The [::] side is held too: another container cannot take it.
+  run docker run --rm -p "[::]:$port:80" busybox true
+  [ "$status" -ne 0 ]
+  [[ $output == *"Bind for [::]:$port failed: port is already allocated"* ]]
+  docker rm -f p46 >/dev/null
+  [ -z "$(proxy_pids "$port")" ]
+}
+
+@test "-p [::]:PORT:80 on an IPv4-only network answers through berth-proxy instead of being refused" {
+  port=$(free_port6)
+  docker run -d --name p6any -p "[::]:$port:80" busybox sh -c "$httpd_cmd" >/dev/null
+  run -0 docker port p6any 80
+  [ "$output" = "[::]:$port" ]
+  wait_http "http://[::1]:$port/"
+  run -0 curl -fsS -g -m 5 "http://[::1]:$port/"
+  [ "$output" = hello-proxy ]
+  # Only [::] was asked for: IPv4 does not answer.
+  run curl -fsS -m 2 "http://127.0.0.1:$port/"
+  [ "$status" -ne 0 ]
+  docker rm -f p6any >/dev/null
+  [ -z "$(proxy_pids "$port")" ]
+}
+
+@test "a killed berthd's proxies are ended by the test helper's cleanup (kill_container_proxies)" {
+  port=$(free_port6)
+  docker run -d --name p6k -p "[::1]:$port:80" busybox sleep 300 >/dev/null
+  id=$(docker inspect -f '{{.Id}}' p6k)
+  [ -n "$(proxy_pids "$port")" ]
+  kill_container_proxies "$id"
+  for i in $(seq 50); do [ -z "$(proxy_pids "$port")" ] && break; sleep 0.1; done
+  [ -z "$(proxy_pids "$port")" ]
+  docker rm -f p6k >/dev/null
+}
+
+@test "--userland-proxy=false: IPv6 host addresses of an IPv4-only container are refused, -p publishes 0.0.0.0 only (last: restarts berthd)" {
+  pid=$(berthd_pid)
+  kill "$pid"
+  for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  restart_berthd --userland-proxy=false
+  before=$(docker ps -aq | wc -l)
+  run docker run --rm -p '[::]:8080:80' busybox true
+  [ "$status" -eq 125 ]
+  [[ $output == *"cannot publish ports on IPv6 addresses (::): the container has no IPv6 address (its network has no IPv6 subnet) and berthd runs with --userland-proxy=false"* ]]
+  run docker run --rm -p '[::1]:8080:80' busybox true
+  [ "$status" -eq 125 ]
+  [[ $output == *"cannot publish ports on IPv6 addresses (::1)"* ]]
+  [ "$(docker ps -aq | wc -l)" -eq "$before" ]
+  docker run -d --name p4only -p 80 busybox sleep 60 >/dev/null
+  run -0 docker port p4only 80
+  [[ $output =~ ^0\.0\.0\.0:([0-9]+)$ ]]
+  [ -z "$(proxy_pids "${BASH_REMATCH[1]}")" ]
+  docker rm -f p4only >/dev/null
 }

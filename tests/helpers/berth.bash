@@ -111,6 +111,16 @@ stop_berthd() {
   rm -f "$BATS_FILE_TMPDIR/berthd.list"
 }
 
+# kill_container_proxies ID: end this build's berth-proxy processes serving
+# container ID (by PID, matched on their -container-id argument).
+kill_container_proxies() {
+  local id=$1 pid
+  [[ -n $id ]] || return 0
+  for pid in $(pgrep -f -- "^$BERTH_BIN/berth-proxy .*-container-id $id " || true); do
+    kill -9 "$pid" 2>/dev/null || true
+  done
+}
+
 stop_one_berthd() {
   [[ -n ${BERTHD_DIR:-} ]] || return 0
   BERTHD_PID=$(berthd_pid)
@@ -124,10 +134,14 @@ stop_one_berthd() {
     for ((i = 0; i < 100; i++)); do kill -0 "$BERTHD_PID" 2>/dev/null || break; sleep 0.05; done
     kill -9 "$BERTHD_PID" 2>/dev/null || true
   fi
-  # Shims started by this daemon (their pid files live under our exec root).
+  # Shims started by this daemon (their pid files live under our exec root),
+  # and the berth-proxy processes of its containers (they outlive a daemon
+  # that was killed, as docker-proxy does; each names its container).
   local pf
   for pf in "$BERTHD_DIR"/exec/shims/*/shim.pid; do
-    [[ -f $pf ]] && kill -9 "$(cat "$pf")" 2>/dev/null || true
+    [[ -f $pf ]] || continue
+    kill_container_proxies "$(basename "$(dirname "$pf")")"
+    kill -9 "$(cat "$pf")" 2>/dev/null || true
   done
   { grep -o " $BERTHD_DIR[^ ]*" /proc/self/mountinfo || true; } | sort -r | while read -r m; do
     umount -l "$m" 2>/dev/null || true

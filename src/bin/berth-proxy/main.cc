@@ -1,8 +1,10 @@
 // berth-proxy: the userland side of one published port (src/proxy/relay.h),
-// started by berthd for addresses the kernel cannot DNAT ([::1]). Flags
-// follow Docker's docker-proxy; berthd adds -listen-fd (the socket it bound
-// and holds, so a taken port fails in berthd with Docker's message) and
-// -detach (fork into a new session so the proxy outlives a berthd restart:
+// started by berthd for addresses the kernel cannot DNAT ([::1], and IPv6
+// addresses of a container without IPv6). Flags follow Docker's
+// docker-proxy; berthd adds -listen-fd (the socket it bound and holds, so a
+// taken port fails in berthd with Docker's message), -container-id (which
+// container the proxy serves, for ps and for cleaning up after a daemon
+// that died) and -detach (fork into a new session so the proxy outlives a berthd restart:
 // live restore keeps the port answering; the first process prints the
 // proxy's pid and exits).
 #include <arpa/inet.h>
@@ -24,7 +26,7 @@ namespace {
 
 const char* kUsage =
     "Usage: berth-proxy -proto tcp|udp -host-ip IP -host-port PORT -container-ip IP -container-port PORT\n"
-    "                   [-listen-fd FD] [-detach]\n";
+    "                   [-listen-fd FD] [-container-id ID] [-detach]\n";
 
 int fail(const std::string& m) {
   std::fprintf(stderr, "berth-proxy: %s\n", m.c_str());
@@ -80,6 +82,8 @@ int main(int argc, char** argv) {
       good = number(container_port);
     } else if (a == "-listen-fd") {
       good = number(listen_fd) && listen_fd > 2;
+    } else if (a == "-container-id") {
+      good = value() && !v.empty();
     } else if (a == "-detach") {
       detach = true;
     } else {

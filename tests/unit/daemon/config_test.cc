@@ -107,8 +107,11 @@ TEST(Config, NetworkFlagsAndKeys) {
   EXPECT_EQ(c.default_address_pools, (std::vector<std::string>{"base=10.50.0.0/16,size=24"}));
   EXPECT_EQ(c.mtu, 1400);
   EXPECT_EQ(c.default_ip, "127.0.0.1");
-  // berth has no userland proxy: asking for one is an error, not ignored.
-  EXPECT_FALSE(parse_flags({"--userland-proxy"}));
+  EXPECT_FALSE(c.userland_proxy);
+  // The userland proxy is on by default, as dockerd's.
+  EXPECT_TRUE(parse_flags({})->userland_proxy);
+  EXPECT_TRUE(parse_flags({"--userland-proxy"})->userland_proxy);
+  EXPECT_FALSE(parse_flags({"--userland-proxy=maybe"}));
   EXPECT_FALSE(parse_flags({"--mtu", "10"}));
 
   Config f;
@@ -120,8 +123,11 @@ TEST(Config, NetworkFlagsAndKeys) {
   EXPECT_EQ(f.mtu, 1450);
   Config g;
   EXPECT_FALSE(apply_config_file(g, R"({"default-address-pools":[{"base":"10.60.0.0/16"}]})"));
+  EXPECT_FALSE(f.userland_proxy);
   Config h;
-  EXPECT_FALSE(apply_config_file(h, R"({"userland-proxy":true})"));
+  ASSERT_TRUE(apply_config_file(h, R"({"userland-proxy":true})"));
+  EXPECT_TRUE(h.userland_proxy);
+  EXPECT_FALSE(apply_config_file(h, R"({"userland-proxy":"yes"})"));
 }
 
 TEST(Config, LogDefaultsUlimitsStorageDriverAndReload) {
