@@ -26,6 +26,7 @@ constexpr size_t kReadSize = 64 * 1024;
 constexpr size_t kMaxRequestLine = 64 * 1024;
 constexpr int64_t kDrainGraceNs = 2'000'000'000;  // output EOF wait after init exit
 constexpr int kFinalFlushMs = 2000;               // attach delivery at exit
+constexpr int64_t kLogFlushDelayNs = 2'000'000;   // bound on a log line's wait in memory
 
 int64_t now_ns() { return timeutil::now_unix_nano(); }
 
@@ -115,14 +116,23 @@ int Monitor::run() {
       int64_t left = drain_deadline_ns_ - now_ns();
       timeout = left <= 0 ? 0 : static_cast<int>(left / 1000000) + 1;
     }
+    if (log_dirty_since_ns_ != 0) {
+      int64_t left = log_dirty_since_ns_ + kLogFlushDelayNs - now_ns();
+      int ms = left <= 0 ? 0 : static_cast<int>((left + 999999) / 1000000);
+      if (timeout < 0 || ms < timeout) timeout = ms;
+    }
     int n = ::epoll_wait(epoll_.get(), events, 32, timeout);
     if (n < 0) {
       if (errno == EINTR) continue;
       return 1;
     }
     for (int i = 0; i < n; ++i) handle(events[i].data.u64, events[i].events);
-    // One write(2) of all entries produced in this round.
-    if (log_) (void)log_->flush();
+    // The driver writes by itself when its buffer fills; what is left goes
+    // out once it has waited kLogFlushDelayNs.
+    if (log_dirty_since_ns_ != 0 && now_ns() - log_dirty_since_ns_ >= kLogFlushDelayNs) {
+      if (log_) (void)log_->flush();
+      log_dirty_since_ns_ = 0;
+    }
     if (exiting_ && ((!fds_.out && !fds_.err) || now_ns() >= drain_deadline_ns_)) finish();
   }
   return 0;
@@ -237,7 +247,11 @@ void Monitor::on_output(int which) {
   ssize_t n = ::read(fd.get(), readbuf_.get(), kReadSize);
   if (n > 0) {
     auto s = (which == 0 || opts_.tty) ? logging::Stream::out : logging::Stream::err;
-    if (log_) (void)log_->write(s, std::string_view(readbuf_.get(), static_cast<size_t>(n)), now_ns());
+    if (log_) {
+      int64_t t = now_ns();
+      (void)log_->write(s, std::string_view(readbuf_.get(), static_cast<size_t>(n)), t);
+      if (log_dirty_since_ns_ == 0) log_dirty_since_ns_ = t;
+    }
     deliver(s, readbuf_.get(), static_cast<size_t>(n));
     return;
   }

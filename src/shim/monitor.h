@@ -107,6 +107,12 @@ class Monitor {
   bool stdin_paused_ = false;
   bool stdin_registered_out_ = false;
   std::unique_ptr<char[]> readbuf_;
+  // When the log driver first got output it has not yet been asked to
+  // flush (0: nothing pending). Entries are written once the driver's
+  // buffer fills or kLogFlushDelayNs after this, whichever comes first, so
+  // a busy container costs one write(2) per many reads and `logs -f` still
+  // sees an idle container's line within a few ms.
+  int64_t log_dirty_since_ns_ = 0;
   // Exec mode: output and the exit are held until the first `start`.
   bool gate_open_ = true;
   bool deferred_exit_ = false;
