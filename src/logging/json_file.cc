@@ -14,6 +14,10 @@
 #include <optional>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "common/time.h"
 #include "common/fs.h"
 #include "logging/local_file.h"
@@ -311,11 +315,47 @@ static char* encode_json_string(char* dst, std::string_view sv) {
   *dst++ = '"';
   size_t i = 0;
   while (i < n) {
+#if defined(__SSE2__)
+    // 16 bytes at a time while none needs escaping: no byte < 0x20 or
+    // >= 0x80 (signed compare: both are < 0x20 as int8) and none of
+    // \ " < > &. Log lines are mostly plain ASCII.
+    {
+      const __m128i space = _mm_set1_epi8(0x20);
+      const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+      const __m128i lt = _mm_set1_epi8('<'), gt = _mm_set1_epi8('>'), amp = _mm_set1_epi8('&');
+      while (i + 16 <= n) {
+        __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
+        __m128i bad = _mm_cmpgt_epi8(space, v);  // v < 0x20 (or >= 0x80)
+        bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, quote));
+        bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, bslash));
+        bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, lt));
+        bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, gt));
+        bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, amp));
+        int mask = _mm_movemask_epi8(bad);
+        if (mask != 0) {
+          int k = __builtin_ctz(static_cast<unsigned>(mask));
+          std::memcpy(dst, s + i, static_cast<size_t>(k));
+          dst += k;
+          i += static_cast<size_t>(k);
+          break;
+        }
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), v);
+        dst += 16;
+        i += 16;
+      }
+      if (i >= n) break;
+    }
+#endif
     unsigned char b = s[i];
     if (kSafe.safe[b]) {
       // Copy a run of safe bytes.
       size_t j = i + 1;
-      while (j < n && kSafe.safe[s[j]]) ++j;
+#if defined(__SSE2__)
+      const size_t lim = std::min(n, i + 16);  // back to the 16-byte loop
+#else
+      const size_t lim = n;
+#endif
+      while (j < lim && kSafe.safe[s[j]]) ++j;
       std::memcpy(dst, s + i, j - i);
       dst += j - i;
       i = j;
@@ -397,7 +437,33 @@ Result<std::unique_ptr<JsonFileWriter>> JsonFileWriter::open(const std::string& 
 
 void JsonFileWriter::append_line(Stream s, std::string_view payload, int64_t time_ns) {
   if (time_ns != cached_time_ns_ || cached_time_len_ == 0) {
-    cached_time_len_ = timeutil::format_rfc3339(cached_time_, time_ns, false);
+    // The date and time of day are formatted once per second; each new
+    // stamp only rewrites the fraction (RFC3339Nano: trailing zeros
+    // dropped, no '.' for a whole second).
+    int64_t sec = time_ns / 1000000000, frac = time_ns % 1000000000;
+    if (frac < 0) {
+      frac += 1000000000;
+      --sec;
+    }
+    if (cached_time_len_ == 0 || sec != cached_sec_) {
+      (void)timeutil::format_rfc3339(cached_time_, sec * 1000000000, true);
+      cached_sec_ = sec;
+    }
+    size_t n = 19;  // "YYYY-MM-DDTHH:MM:SS"
+    if (frac != 0) {
+      char digits[9];
+      for (int k = 8; k >= 0; --k) {
+        digits[k] = static_cast<char>('0' + frac % 10);
+        frac /= 10;
+      }
+      size_t len = 9;
+      while (digits[len - 1] == '0') --len;
+      cached_time_[n++] = '.';
+      std::memcpy(cached_time_ + n, digits, len);
+      n += len;
+    }
+    cached_time_[n++] = 'Z';
+    cached_time_len_ = n;
     cached_time_ns_ = time_ns;
   }
   size_t need = 6 * payload.size() + 96 + opts_.attrs_json.size() + 10;

@@ -94,6 +94,7 @@ class JsonFileWriter final : public LogDriver {
   std::string out_;         // storage; [0, out_len_) holds encoded entries not yet written
   size_t out_len_ = 0;
   int64_t cached_time_ns_ = 0;
+  int64_t cached_sec_ = 0;  // the second whose "YYYY-MM-DDTHH:MM:SS" is in cached_time_
   size_t cached_time_len_ = 0;
   char cached_time_[48];
   std::string partial_[3];  // per-stream bytes after the last '\n'

@@ -63,6 +63,29 @@ TEST(JsonEscape, Utf8) {
   EXPECT_EQ(esc("\xe2\x80\xa8\xe2\x80\xa9"), "\"\\u2028\\u2029\"");
 }
 
+// The 16-byte fast path hands over to the byte loop at every position of
+// a block: each special byte at offsets 0..47 of a plain-ASCII run gives
+// the same escaping as on its own.
+TEST(JsonEscape, EveryPositionInsideLongPlainRuns) {
+  const std::vector<std::string> specials = {"\"", "\\", "<", ">", "&", "\n", "\t", std::string(1, '\0'),
+                                             "\x1f", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+                                             "\xff", "\xe2\x80\xa8", "\x7f"};
+  for (const auto& sp : specials) {
+    std::string inner = esc(sp).substr(1);
+    inner.pop_back();
+    for (size_t at = 0; at < 48; ++at) {
+      std::string pre(at, 'a'), post(37, 'b');
+      std::string expect = "\"" + pre + inner + post + "\"";
+      EXPECT_EQ(esc(pre + sp + post), expect) << "special " << inner << " at " << at;
+    }
+  }
+  // A multibyte sequence split across a 16-byte boundary.
+  std::string s(15, 'x');
+  s += "\xe2\x82\xac";
+  s += std::string(20, 'y');
+  EXPECT_EQ(esc(s), "\"" + s + "\"");
+}
+
 TEST(JsonLogLine, ExactFormat) {
   std::string out;
   append_json_log_line(out, Stream::out, "hello\n", 1796067201123456789LL);
@@ -151,6 +174,27 @@ TEST(JsonFileWriter, SplitsLinesAcrossChunks) {
   // Partial lines are written at close, without a newline.
   EXPECT_EQ(l[4], "{\"log\":\"part\",\"stream\":\"stdout\",\"time\":\"1970-01-01T00:00:03Z\"}");
   EXPECT_EQ(l[5], "{\"log\":\"E\",\"stream\":\"stderr\",\"time\":\"1970-01-01T00:00:03Z\"}");
+}
+
+// The writer formats the date once per second and only the fraction per
+// new stamp: every stamp still matches the full formatter (RFC3339Nano,
+// trailing zeros dropped), also across seconds and going backwards.
+TEST(JsonFileWriter, TimestampCachedPerSecondKeepsExactNanos) {
+  TempDir d;
+  auto w = JsonFileWriter::open(d.file("log.json"));
+  ASSERT_TRUE(w);
+  const int64_t base = 1796067201000000000LL;
+  const std::vector<int64_t> stamps = {base, base + 500000000, base + 1, base + 120000000, base + 999999999,
+                                       base + 1000000000, base + 1000000010, base - 1, base + 86400000000000LL,
+                                       base + 86400000000007LL, base + 7};
+  std::string expect;
+  for (size_t i = 0; i < stamps.size(); ++i) {
+    std::string line = "l" + std::to_string(i) + "\n";
+    ASSERT_TRUE((*w)->write(Stream::out, line, stamps[i]));
+    append_json_log_line(expect, Stream::out, line, stamps[i]);
+  }
+  ASSERT_TRUE((*w)->close(0));
+  EXPECT_EQ(*fs::read_file(d.file("log.json")), expect);
 }
 
 TEST(JsonFileWriter, CutsPartialLinesAt16KiB) {
