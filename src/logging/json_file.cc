@@ -624,10 +624,7 @@ Status JsonFileReader::ensure_open() {
     return sys_error("open log file " + path_);
   }
   fd_.reset(fd);
-  if (inotify_ &&
-      ::inotify_add_watch(inotify_.get(), path_.c_str(), IN_MODIFY | IN_CLOSE_WRITE) < 0) {
-    inotify_.reset();
-  }
+  watch_current();
   return ok();
 }
 
@@ -977,12 +974,72 @@ Result<size_t> JsonFileReader::read_new(const ReadOptions& opts, const EntrySink
     // the rotation: the old file is complete once the new one exists.
     *stopped = BERTH_TRY(emit_from(offset_, opts, sink, &emitted));
     if (*stopped) return emitted;
-    fd_.reset();
+    // More than one rotation may have happened since the last call: the
+    // files rotated after ours come first, oldest first, then the new
+    // current file from its start.
+    auto next = BERTH_TRY(files_after(static_cast<uint64_t>(cur.st_ino), opts));
+    for (auto& r : next.rotated) {
+      *stopped = BERTH_TRY(r.emit_from(0, opts, sink, &emitted));
+      if (*stopped) {
+        // Resume on the current file's start rather than re-read.
+        fd_ = std::move(next.current);
+        offset_ = 0;
+        watch_current();
+        return emitted;
+      }
+    }
+    fd_ = std::move(next.current);
     offset_ = 0;
-    BERTH_TRY_VOID(ensure_open());
+    watch_current();
     if (fd_) *stopped = BERTH_TRY(emit_from(0, opts, sink, &emitted));
   }
   return emitted;
+}
+
+Result<JsonFileReader::AfterRotation> JsonFileReader::files_after(uint64_t old_ino, const ReadOptions& opts) {
+  AfterRotation out;
+  // Open the current file, then the rotated ones; if the current file was
+  // rotated meanwhile the names shifted under us: start over (bounded).
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    out = AfterRotation{};
+    out.current.reset(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!out.current && errno != ENOENT) return sys_error("open log file " + path_);
+    struct stat cst {};
+    if (out.current && ::fstat(out.current.get(), &cst) != 0) return sys_error("fstat " + path_);
+    std::vector<std::string> rotated = rotated_log_files(path_);
+    // The newest file that is ours: an uncompressed file is ours by its
+    // inode (held open by us, so not reused), a .gz by the inode recorded
+    // in its header (an older .gz may name a since reused number, hence
+    // the newest). Not found: ours was rotated out entirely, every rotated
+    // file is newer.
+    size_t first = 0;
+    for (size_t i = 0; i < rotated.size(); ++i) {
+      uint64_t ino = 0;
+      if (is_gz(rotated[i])) {
+        ino = gz_source_inode(rotated[i]);
+      } else {
+        struct stat st {};
+        if (::stat(rotated[i].c_str(), &st) == 0) ino = static_cast<uint64_t>(st.st_ino);
+      }
+      if (ino == old_ino) first = i + 1;
+    }
+    for (size_t i = first; i < rotated.size(); ++i) {
+      auto r = BERTH_TRY(open_rotated(rotated[i], opts));
+      if (r) out.rotated.push_back(std::move(*r));
+    }
+    struct stat now {};
+    bool same = out.current ? ::stat(path_.c_str(), &now) == 0 && now.st_ino == cst.st_ino
+                            : ::stat(path_.c_str(), &now) != 0;
+    if (same) break;
+  }
+  return out;
+}
+
+void JsonFileReader::watch_current() {
+  if (fd_ && inotify_ &&
+      ::inotify_add_watch(inotify_.get(), path_.c_str(), IN_MODIFY | IN_CLOSE_WRITE) < 0) {
+    inotify_.reset();
+  }
 }
 
 // ------------------------------------------------------------- follower

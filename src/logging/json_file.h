@@ -166,6 +166,14 @@ class JsonFileReader {
   Result<std::optional<JsonFileReader>> open_rotated(const std::string& file, const ReadOptions& opts) const;
   Result<bool> emit_local(int64_t start, const ReadOptions& opts, const EntrySink& sink, size_t* emitted);
   Status ensure_open();
+  // After the file we read was rotated away (its inode `old_ino`): the
+  // rotated files newer than it, oldest first, and the current file.
+  struct AfterRotation {
+    std::vector<JsonFileReader> rotated;
+    UniqueFd current;
+  };
+  Result<AfterRotation> files_after(uint64_t old_ino, const ReadOptions& opts);
+  void watch_current();
   Status read_existing_one(const ReadOptions& opts, const EntrySink& sink);
   Result<bool> emit_from(int64_t start, const ReadOptions& opts, const EntrySink& sink,
                          size_t* emitted);

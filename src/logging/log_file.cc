@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <cstdlib>
 #include <cstring>
 
 #include "common/fs.h"
@@ -60,11 +61,21 @@ Status gzip_log_file(const std::string& file, int64_t last_ns) {
     cleanup();
     return make_error(Errc::internal, "deflateInit failed");
   }
-  std::string extra;
+  // {"lastTime":…} as Go's, plus the source file's inode: a reader still
+  // holding the uncompressed file open finds where it is in the rotation
+  // (gz_source_inode). Go's reader ignores the extra key.
+  struct stat sst {};
+  std::string extra = "{";
   if (last_ns > 0) {
     char ts[48];
-    extra = "{\"lastTime\":\"" + std::string(ts, timeutil::format_rfc3339(ts, last_ns, false)) + "\"}";
+    extra += "\"lastTime\":\"" + std::string(ts, timeutil::format_rfc3339(ts, last_ns, false)) + "\"";
   }
+  if (::fstat(in.get(), &sst) == 0) {
+    if (extra.size() > 1) extra += ",";
+    extra += "\"inode\":" + std::to_string(static_cast<uint64_t>(sst.st_ino));
+  }
+  extra += "}";
+  if (extra == "{}") extra.clear();
   gz_header h{};
   h.os = 255;  // unknown, as Go's gzip writer
   if (!extra.empty()) {
@@ -105,15 +116,31 @@ Status gzip_log_file(const std::string& file, int64_t last_ns) {
   return ok();
 }
 
-int64_t gz_last_time(const std::string& gz_path) {
+namespace {
+// The gzip header's FEXTRA bytes; empty when absent or unreadable.
+std::string gz_extra(const std::string& gz_path) {
   UniqueFd fd(::open(gz_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return 0;
+  if (!fd) return {};
   unsigned char hdr[12];
-  if (::pread(fd.get(), hdr, sizeof hdr, 0) != static_cast<ssize_t>(sizeof hdr)) return 0;
-  if (hdr[0] != 0x1f || hdr[1] != 0x8b || !(hdr[3] & 0x04)) return 0;  // no FEXTRA
+  if (::pread(fd.get(), hdr, sizeof hdr, 0) != static_cast<ssize_t>(sizeof hdr)) return {};
+  if (hdr[0] != 0x1f || hdr[1] != 0x8b || !(hdr[3] & 0x04)) return {};  // no FEXTRA
   size_t xlen = hdr[10] | (static_cast<size_t>(hdr[11]) << 8);
   std::string extra(xlen, '\0');
-  if (::pread(fd.get(), extra.data(), xlen, 12) != static_cast<ssize_t>(xlen)) return 0;
+  if (::pread(fd.get(), extra.data(), xlen, 12) != static_cast<ssize_t>(xlen)) return {};
+  return extra;
+}
+}  // namespace
+
+uint64_t gz_source_inode(const std::string& gz_path) {
+  std::string extra = gz_extra(gz_path);
+  const std::string key = "\"inode\":";
+  auto at = extra.find(key);
+  if (at == std::string::npos) return 0;
+  return std::strtoull(extra.c_str() + at + key.size(), nullptr, 10);
+}
+
+int64_t gz_last_time(const std::string& gz_path) {
+  std::string extra = gz_extra(gz_path);
   const std::string key = "\"lastTime\":\"";
   auto at = extra.find(key);
   if (at == std::string::npos) return 0;

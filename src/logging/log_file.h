@@ -29,6 +29,10 @@ inline bool is_gz(const std::string& p) { return p.size() > 3 && p.compare(p.siz
 Status gzip_log_file(const std::string& file, int64_t last_ns);
 // The gzip header's lastTime (unix ns), or 0 when absent or unreadable.
 int64_t gz_last_time(const std::string& gz_path);
+// The inode of the file the .gz was made from (berth's "inode" key in the
+// extra field), or 0 when absent: how a follower that still holds the
+// uncompressed file open finds it among the rotated files.
+uint64_t gz_source_inode(const std::string& gz_path);
 // Decompresses a .gz into an anonymous memory file (memfd) readable from 0.
 Result<UniqueFd> gunzip_to_memfd(const std::string& gz_path);
 

@@ -328,5 +328,83 @@ TEST(LocalDriver, FactoryUsesLocalFormatWithDockerDefaults) {
   EXPECT_EQ(got[0].payload, "hello\n");
 }
 
+
+// A follower (read_new) that is several rotations behind gets every line
+// of every rotated file still present, in order: the files rotated after
+// the one it was reading (found by inode, or by the inode recorded in a
+// .gz header), then the current file. Before, it jumped from its old file
+// to the current one and lost the files in between.
+struct FollowCase {
+  const char* type;
+  const char* file;
+  const char* compress;
+  LogFormat format;
+};
+
+class FollowRotations : public ::testing::TestWithParam<FollowCase> {};
+
+TEST_P(FollowRotations, ReaderSeveralRotationsBehindMissesNoFile) {
+  const FollowCase& fc = GetParam();
+  TempDir t;
+  DriverConfig c;
+  c.type = fc.type;
+  c.path = t.file(fc.file);
+  c.opts = {{"max-size", "1k"}, {"max-file", "5"}, {"compress", fc.compress}};
+  auto d = make_driver(c);
+  ASSERT_TRUE(d);
+  int next = 0;
+  auto write_lines = [&](int n) {
+    for (int i = 0; i < n; ++i, ++next) {
+      ASSERT_TRUE((*d)->write(Stream::out, "line-" + std::to_string(next) + "\n", 1700000000000000000 + next));
+      ASSERT_TRUE((*d)->flush());
+    }
+  };
+  write_lines(5);
+  auto r = JsonFileReader::open(c.path, fc.format);
+  ASSERT_TRUE(r);
+  std::vector<int> got;
+  auto sink = [&](const LogEntry& e) {
+    got.push_back(std::stoi(e.payload.substr(5)));
+    return true;
+  };
+  ASSERT_TRUE(r->read_existing({}, sink));
+  ASSERT_EQ(got.size(), 5u);
+  // Three or more rotations (1 KiB holds ~15 json lines, ~40 local
+  // records) while the reader sleeps; max-file 5 keeps them all.
+  write_lines(fc.format == LogFormat::json ? 45 : 110);
+  bool stopped = false;
+  ASSERT_TRUE(r->read_new({}, sink, &stopped));
+  ASSERT_GE(rotated_log_files(c.path).size(), 3u);
+  ASSERT_EQ(got.size(), static_cast<size_t>(next));
+  for (int i = 0; i < next; ++i) ASSERT_EQ(got[static_cast<size_t>(i)], i) << "line " << i;
+  // Behind by more than max-file: the rest of the file it holds open,
+  // then (the files in between are deleted) every file still on disk,
+  // whole and in order.
+  write_lines(fc.format == LogFormat::json ? 120 : 300);
+  ASSERT_TRUE((*d)->close(1800000000000000000));  // waits for the last compression
+  size_t before = got.size();
+  ASSERT_TRUE(r->read_new({}, sink, &stopped));
+  auto all = read_all(c.path, fc.format);
+  ASSERT_FALSE(all.empty());
+  std::vector<int> on_disk;
+  for (const auto& e : all) on_disk.push_back(std::stoi(e.payload.substr(5)));
+  ASSERT_GE(got.size(), before + on_disk.size());
+  size_t held = got.size() - before - on_disk.size();  // lines of the deleted file it held
+  for (size_t i = 0; i < held; ++i) ASSERT_EQ(got[before + i], got[before - 1] + 1 + static_cast<int>(i));
+  EXPECT_EQ(std::vector<int>(got.begin() + static_cast<std::ptrdiff_t>(before + held), got.end()), on_disk);
+  EXPECT_EQ(got.back(), next - 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Drivers, FollowRotations,
+    ::testing::Values(FollowCase{"json-file", "c-json.log", "false", LogFormat::json},
+                      FollowCase{"json-file", "c-json.log", "true", LogFormat::json},
+                      FollowCase{"local", "container.log", "false", LogFormat::local},
+                      FollowCase{"local", "container.log", "true", LogFormat::local}),
+    [](const auto& info) {
+      return std::string(info.param.format == LogFormat::json ? "json" : "local") +
+             (std::string(info.param.compress) == "true" ? "_gz" : "_plain");
+    });
+
 }  // namespace
 }  // namespace berth::logging
