@@ -675,6 +675,7 @@ Result<bool> JsonFileReader::emit_local(int64_t start, const ReadOptions& opts, 
       continue;
     }
     if (n < 0) return sys_error("read log file " + path_);
+    bytes_read_ += n;
     buf.resize(have + static_cast<size_t>(n));
     if (n == 0) break;
     pos += n;
@@ -713,6 +714,7 @@ Result<bool> JsonFileReader::emit_from(int64_t start, const ReadOptions& opts,
       return sys_error("read log file " + path_);
     }
     if (n == 0) break;
+    bytes_read_ += n;
     pos += n;
     std::string_view chunk(buf.data(), static_cast<size_t>(n));
     while (!chunk.empty()) {
@@ -799,7 +801,7 @@ int64_t count_entries(int fd, LogFormat f, int64_t limit) {
 // since_ns, found by bisection on line timestamps (entries are written in
 // time order), so `logs --since` does not scan the whole file. 0 when the
 // file cannot be bisected.
-int64_t since_offset(int fd, int64_t size, int64_t since_ns) {
+int64_t since_offset(int fd, int64_t size, int64_t since_ns, int64_t* bytes_read) {
   int64_t lo = 0, hi = size;
   std::vector<char> buf(256 * 1024);
   LogEntry e;
@@ -807,6 +809,7 @@ int64_t since_offset(int fd, int64_t size, int64_t since_ns) {
     int64_t mid = lo + (hi - lo) / 2;
     ssize_t r = ::pread(fd, buf.data(), buf.size(), mid);
     if (r <= 0) break;
+    *bytes_read += r;
     std::string_view chunk(buf.data(), static_cast<size_t>(r));
     size_t nl = chunk.find('\n');
     if (nl == std::string_view::npos) break;
@@ -820,6 +823,87 @@ int64_t since_offset(int fd, int64_t size, int64_t since_ns) {
       lo = line_start;
     else
       hi = mid;
+  }
+  return lo;
+}
+
+// The local format has no line ends to resynchronise on: a record
+// boundary at or after `from` is an offset whose leading length matches
+// the trailing one, whose entry decodes, and which is followed by up to two
+// more such records (or the file's end); records are at most ~16 KiB (lines
+// are cut into partial entries), so a 64 KiB window at `from` holds one.
+// Returns the boundary (and its entry's time in *time_ns) or -1.
+int64_t local_boundary_at(int fd, int64_t from, int64_t size, std::vector<char>& buf, int64_t* time_ns,
+                          int64_t* bytes_read) {
+  ssize_t n = ::pread(fd, buf.data(), buf.size(), from);
+  if (n <= 0) return -1;
+  *bytes_read += n;
+  const int64_t have = n;
+  auto len_at = [&](int64_t off, uint32_t* len) {  // off relative to `from`
+    if (off + 4 <= have) {
+      *len = be32(buf.data() + off);
+      return true;
+    }
+    char b[4];
+    if (::pread(fd, b, 4, from + off) != 4) return false;
+    *bytes_read += 4;
+    *len = be32(b);
+    return true;
+  };
+  // A consistent frame at `off`: its length; 0 if not one.
+  auto frame = [&](int64_t off) -> int64_t {
+    uint32_t len = 0, trail = 0;
+    if (!len_at(off, &len) || len > kMaxLocalRecord || from + off + 8 + len > size) return 0;
+    if (!len_at(off + 4 + len, &trail) || trail != len) return 0;
+    return 8 + static_cast<int64_t>(len);
+  };
+  for (int64_t p = 0; p + 8 <= have; ++p) {
+    int64_t f = frame(p);
+    if (f == 0) continue;
+    int64_t q = p + f;
+    bool chained = true;
+    for (int k = 0; k < 2 && from + q < size; ++k) {
+      int64_t g = frame(q);
+      if (g == 0) {
+        chained = false;
+        break;
+      }
+      q += g;
+    }
+    if (!chained) continue;
+    std::string proto;
+    uint32_t len = static_cast<uint32_t>(f - 8);
+    if (p + f <= have) {
+      proto.assign(buf.data() + p + 4, len);
+    } else {
+      proto.resize(len);
+      if (::pread(fd, proto.data(), len, from + p + 4) != static_cast<ssize_t>(len)) return -1;
+      *bytes_read += len;
+    }
+    auto le = decode_local_entry(proto);
+    if (!le) continue;
+    *time_ns = le->time_nano;
+    return from + p;
+  }
+  return -1;
+}
+
+// since_offset for the local format: the offset of a record boundary at
+// or before the first entry with time >= since_ns, by bisection.
+int64_t local_since_offset(int fd, int64_t size, int64_t since_ns, int64_t* bytes_read) {
+  std::vector<char> buf(64 * 1024);
+  int64_t lo = 0, hi = size;  // records before lo are < since; the first >= since starts before hi
+  for (int guard = 0; guard < 64 && hi - lo > static_cast<int64_t>(buf.size()); ++guard) {
+    int64_t mid = lo + (hi - lo) / 2;
+    int64_t t = 0;
+    int64_t b = local_boundary_at(fd, mid, size, buf, &t, bytes_read);
+    if (b < 0 || b >= hi) {
+      hi = mid;  // no record starts in [mid, hi)
+    } else if (t < since_ns) {
+      lo = b;
+    } else {
+      hi = b;
+    }
   }
   return lo;
 }
@@ -905,6 +989,8 @@ Status JsonFileReader::read_existing_one(const ReadOptions& opts, const EntrySin
         offset_ = start;
         return ok();
       }
+    } else if (opts.since_ns > 0) {
+      start = local_since_offset(fd_.get(), size, opts.since_ns, &bytes_read_);
     }
     size_t emitted = 0;
     BERTH_TRY(emit_from(start, opts, sink, &emitted));
@@ -912,7 +998,7 @@ Status JsonFileReader::read_existing_one(const ReadOptions& opts, const EntrySin
   }
   if (opts.tail < 0 && opts.since_ns > 0) {
     int64_t size = BERTH_TRY(file_size(fd_.get()));
-    start = since_offset(fd_.get(), size, opts.since_ns);
+    start = since_offset(fd_.get(), size, opts.since_ns, &bytes_read_);
   }
   if (opts.tail == 0) {
     // Nothing to print; position at the end of the last complete line.

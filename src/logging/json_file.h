@@ -159,6 +159,9 @@ class JsonFileReader {
   // Consume pending inotify events after watch_fd() became readable.
   void drain_inotify();
   int64_t offset() const { return offset_; }
+  // Bytes this reader read from its file (the current one; rotated files
+  // are read through readers of their own): shows that --since bisects.
+  int64_t bytes_read() const { return bytes_read_; }
 
  private:
   JsonFileReader() = default;
@@ -182,6 +185,7 @@ class JsonFileReader {
   UniqueFd fd_;
   UniqueFd inotify_;
   int64_t offset_ = 0;
+  int64_t bytes_read_ = 0;
 };
 
 // Blocking `logs -f` helper. run() emits new entries as they are appended,
