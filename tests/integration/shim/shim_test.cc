@@ -298,7 +298,7 @@ TEST_F(ShimTest, StdinRoundTripWithStdinOnce) {
 // when the buffer fills or the container exits.
 TEST_F(ShimTest, LogLineReachesTheFileWithinMilliseconds) {
   configure({"cat"}, false);
-  auto r = start_shim({"--stdin"});
+  auto r = start_shim({"--stdin", "--stdin-once"});
   ASSERT_EQ(WEXITSTATUS(r.status), 0) << r.err;
   UniqueFd a = attach(sock_, true, true, true);
   ASSERT_TRUE(a);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -450,6 +451,8 @@ TEST(LocalFileReader, SinceBisectsWithoutScanning) {
       int64_t emitted = static_cast<int64_t>(kLines - first) * 120 + 41000;
       EXPECT_LT(r->bytes_read(), emitted + 2 * 1024 * 1024) << "since entry " << first << " of " << st.st_size;
       EXPECT_LT(r->bytes_read(), st.st_size / 4);
+      std::printf("local --since entry %d: read %lld of %lld bytes\n", first, static_cast<long long>(r->bytes_read()),
+                  static_cast<long long>(st.st_size));
     }
   }
 }
