@@ -528,6 +528,9 @@ Status JsonFileWriter::write(Stream s, std::string_view data, int64_t now_ns) {
       p.clear();
     }
     data.remove_prefix(seg + 1);
+    // The buffer never holds much more than flush_threshold, however many
+    // chunks the caller hands over between flushes (the shim's RSS budget).
+    if (out_len_ >= opts_.flush_threshold) BERTH_TRY_VOID(flush());
   }
   return maybe_flush();
 }

@@ -84,6 +84,9 @@ class JsonFileWriter final : public LogDriver {
   Status flush() override;
   Status close(int64_t now_ns) override;
   size_t pending_bytes() const { return out_len_; }
+  // The encode buffer's size (resident memory): bounded by flush_threshold
+  // plus one encoded line, whatever the size of the chunks written.
+  size_t buffer_bytes() const { return out_.size(); }
 
  private:
   JsonFileWriter(RotatingFile file, Options o) : file_(std::move(file)), opts_(std::move(o)) {}

@@ -232,6 +232,23 @@ TEST(JsonFileWriter, BuffersUntilThresholdOrFlush) {
   EXPECT_EQ(lines_of(d.file("log.json")).size(), 2u);
 }
 
+// A chunk far bigger than the threshold is written as it is encoded: the
+// buffer stays near flush_threshold (the shim reads up to 64 KiB at once
+// and flushes on a timer; its RSS budget is 1 MiB).
+TEST(JsonFileWriter, BufferBoundedByThresholdForBigChunks) {
+  TempDir d;
+  JsonFileWriter::Options o;
+  o.flush_threshold = 4096;
+  auto w = JsonFileWriter::open(d.file("log.json"), o);
+  ASSERT_TRUE(w);
+  std::string chunk;
+  for (int i = 0; i < 10000; ++i) chunk += std::string(99, 'x') + "\n";
+  ASSERT_TRUE((*w)->write(Stream::out, chunk, 1));
+  EXPECT_LT((*w)->buffer_bytes(), 16384u);
+  ASSERT_TRUE((*w)->close(2));
+  EXPECT_EQ(lines_of(d.file("log.json")).size(), 10000u);
+}
+
 // Writes entries at t = 1..n seconds, stream alternating out/err.
 void write_numbered(const std::string& path, int n) {
   auto w = JsonFileWriter::open(path);
