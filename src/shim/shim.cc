@@ -43,8 +43,6 @@ Result<UniqueFd> listen_unix(const std::string& path) {
   return fd;
 }
 
-constexpr int kOutputPipeSize = 1 << 20;
-
 struct Pipe {
   UniqueFd r, w;
 };
@@ -144,11 +142,6 @@ Status Bootstrap::create() {
   } else {
     out = BERTH_TRY(make_pipe());
     err = BERTH_TRY(make_pipe());
-    // A 1 MiB pipe (the default pipe-max-size) instead of 64 KiB: a chatty
-    // container runs ahead of the shim instead of blocking every 64 KiB,
-    // and each of the shim's wakeups finds more to read. Kernel memory,
-    // not the shim's; best effort (a lowered pipe-max-size keeps 64 KiB).
-    for (int fd : {out.r.get(), err.r.get()}) (void)::fcntl(fd, F_SETPIPE_SZ, kOutputPipeSize);
     if (o_.stdin_open) in = BERTH_TRY(make_pipe());
     stdio.in = o_.stdin_open ? in.r.get() : devnull.get();
     stdio.out = out.w.get();
