@@ -1,11 +1,13 @@
 // `berth ps` and `berth images`: docker's table layouts, -q, --no-trunc,
 // filters and --format.
 #include <algorithm>
+#include <array>
 #include <map>
 
 #include "cli/commands.h"
 #include "cli/format.h"
 #include "cli/template.h"
+#include "common/json_members.h"
 #include "common/strings.h"
 
 namespace berth::cli {
@@ -152,7 +154,10 @@ int cmd_ps(Context& ctx, const Args& args) {
   if (!api) return ctx.fail(api.error().msg);
   auto r = (*api)->request(client::Request::get("/containers/json", q));
   if (!r) return ctx.fail(r.error().msg);
-  auto list = r->json();
+  // Only the members a row shows are decoded (HostConfig, NetworkSettings,
+  // Mounts are most of each entry): DESIGN.md §6, ps with 1,000 running.
+  auto list = parse_json_array_members(r->body, {"Id", "Names", "Image", "ImageID", "Command", "Created", "Ports",
+                                                 "Labels", "State", "Status", "SizeRw", "SizeRootFs"});
   if (!list || !list->is_array()) return ctx.fail("invalid JSON in the daemon's response");
 
   bool trunc = !flags.get_bool("no-trunc");
@@ -161,7 +166,13 @@ int cmd_ps(Context& ctx, const Args& args) {
     return 0;
   }
   int64_t now = now_unix_nano();
-  std::vector<OrderedJson> rows;
+  // The columns of a row, in the order --format's fields are listed; the
+  // table reads them directly, a template through one OrderedJson each.
+  enum Col { kId, kImage, kCommand, kCreatedAt, kRunningFor, kPorts, kState, kStatus, kSize, kNames, kLabels, kCols };
+  static constexpr const char* kField[kCols] = {"ID",    "Image",  "Command", "CreatedAt", "RunningFor", "Ports",
+                                                "State", "Status", "Size",    "Names",     "Labels"};
+  std::vector<std::array<std::string, kCols>> rows;
+  rows.reserve(list->size());
   for (const auto& c : *list) {
     std::string cmd = c.value("Command", "");
     if (trunc) cmd = ellipsis(cmd, 20);
@@ -172,36 +183,42 @@ int cmd_ps(Context& ctx, const Args& args) {
       if (sv > 0) size_str += " (virtual " + human_size(sv) + ")";
     }
     int64_t created = c.value("Created", int64_t{0});
-    OrderedJson row = {
-        {"ID", trunc ? truncate_id(c.value("Id", "")) : c.value("Id", "")},
-        {"Image", container_image(c, trunc)},
-        {"Command", go_quote(cmd)},
-        {"CreatedAt", std::to_string(created)},
-        {"RunningFor", ago(created, now)},
-        {"Ports", displayable_ports(c.contains("Ports") ? c["Ports"] : Json())},
-        {"State", c.value("State", "")},
-        {"Status", c.value("Status", "")},
-        {"Size", size_str},
-        {"Names", container_names(c, trunc)},
-        {"Labels", labels_string(c.contains("Labels") ? c["Labels"] : Json())},
-    };
-    rows.push_back(std::move(row));
+    auto& row = rows.emplace_back();
+    row[kId] = trunc ? truncate_id(c.value("Id", "")) : c.value("Id", "");
+    row[kImage] = container_image(c, trunc);
+    row[kCommand] = go_quote(cmd);
+    row[kCreatedAt] = std::to_string(created);
+    row[kRunningFor] = ago(created, now);
+    row[kPorts] = displayable_ports(c.contains("Ports") ? c["Ports"] : Json());
+    row[kState] = c.value("State", "");
+    row[kStatus] = c.value("Status", "");
+    row[kSize] = std::move(size_str);
+    row[kNames] = container_names(c, trunc);
+    row[kLabels] = labels_string(c.contains("Labels") ? c["Labels"] : Json());
   }
   if (!format.empty()) {
+    std::vector<OrderedJson> objs;
+    objs.reserve(rows.size());
+    for (auto& row : rows) {
+      OrderedJson o = OrderedJson::object();
+      for (int i = 0; i < kCols; ++i) o[kField[i]] = std::move(row[i]);
+      objs.push_back(std::move(o));
+    }
     OrderedJson headers = {{"ID", "CONTAINER ID"}, {"Image", "IMAGE"},    {"Command", "COMMAND"},
                            {"CreatedAt", "CREATED AT"}, {"RunningFor", "CREATED"}, {"Ports", "PORTS"},
                            {"State", "STATE"},      {"Status", "STATUS"}, {"Size", "SIZE"},
                            {"Names", "NAMES"},      {"Labels", "LABELS"}};
-    return render_format(ctx, format, rows, headers);
+    return render_format(ctx, format, objs, headers);
   }
   TabWriter tw(10, 3);
   std::vector<std::string> header = {"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"};
   if (size) header.push_back("SIZE");
   tw.row(header);
-  for (const auto& r : rows) {
-    std::vector<std::string> cells = {r["ID"], r["Image"], r["Command"], r["RunningFor"],
-                                      r["Status"], r["Ports"], r["Names"]};
-    if (size) cells.push_back(r["Size"]);
+  for (auto& row : rows) {
+    std::vector<std::string> cells = {std::move(row[kId]),         std::move(row[kImage]),  std::move(row[kCommand]),
+                                      std::move(row[kRunningFor]), std::move(row[kStatus]), std::move(row[kPorts]),
+                                      std::move(row[kNames])};
+    if (size) cells.push_back(std::move(row[kSize]));
     tw.row(std::move(cells));
   }
   ctx.out << tw.str();
