@@ -28,7 +28,7 @@ struct Upload {
 };
 
 Status upload_file(registry::Session& s, content::BlobStore& blobs, const Digest& d, int64_t size,
-                   int64_t chunk_size, const std::function<void(int64_t)>& progress) {
+                   int64_t chunk_size, const std::function<void(int64_t)>& progress, const std::string& session) {
   UniqueFd fd(::open(blobs.path(d).c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return sys_error("open blob " + d.str());
   registry::Source src = [&](char* buf, size_t n) -> Result<size_t> {
@@ -39,7 +39,7 @@ Status upload_file(registry::Session& s, content::BlobStore& blobs, const Digest
       return static_cast<size_t>(k);
     }
   };
-  return s.upload_blob(d, size, src, chunk_size, progress);
+  return s.upload_blob(d, size, src, chunk_size, progress, session);
 }
 
 Status push_layer(ImageStore& store, registry::Session& s, Upload& u, int64_t chunk_size,
@@ -49,12 +49,21 @@ Status push_layer(ImageStore& store, registry::Session& s, Upload& u, int64_t ch
     progress(progress_msg(u.id, "Layer already exists"));
     return ok();
   }
+  // A failed mount leaves an upload session open (202 + Location): the
+  // layer goes up through it, without a DELETE and a second POST.
+  std::string session;
   for (const auto& [reg, repo] : store.blob_sources(u.blob.digest)) {
     if (reg != s.endpoint().host || repo == s.repo()) continue;
     auto mounted = s.mount_blob(d, repo);
-    if (mounted && *mounted) {
+    if (!mounted) continue;
+    if (mounted->mounted) {
+      s.cancel_upload(session);
       progress(progress_msg(u.id, "Mounted from " + repo));
       return ok();
+    }
+    if (!mounted->upload_location.empty()) {
+      s.cancel_upload(session);
+      session = mounted->upload_location;
     }
   }
   auto last = std::chrono::steady_clock::now();
@@ -65,7 +74,7 @@ Status push_layer(ImageStore& store, registry::Session& s, Upload& u, int64_t ch
       progress(progress_msg(u.id, "Pushing", sent, u.blob.size));
     }
   };
-  BERTH_TRY_VOID(upload_file(s, store.blobs(), d, u.blob.size, chunk_size, cb));
+  BERTH_TRY_VOID(upload_file(s, store.blobs(), d, u.blob.size, chunk_size, cb, session));
   progress(progress_msg(u.id, "Pushed"));
   return ok();
 }
@@ -124,27 +133,13 @@ Status push(ImageStore& store, const RegistryOptions& opts, const PushRequest& r
     const size_t workers = std::max<size_t>(
         1, std::min<size_t>(uniq.size(), static_cast<size_t>(std::max(1, opts.max_concurrent_uploads))));
     for (size_t i = workers; i < uniq.size(); ++i) progress(progress_msg(uniq[i]->id, "Waiting"));
-    std::atomic<size_t> next{0};
-    std::atomic<bool> failed{false};
-    std::vector<std::thread> ts;
-    for (size_t w = 0; w < workers && !uniq.empty(); ++w)
-      ts.emplace_back([&] {
-        for (;;) {
-          if (failed) return;
-          size_t k = next++;
-          if (k >= uniq.size()) return;
-          uniq[k]->result = push_layer(store, s, *uniq[k], req.chunk_size, progress);
-          if (!uniq[k]->result) failed = true;
-        }
-      });
-    for (auto& th : ts) th.join();
-    for (auto* u : uniq)
-      if (!u->result) return std::move(u->result).error();
-
-    // Config blob.
+    // The config blob is one more job for the same workers, taken first
+    // (it is small): it no longer waits for the last layer, then adds its
+    // own round trips before the manifest.
     auto cfg_digest = BERTH_TRY(Digest::parse(img.id));
     std::string cfg_bytes = BERTH_TRY(store.blobs().get(cfg_digest));
-    if (!BERTH_TRY(s.blob_exists(cfg_digest))) {
+    auto push_config = [&]() -> Status {
+      if (BERTH_TRY(s.blob_exists(cfg_digest))) return ok();
       size_t pos = 0;
       registry::Source src = [&](char* buf, size_t n) -> Result<size_t> {
         size_t k = std::min(n, cfg_bytes.size() - pos);
@@ -152,8 +147,34 @@ Status push(ImageStore& store, const RegistryOptions& opts, const PushRequest& r
         pos += k;
         return k;
       };
-      BERTH_TRY_VOID(s.upload_blob(cfg_digest, static_cast<int64_t>(cfg_bytes.size()), src));
-    }
+      return s.upload_blob(cfg_digest, static_cast<int64_t>(cfg_bytes.size()), src);
+    };
+    Status cfg_result = ok();
+    const size_t jobs = uniq.size() + 1;  // job 0: the config
+    std::atomic<size_t> next{0};
+    std::atomic<bool> failed{false};
+    std::vector<std::thread> ts;
+    for (size_t w = 0; w < workers; ++w)
+      ts.emplace_back([&] {
+        for (;;) {
+          if (failed) return;
+          size_t k = next++;
+          if (k >= jobs) return;
+          if (k == 0) {
+            cfg_result = push_config();
+            if (!cfg_result) failed = true;
+            continue;
+          }
+          Upload& u = *uniq[k - 1];
+          u.result = push_layer(store, s, u, req.chunk_size, progress);
+          if (!u.result) failed = true;
+        }
+      });
+    for (auto& th : ts) th.join();
+    for (auto* u : uniq)
+      if (!u->result) return std::move(u->result).error();
+    if (!cfg_result) return std::move(cfg_result).error();
+
     Json layers = Json::array();
     for (const auto& u : ups) {
       std::string mt = u.blob.media_type;

@@ -186,7 +186,9 @@ Session::Session(Endpoint ep, std::string repo, AuthConfig auth)
     : ep_(std::move(ep)), repo_(std::move(repo)), auth_(std::move(auth)) {
   curl_init_once();
 }
-Session::~Session() = default;
+Session::~Session() {
+  for (void* h : idle_) curl_easy_cleanup(static_cast<CURL*>(h));
+}
 
 std::string Session::url(std::string_view path) const { return ep_.base_url() + std::string(path); }
 
@@ -271,7 +273,17 @@ Result<Session::Resp> Session::do_request(const std::string& method, const std::
                                           const std::vector<std::string>& headers,
                                           const std::string& auth, const Sink* sink, const Source* body,
                                           int64_t body_size, int64_t max_body, int64_t skip_on_200) {
-  std::unique_ptr<CURL, CurlFree> c(curl_easy_init());
+  // A pooled handle keeps its connection to the registry alive for the
+  // next request; curl_easy_reset clears the options, not the connections.
+  std::unique_ptr<CURL, CurlFree> c;
+  {
+    std::lock_guard g(pool_mu_);
+    if (!idle_.empty()) {
+      c.reset(static_cast<CURL*>(idle_.back()));
+      idle_.pop_back();
+    }
+  }
+  if (!c) c.reset(curl_easy_init());
   if (!c) return make_error(Errc::internal, "curl: cannot create a handle");
   Resp r;
   XferCtx x;
@@ -324,6 +336,15 @@ Result<Session::Resp> Session::do_request(const std::string& method, const std::
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
   }
   CURLcode rc = curl_easy_perform(h);
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
+  if (rc == CURLE_OK) {
+    // Only a handle whose exchange completed goes back to the pool (an
+    // aborted one may hold a connection in an unknown state), its options
+    // (pointers into this frame) cleared.
+    curl_easy_reset(h);
+    std::lock_guard g(pool_mu_);
+    idle_.push_back(c.release());
+  }
   if (!x.sink_status) return std::move(x.sink_status).error();
   if (!x.src_status) return std::move(x.src_status).error();
   if (x.too_big)
@@ -331,7 +352,6 @@ Result<Session::Resp> Session::do_request(const std::string& method, const std::
                                          " bytes refused");
   if (rc != CURLE_OK)
     return make_error(Errc::unavailable, method + " \"" + url + "\": " + curl_easy_strerror(rc));
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
   return r;
 }
 
@@ -514,35 +534,41 @@ std::string with_query(const std::string& u, const std::string& q) {
 }
 }  // namespace
 
-Result<bool> Session::mount_blob(const Digest& d, std::string_view from) {
+Result<Session::MountResult> Session::mount_blob(const Digest& d, std::string_view from) {
   std::string scope = push_scope() + " repository:" + std::string(from) + ":pull";
   auto r = BERTH_TRY(request("POST",
                              url("/v2/" + repo_ + "/blobs/uploads/?mount=" + d.str() + "&from=" +
                                  str::url_encode(from, "/")),
                              {}, push_scope(), nullptr, nullptr, 0, 1 << 20));
-  if (r.status == 201) return true;
+  if (r.status == 201) return MountResult{true, ""};
   if (r.status == 202) {
-    // Not mounted: an upload session was opened; cancel it.
+    // Not mounted: the upload session the registry opened instead is the
+    // caller's to use (or cancel).
     std::string loc = r.header("location");
-    if (!loc.empty())
-      (void)request("DELETE", resolve_location(ep_.base_url(), loc), {}, push_scope(), nullptr, nullptr, 0, 1 << 20);
-    return false;
+    return MountResult{false, loc.empty() ? "" : resolve_location(ep_.base_url(), loc)};
   }
   if (r.status == 401 || r.status == 403) return make_error(Errc::unauthorized, "unauthorized: authentication required");
-  return false;
+  return MountResult{};
+}
+
+void Session::cancel_upload(const std::string& location) {
+  if (!location.empty()) (void)request("DELETE", location, {}, push_scope(), nullptr, nullptr, 0, 1 << 20);
 }
 
 Status Session::upload_blob(const Digest& d, int64_t size, const Source& src, int64_t chunk_size,
-                            const std::function<void(int64_t)>& progress) {
-  auto r = BERTH_TRY(request("POST", url("/v2/" + repo_ + "/blobs/uploads/"), {}, push_scope(), nullptr, nullptr,
-                             0, 1 << 20));
-  if (r.status == 401 || r.status == 403) {
-    std::string t = registry_error_text(r.body);
-    return make_error(Errc::unauthorized, t.empty() ? "unauthorized: authentication required" : t);
+                            const std::function<void(int64_t)>& progress, const std::string& location) {
+  std::string loc = location;
+  if (loc.empty()) {
+    auto r = BERTH_TRY(request("POST", url("/v2/" + repo_ + "/blobs/uploads/"), {}, push_scope(), nullptr, nullptr,
+                               0, 1 << 20));
+    if (r.status == 401 || r.status == 403) {
+      std::string t = registry_error_text(r.body);
+      return make_error(Errc::unauthorized, t.empty() ? "unauthorized: authentication required" : t);
+    }
+    if (r.status != 202)
+      return make_error(Errc::unavailable, "starting blob upload: registry answered " + std::to_string(r.status));
+    loc = resolve_location(ep_.base_url(), r.header("location"));
   }
-  if (r.status != 202)
-    return make_error(Errc::unavailable, "starting blob upload: registry answered " + std::to_string(r.status));
-  std::string loc = resolve_location(ep_.base_url(), r.header("location"));
   int64_t sent = 0;
   Source counted = [&](char* buf, size_t n) -> Result<size_t> {
     auto k = BERTH_TRY(src(buf, n));

@@ -5,8 +5,10 @@
 // and chunked uploads, manifest PUT and the _catalog.
 //
 // One Session per (registry host, repository); it is safe to use from
-// several threads at once (each request has its own curl easy handle; the
-// token cache is locked).
+// several threads at once (a request borrows a curl easy handle from the
+// session's pool and gives it back, so its keep-alive connection serves the
+// next request: one connection per concurrent worker, not one per request;
+// the token cache is locked).
 #pragma once
 
 #include <cstdint>
@@ -101,12 +103,22 @@ class Session {
   Result<std::string> fetch_small_blob(const Digest& d, int64_t limit);
   // HEAD /v2/<repo>/blobs/<digest>.
   Result<bool> blob_exists(const Digest& d);
-  // POST uploads/?mount=&from=: true when the registry mounted it (201).
-  Result<bool> mount_blob(const Digest& d, std::string_view from_repo);
-  // Upload a blob: POST to start, then a single PUT (monolithic) or, when
-  // chunk_size > 0, PATCH chunks then PUT.
+  // POST uploads/?mount=&from=: mounted when the registry answered 201.
+  // A registry that cannot mount falls back to a plain upload session (202
+  // with a Location, as the distribution spec says): its URL is kept in
+  // upload_location for upload_blob, which then skips its own POST.
+  struct MountResult {
+    bool mounted = false;
+    std::string upload_location;  // absolute URL; empty when none was opened
+  };
+  Result<MountResult> mount_blob(const Digest& d, std::string_view from_repo);
+  // DELETE an upload session that will not be used (best effort).
+  void cancel_upload(const std::string& location);
+  // Upload a blob: POST to start (unless `location` is an open session from
+  // mount_blob), then a single PUT (monolithic) or, when chunk_size > 0,
+  // PATCH chunks then PUT.
   Status upload_blob(const Digest& d, int64_t size, const Source& src, int64_t chunk_size = 0,
-                     const std::function<void(int64_t)>& progress = {});
+                     const std::function<void(int64_t)>& progress = {}, const std::string& location = {});
   // PUT /v2/<repo>/manifests/<ref>; returns the digest the registry reports.
   Result<Digest> put_manifest(std::string_view ref, std::string_view media_type, std::string_view bytes);
   // GET /v2/<repo>/tags/list (paginated, bounded), in the registry's order.
@@ -137,6 +149,9 @@ class Session {
   std::mutex mu_;
   std::map<std::string, std::string> tokens_;  // scope → "Bearer x" / "Basic y"
   std::string basic_;                          // when the registry asked for Basic
+  // Idle curl easy handles (CURL*), each with its connection cache.
+  std::mutex pool_mu_;
+  std::vector<void*> idle_;
 };
 
 // Parse `Bearer realm="...",service="...",scope="..."` / `Basic realm=...`.

@@ -26,6 +26,7 @@ struct CurlApi {
   CURLcode (*easy_setopt)(CURL*, CURLoption, ...);
   CURLcode (*easy_perform)(CURL*);
   void (*easy_cleanup)(CURL*);
+  void (*easy_reset)(CURL*);
   CURLcode (*easy_getinfo)(CURL*, CURLINFO, ...);
   const char* (*easy_strerror)(CURLcode);
   curl_slist* (*slist_append)(curl_slist*, const char*);
@@ -51,7 +52,8 @@ const CurlApi& api() {
     }
     bool ok = bind(h, "curl_global_init", r.global_init) && bind(h, "curl_easy_init", r.easy_init) &&
               bind(h, "curl_easy_setopt", r.easy_setopt) && bind(h, "curl_easy_perform", r.easy_perform) &&
-              bind(h, "curl_easy_cleanup", r.easy_cleanup) && bind(h, "curl_easy_getinfo", r.easy_getinfo) &&
+              bind(h, "curl_easy_cleanup", r.easy_cleanup) &&
+              bind(h, "curl_easy_reset", r.easy_reset) && bind(h, "curl_easy_getinfo", r.easy_getinfo) &&
               bind(h, "curl_easy_strerror", r.easy_strerror) && bind(h, "curl_slist_append", r.slist_append) &&
               bind(h, "curl_slist_free_all", r.slist_free_all);
     if (!ok) {
@@ -99,6 +101,7 @@ CURLcode curl_easy_setopt(CURL* c, CURLoption opt, ...) {
 
 CURLcode curl_easy_perform(CURL* c) { return api().easy_perform(c); }
 void curl_easy_cleanup(CURL* c) { api().easy_cleanup(c); }
+void curl_easy_reset(CURL* c) { api().easy_reset(c); }
 
 // Every CURLINFO takes one pointer to where the answer goes.
 CURLcode curl_easy_getinfo(CURL* c, CURLINFO info, ...) {
