@@ -4,7 +4,9 @@
 # filesystem has no project quotas: the default root here (ext4 without
 # prjquota) and an xfs loop device mounted without pquota. With pquota, a
 # write past the size fails with EDQUOT/ENOSPC; that test needs a kernel
-# built with XFS quota support and is skipped, saying so, without one.
+# built with XFS quota support (CONFIG_XFS_QUOTA), and its ext4 twin (mkfs
+# -O quota,project, mount -o prjquota) one with CONFIG_QFMT_V2; each is
+# skipped, quoting the kernel's refusal, without it.
 
 bats_require_minimum_version 1.5.0
 load ../helpers/berth
@@ -27,11 +29,17 @@ teardown_file() {
 }
 
 # xfs_root [mount options]: a fresh 320 MB xfs on a loop device; prints the mount point.
-xfs_root() {
-  local d
+xfs_root() { fs_root xfs "$@"; }
+
+# fs_root xfs|ext4 [mount options]: a fresh 320 MB filesystem on a loop
+# device (ext4 with the quota and project features); prints the mount point,
+# or its dir (with mount.err) and fails.
+fs_root() {
+  local d fs=$1
+  shift
   d=$(mktemp -d /tmp/img-sopt.XXXXXX)
   truncate -s 320M "$d/disk"
-  mkfs.xfs -q "$d/disk"
+  if [[ $fs == xfs ]]; then mkfs.xfs -q "$d/disk"; else mkfs.ext4 -q -O quota,project "$d/disk"; fi
   mkdir "$d/mnt"
   if ! mount -o "loop${1:+,$1}" "$d/disk" "$d/mnt" 2>"$d/mount.err"; then
     echo "$d"
@@ -75,13 +83,9 @@ xfs_root() {
   umount "$root"
 }
 
-@test "xfs with pquota: writing past --storage-opt size fails inside the container" {
-  local root
-  if ! root=$(xfs_root pquota); then
-    local why
-    why=$(cat "$root/mount.err"; dmesg | grep -o 'XFS ([^)]*): quota support not available in this kernel' | tail -1)
-    skip "xfs with pquota cannot be mounted here: $why"
-  fi
+# quota_limit_test ROOT: writing past --storage-opt size on the data root ROOT.
+quota_limit_test() {
+  local root=$1
   start_berthd --data-root "$root/data"
   import_busybox busybox:latest
   run docker run --rm --storage-opt size=20m busybox sh -c \
@@ -95,4 +99,24 @@ xfs_root() {
   [ "$output" = big ]
   stop_one_berthd
   umount "$root"
+}
+
+@test "xfs with pquota: writing past --storage-opt size fails inside the container" {
+  local root
+  if ! root=$(xfs_root pquota); then
+    local why
+    why=$(cat "$root/mount.err"; dmesg | grep -o 'XFS ([^)]*): quota support not available in this kernel' | tail -1)
+    skip "xfs with pquota cannot be mounted here: $why"
+  fi
+  quota_limit_test "$root"
+}
+
+@test "ext4 with prjquota: writing past --storage-opt size fails inside the container" {
+  local root
+  if ! root=$(fs_root ext4 prjquota); then
+    local why
+    why=$(cat "$root/mount.err"; dmesg | grep -oE 'EXT4-fs \([^)]*\): The kernel was not built with CONFIG_QUOTA and CONFIG_QFMT_V2' | tail -1)
+    skip "ext4 with prjquota cannot be mounted here: $why"
+  fi
+  quota_limit_test "$root"
 }
