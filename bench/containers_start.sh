@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Benchmark: 50 × `run -d busybox sleep`, one after another and 10 at a
-# time, through the berth CLI → berthd, the docker CLI → berthd, and the
-# docker CLI → a private Debian dockerd (stopped by PID at the end); then
+# time, and the median of BENCH_RM_RUNS (default 15) × `run --rm busybox
+# true`, through the berth CLI → berthd, the docker CLI → berthd, and the
+# docker CLI → a private Debian dockerd (stopped by PID at the end), all
+# with --network none so the three do the same work; each figure is also
+# given as a ratio to DESIGN.md's budget (50 × run -d ≤ 1 s, run --rm
+# ≤ 15 ms) and the load average is printed with the figures; then
 # berthd's RSS idle and with N running containers, and the shims' RSS per
 # container. Prints medians (of BENCH_REPEAT rounds) and ratios.
-#   usage: bench/containers_start.sh [N_FOR_RSS]   (default 200; 1000 needs ~1.5 GiB)
+#   usage: bench/containers_start.sh [N_FOR_RSS]   (default 200; 1000 needs ~1.5 GiB;
+#          0 stops after the start figures, skipping the RSS part)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 nrss=${1:-200}
@@ -49,10 +54,19 @@ fi
 
 now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-declare -A seq_med par_med ps50
+declare -A seq_med par_med ps50 rm_med
+rm_runs=${BENCH_RM_RUNS:-15}
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 for t in "${targets[@]}"; do
   name=${t%%|*} cli=${t#*|}
-  net=""; [[ $name == *dockerd ]] && net="--network none"
+  net="--network none"
+  # run --rm, end to end: 2 warm-up runs, then the median of rm_runs.
+  rt=()
+  for ((k = 0; k < rm_runs + 2; k++)); do
+    t0=$(now); $cli run --rm $net busybox true >/dev/null; t1=$(now)
+    ((k < 2)) || rt+=("$(echo "($t1 - $t0) * 1000" | bc)")
+  done
+  rm_med[$name]=$(printf '%s\n' "${rt[@]}" | median)
   s=() p=()
   for ((r = 0; r < repeat; r++)); do
     t0=$(now)
@@ -73,15 +87,24 @@ for t in "${targets[@]}"; do
   par_med[$name]=$(printf '%s\n' "${p[@]}" | median)
   printf '%-22s 50 sequential: median %.2f s   50 parallel (10 at a time): median %.2f s\n' \
     "$name" "${seq_med[$name]}" "${par_med[$name]}"
+  printf '%-22s run --rm busybox true: median %.1f ms (of %d)\n' "$name" "${rm_med[$name]}" "$rm_runs"
   printf '%-22s ps with 50 running: median %.1f ms\n' "$name" "${ps50[$name]}"
+done
+echo "load average after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
+for t in "${targets[@]}"; do
+  name=${t%%|*}
+  printf 'budget ratio %s: 50 sequential %.2fx of 1 s, run --rm %.2fx of 15 ms\n' "$name" \
+    "${seq_med[$name]}" "$(echo "${rm_med[$name]} / 15" | bc -l)"
 done
 b="berth CLI → berthd"
 for t in "${targets[@]:1}"; do
   name=${t%%|*}
-  printf 'ratio %s / berth: sequential %.1fx, parallel %.1fx\n' "$name" \
-    "$(echo "${seq_med[$name]} / ${seq_med[$b]}" | bc -l)" "$(echo "${par_med[$name]} / ${par_med[$b]}" | bc -l)"
+  printf 'ratio %s / berth: sequential %.1fx, parallel %.1fx, run --rm %.1fx\n' "$name" \
+    "$(echo "${seq_med[$name]} / ${seq_med[$b]}" | bc -l)" "$(echo "${par_med[$name]} / ${par_med[$b]}" | bc -l)" \
+    "$(echo "${rm_med[$name]} / ${rm_med[$b]}" | bc -l)"
 done
 
+((nrss > 0)) || exit 0
 echo
 echo "berthd RSS idle: $((idle / 1024)).$(((idle % 1024) * 10 / 1024)) MiB"
 # --network none: the default bridge pool (/24) holds 254 addresses.
