@@ -4,10 +4,12 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/json.h"
+#include "common/sealed_copy.h"
 #include "common/unique_fd.h"
 #include "common/strings.h"
 
@@ -34,6 +36,24 @@ std::string read_from(const std::string& path, int64_t off) {
   }
   ::close(fd);
   return out;
+}
+
+// berth-runtime's `create` and `exec` run from a sealed memfd copy of
+// themselves (CVE-2019-5736) and re-exec into one when they are not. The
+// shim makes that copy and executes it directly: the runtime finds itself
+// sealed and skips its own copy and second exec, one exec fewer per
+// container start. Another runtime (runc, crun, a script) is executed from
+// its path as given. On any failure the path is used, and berth-runtime
+// makes the copy itself as before.
+UniqueFd sealed_runtime_copy(const std::string& runtime, const std::vector<std::string>& args) {
+  if (args.empty() || (args[0] != "create" && args[0] != "exec")) return UniqueFd();
+  auto slash = runtime.rfind('/');
+  if (slash == std::string::npos || runtime.compare(slash + 1, std::string::npos, "berth-runtime") != 0)
+    return UniqueFd();
+  UniqueFd src(::open(runtime.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!src) return UniqueFd();
+  auto mem = sealed_copy_of(src.get());
+  return mem ? std::move(*mem) : UniqueFd();
 }
 
 std::string first_line(std::string_view s) {
@@ -112,6 +132,8 @@ Result<RuntimeCli::Outcome> RuntimeCli::run(const std::vector<std::string>& args
   int fd_err = stdio.err >= 0 ? stdio.err : cap_w.get();
   const char* path = runtime_.c_str();
 
+  UniqueFd sealed = sealed_runtime_copy(runtime_, args);
+  const int sealed_fd = sealed ? sealed.get() : -1;
   int64_t log_off = file_size(log_path_);
   sigset_t empty;
   sigemptyset(&empty);
@@ -127,6 +149,9 @@ Result<RuntimeCli::Outcome> RuntimeCli::run(const std::vector<std::string>& args
       ::_exit(127);
     ::sigprocmask(SIG_SETMASK, &empty, nullptr);
     ::signal(SIGPIPE, SIG_DFL);
+    // The copy is close-on-exec: neither the runtime nor the container
+    // inherits it as an fd.
+    if (sealed_fd >= 0) ::syscall(SYS_execveat, sealed_fd, "", argv.data(), environ, AT_EMPTY_PATH);
     ::execvp(path, argv.data());
     static const char msg[] = "exec of the OCI runtime failed\n";
     (void)!::write(2, msg, sizeof msg - 1);

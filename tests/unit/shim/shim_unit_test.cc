@@ -164,6 +164,34 @@ TEST(RuntimeCli, RunsABinaryAndCapturesItsFailure) {
   (void)fs::remove_all(dir);
 }
 
+// berth-runtime's create/exec are executed from a sealed memfd copy the shim
+// makes (the runtime then skips its own copy and re-exec); other commands and
+// other runtimes run from their path. The copy is not inherited as an fd.
+TEST(RuntimeCli, RunsBerthRuntimeCreateFromASealedCopy) {
+  char tmpl[] = "/tmp/shim-unit-XXXXXX";
+  std::string dir = ::mkdtemp(tmpl);
+  auto probe = fs::read_file(SEALED_PROBE);
+  ASSERT_TRUE(probe);
+  ASSERT_TRUE(fs::write_file_atomic(dir + "/berth-runtime", *probe, fs::Durability::none, 0755));
+  ASSERT_TRUE(fs::write_file_atomic(dir + "/other-runtime", *probe, fs::Durability::none, 0755));
+  RuntimeCli rt(dir + "/berth-runtime", dir + "/root", dir + "/runtime.log");
+  for (const char* cmd : {"create", "exec"}) {
+    auto o = rt.run({cmd, "x"});
+    ASSERT_TRUE(o);
+    EXPECT_EQ(o->captured, "sealed memfds=0\n") << cmd;
+  }
+  for (const char* cmd : {"start", "delete", "state"}) {
+    auto o = rt.run({cmd, "x"});
+    ASSERT_TRUE(o);
+    EXPECT_EQ(o->captured, "plain memfds=0\n") << cmd;
+  }
+  RuntimeCli other(dir + "/other-runtime", dir + "/root", dir + "/runtime.log");
+  auto o = other.run({"create", "x"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->captured, "plain memfds=0\n");
+  (void)fs::remove_all(dir);
+}
+
 TEST(ConsoleSocket, ReceivesAFileDescriptor) {
   char tmpl[] = "/tmp/shim-unit-XXXXXX";
   std::string dir = ::mkdtemp(tmpl);
