@@ -343,4 +343,40 @@ Status Cgroup::destroy() {
   return first;
 }
 
+// Device rules as runc applies them: the spec's rules, then the devices
+// every container gets (null, zero, full, random, urandom, tty, console,
+// ptmx, pts) and those listed in linux.devices. An added allow rule that
+// repeats one already in force (an identical allow after the last deny) is
+// left out: berthd's spec already allows Docker's default list, and each
+// cgroup v1 rule is one write to devices.allow (27 writes became 12 for a
+// default container); it changes nothing, since later rules only allow.
+oci::Resources with_default_devices(const oci::Resources& r, const oci::Linux& lx) {
+  oci::Resources out = r;
+  if (r.devices.empty()) return out;
+  size_t in_force = 0;  // rules from here on are allows after the last deny
+  for (size_t i = 0; i < out.devices.size(); ++i)
+    if (!out.devices[i].allow) in_force = i + 1;
+  auto allow = [&](const char* type, int64_t major, std::optional<int64_t> minor, const char* access) {
+    oci::DeviceCgroupRule d;
+    d.allow = true;
+    d.type = type;
+    d.major = major;
+    d.minor = minor;
+    d.access = access;
+    for (size_t i = in_force; i < out.devices.size(); ++i) {
+      const auto& e = out.devices[i];
+      if (e.type == d.type && e.major == d.major && e.minor == d.minor && e.access == d.access) return;
+    }
+    out.devices.push_back(d);
+  };
+  for (int64_t minor : {3, 5, 7, 8, 9}) allow("c", 1, minor, "rwm");
+  allow("c", 5, 0, "rwm");
+  allow("c", 5, 1, "rwm");
+  allow("c", 5, 2, "rwm");
+  allow("c", 136, std::nullopt, "rwm");
+  for (const auto& d : lx.devices)
+    if (d.type == "c" || d.type == "b") allow(d.type == "c" ? "c" : "b", d.major, d.minor, "rwm");
+  return out;
+}
+
 }  // namespace berth::runtime

@@ -144,31 +144,6 @@ void kill_everything(const ContainerState& s, const Cgroup* cg) {
   for (int i = 0; i < 500 && sys::process_matches(s.pid, s.start_time); ++i) sleep_ms(10);
 }
 
-// Device rules as runc applies them: the spec's rules, then the devices
-// every container gets (null, zero, full, random, urandom, tty, console,
-// ptmx, pts) and those listed in linux.devices.
-oci::Resources with_default_devices(const oci::Resources& r, const oci::Linux& lx) {
-  oci::Resources out = r;
-  if (r.devices.empty()) return out;
-  auto allow = [&](const char* type, int64_t major, std::optional<int64_t> minor, const char* access) {
-    oci::DeviceCgroupRule d;
-    d.allow = true;
-    d.type = type;
-    d.major = major;
-    d.minor = minor;
-    d.access = access;
-    out.devices.push_back(d);
-  };
-  for (int64_t minor : {3, 5, 7, 8, 9}) allow("c", 1, minor, "rwm");
-  allow("c", 5, 0, "rwm");
-  allow("c", 5, 1, "rwm");
-  allow("c", 5, 2, "rwm");
-  allow("c", 136, std::nullopt, "rwm");
-  for (const auto& d : lx.devices)
-    if (d.type == "c" || d.type == "b") allow(d.type == "c" ? "c" : "b", d.major, d.minor, "rwm");
-  return out;
-}
-
 std::string state_for_hooks(const ContainerState& s, const char* status) {
   OrderedJson j = oci_state_json(s, ContainerStatus::running);
   j["status"] = status;
