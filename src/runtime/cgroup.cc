@@ -348,8 +348,8 @@ Status Cgroup::destroy() {
 // ptmx, pts) and those listed in linux.devices. An added allow rule that
 // repeats one already in force (an identical allow after the last deny) is
 // left out: berthd's spec already allows Docker's default list, and each
-// cgroup v1 rule is one write to devices.allow (27 writes became 12 for a
-// default container); it changes nothing, since later rules only allow.
+// cgroup v1 rule is one write to devices.allow/deny (a default container's
+// 28 writes became 13); it changes nothing, since later rules only allow.
 oci::Resources with_default_devices(const oci::Resources& r, const oci::Linux& lx) {
   oci::Resources out = r;
   if (r.devices.empty()) return out;
