@@ -345,12 +345,14 @@ Status Cgroup::destroy() {
 
 // Device rules as runc applies them: the spec's rules, then the devices
 // every container gets (null, zero, full, random, urandom, tty, console,
-// ptmx, pts) and those listed in linux.devices. An added allow rule that
+// ptmx, pts). A device listed in linux.devices gets its node only, no rule:
+// `--device /dev/fuse:r` is allowed "r" by the spec's own rule, as runc
+// does, never rwm. An added allow rule that
 // repeats one already in force (an identical allow after the last deny) is
 // left out: berthd's spec already allows Docker's default list, and each
 // cgroup v1 rule is one write to devices.allow/deny (a default container's
 // 28 writes became 13); it changes nothing, since later rules only allow.
-oci::Resources with_default_devices(const oci::Resources& r, const oci::Linux& lx) {
+oci::Resources with_default_devices(const oci::Resources& r) {
   oci::Resources out = r;
   if (r.devices.empty()) return out;
   size_t in_force = 0;  // rules from here on are allows after the last deny
@@ -374,8 +376,6 @@ oci::Resources with_default_devices(const oci::Resources& r, const oci::Linux& l
   allow("c", 5, 1, "rwm");
   allow("c", 5, 2, "rwm");
   allow("c", 136, std::nullopt, "rwm");
-  for (const auto& d : lx.devices)
-    if (d.type == "c" || d.type == "b") allow(d.type == "c" ? "c" : "b", d.major, d.minor, "rwm");
   return out;
 }
 

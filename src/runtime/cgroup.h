@@ -18,7 +18,7 @@ namespace berth::runtime {
 // The rules a container's device cgroup gets: the spec's, then runc's
 // defaults (null, zero, full, random, urandom, tty, console, ptmx, pts) and
 // linux.devices, each added only when no identical allow is already in force.
-oci::Resources with_default_devices(const oci::Resources& r, const oci::Linux& lx);
+oci::Resources with_default_devices(const oci::Resources& r);
 
 class Cgroup {
  public:

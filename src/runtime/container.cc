@@ -367,7 +367,7 @@ Result<pid_t> Runtime::create_impl(const CreateOptions& o, const sigset_t* child
 
   BERTH_TRY_VOID(cgroup.create());
   ScopeExit rm_cgroup([&] { (void)cgroup.destroy(); });
-  if (lx.resources) BERTH_TRY_VOID(cgroup.apply(with_default_devices(*lx.resources, lx)));
+  if (lx.resources) BERTH_TRY_VOID(cgroup.apply(with_default_devices(*lx.resources)));
 
   UniqueFd console;
   if (proc.terminal) {

@@ -100,6 +100,18 @@ JSON
   [ "$status" -eq 0 ]
   [[ $output == *"7,   0"*"/dev/xloop"* ]]
   [[ $output == *readable* ]]
+  # ":r" is read-only in the device cgroup too: opening for write is refused
+  # (the kernel's EPERM), and the rule says "r", as runc applies it.
+  run docker run --rm --device /dev/fuse:/dev/fuse:r busybox sh -c 'exec 3</dev/fuse && echo read-ok; exec 4>/dev/fuse && echo write-ok'
+  [[ $output == *read-ok* ]]
+  [[ $output != *write-ok* ]]
+  [[ $output == *"Operation not permitted"* ]]
+  id=$(docker run -d --device /dev/fuse:/dev/fuse:r busybox sleep 30)
+  if [[ -f /sys/fs/cgroup/devices/berth/$id/devices.list ]]; then
+    run -0 grep '^c 10:229 ' "/sys/fs/cgroup/devices/berth/$id/devices.list"
+    [ "$output" = "c 10:229 r" ]
+  fi
+  docker rm -f "$id" >/dev/null
   # "no such file or directory" in the daemon's message: the CLI exits 127, as with dockerd
   run -127 docker run --rm --device /dev/nonexistent busybox true
   [[ $output == *'error gathering device information while adding custom device "/dev/nonexistent": no such file or directory'* ]]

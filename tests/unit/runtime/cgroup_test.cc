@@ -207,42 +207,38 @@ TEST(DefaultDevices, AddsOnlyRulesNotAlreadyInForce) {
            (d.major ? std::to_string(*d.major) : "*") + ":" + (d.minor ? std::to_string(*d.minor) : "*") + " " +
            d.access;
   };
-  oci::Linux lx;
-  for (auto [maj, min] : {std::pair<int64_t, int64_t>{1, 3}, {1, 5}, {10, 229}}) {
-    oci::Device d;
-    d.type = "c";
-    d.major = maj;
-    d.minor = min;
-    lx.devices.push_back(d);
-  }
   oci::Resources r;
   // Docker's default list (the deny-all first), as berthd's spec carries it.
   r.devices = {rule(false, "a", std::nullopt, std::nullopt, "rwm"), rule(true, "c", 1, 3, "rwm"),
                rule(true, "c", 1, 5, "rwm"),  rule(true, "c", 1, 7, "rwm"), rule(true, "c", 1, 8, "rwm"),
                rule(true, "c", 1, 9, "rwm"),  rule(true, "c", 5, 0, "rwm"), rule(true, "c", 5, 1, "rwm"),
                rule(true, "c", 5, 2, "rwm"),  rule(true, "c", 136, std::nullopt, "rwm")};
-  auto out = with_default_devices(r, lx);
+  auto out = with_default_devices(r);
   std::vector<std::string> got;
   for (const auto& d : out.devices) got.push_back(text(d));
-  // Only 10:229 (from linux.devices) is new.
+  // Nothing is new: and 10:229, listed in linux.devices (a node), gets no
+  // rule of its own (runc's behaviour: `--device X:r` stays read-only).
   std::vector<std::string> want;
   for (const auto& d : r.devices) want.push_back(text(d));
-  want.push_back("allow c 10:229 rwm");
   EXPECT_EQ(got, want);
+  r.devices.push_back(rule(true, "c", 10, 229, "r"));
+  out = with_default_devices(r);
+  ASSERT_EQ(out.devices.size(), r.devices.size());
+  EXPECT_EQ(text(out.devices.back()), "allow c 10:229 r");
+  r.devices.pop_back();
 
   // A deny after an allow: the defaults are added again after it, so the
   // order of effects (last matching rule wins) is kept.
   r.devices.push_back(rule(false, "c", 1, 3, "rwm"));
-  out = with_default_devices(r, lx);
+  out = with_default_devices(r);
   got.clear();
   for (size_t i = r.devices.size(); i < out.devices.size(); ++i) got.push_back(text(out.devices[i]));
   EXPECT_EQ(got, (std::vector<std::string>{"allow c 1:3 rwm", "allow c 1:5 rwm", "allow c 1:7 rwm",
                                            "allow c 1:8 rwm", "allow c 1:9 rwm", "allow c 5:0 rwm",
-                                           "allow c 5:1 rwm", "allow c 5:2 rwm", "allow c 136:* rwm",
-                                           "allow c 10:229 rwm"}));
+                                           "allow c 5:1 rwm", "allow c 5:2 rwm", "allow c 136:* rwm"}));
 
   // No device rules in the spec: none are added (nothing to restrict).
-  EXPECT_TRUE(with_default_devices(oci::Resources{}, lx).devices.empty());
+  EXPECT_TRUE(with_default_devices(oci::Resources{}).devices.empty());
 }
 
 }  // namespace
