@@ -54,6 +54,10 @@ constexpr Entry kCommands[] = {
     {"load", cmd_load, "Load an image from a tar archive or STDIN"},
     {"login", cmd_login, "Log in to a registry"},
     {"logout", cmd_logout, "Log out from a registry"},
+    {"commit", cmd_commit, "Create a new image from a container's changes"},
+    {"history", cmd_history, "Show the history of an image"},
+    {"events", cmd_events, "Get real time events from the server"},
+    {"search", cmd_search, "Search Docker Hub for images"},
 };
 
 struct Alias {
@@ -68,6 +72,7 @@ constexpr Alias kAliases[] = {
     {"image", "load", "load"},   {"system", "info", "info"},
     {"container", "create", "create"}, {"container", "cp", "cp"},   {"container", "export", "export"},
     {"container", "diff", "diff"},     {"container", "exec", "exec"}, {"container", "stats", "stats"},
+    {"image", "history", "history"},   {"container", "commit", "commit"}, {"system", "events", "events"},
 };
 
 const Entry* find_command(std::string_view name) {
@@ -145,6 +150,13 @@ int run_main(Context& ctx, const Args& argv) {
   }
   if (name == "image" && !rest.empty() && rest.front() == "prune") {
     int rc = cmd_image_prune(ctx, Args(rest.begin() + 1, rest.end()));
+    ctx.out.flush();
+    ctx.err.flush();
+    return rc;
+  }
+  if (name == "system" && !rest.empty() && (rest.front() == "df" || rest.front() == "prune")) {
+    Args sub(rest.begin() + 1, rest.end());
+    int rc = rest.front() == "df" ? cmd_system_df(ctx, sub) : cmd_system_prune(ctx, sub);
     ctx.out.flush();
     ctx.err.flush();
     return rc;

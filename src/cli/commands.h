@@ -62,6 +62,23 @@ Result<std::optional<std::string>> display_json_stream(Context& ctx, client::Str
 // directory", 126 "permission denied", else 125.
 int start_error_code(std::string_view msg);
 
+// Image and system commands (image_cmds.cc, system_cmds.cc).
+int cmd_commit(Context& ctx, const Args& args);
+int cmd_history(Context& ctx, const Args& args);
+int cmd_search(Context& ctx, const Args& args);
+int cmd_events(Context& ctx, const Args& args);
+int cmd_system_df(Context& ctx, const Args& args);
+int cmd_system_prune(Context& ctx, const Args& args);
+
+// -f key=value... → the filters JSON the docker CLI sends
+// ({"key":{"value":true}}); "" when there are none (list.cc).
+Result<std::string> filters_json(const std::vector<std::string>& flags,
+                                 const std::vector<std::pair<std::string, std::string>>& extra = {});
+// --format rendering: "table ..." aligned with a header row, otherwise one
+// line per row (list.cc).
+int render_format(Context& ctx, std::string format, const std::vector<OrderedJson>& rows,
+                  const OrderedJson& headers);
+
 // Entry point: global flags (-H, -D, -v, --help), then the command.
 int run_main(Context& ctx, const Args& argv);
 

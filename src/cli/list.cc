@@ -17,10 +17,12 @@ namespace {
 constexpr CommandSpec kPs{"ps", "ps [OPTIONS]", "List containers"};
 constexpr CommandSpec kImages{"images", "images [OPTIONS] [REPOSITORY[:TAG]]", "List images"};
 
+}  // namespace
+
 // -f key=value... → the filters JSON the docker CLI sends:
 // {"key":{"value":true}}.
 Result<std::string> filters_json(const std::vector<std::string>& flags,
-                                 const std::vector<std::pair<std::string, std::string>>& extra = {}) {
+                                 const std::vector<std::pair<std::string, std::string>>& extra) {
   std::map<std::string, std::map<std::string, bool>> m;
   for (const auto& f : flags) {
     size_t eq = f.find('=');
@@ -77,6 +79,8 @@ int render_format(Context& ctx, std::string format, const std::vector<OrderedJso
   ctx.out << tw.str();
   return 0;
 }
+
+namespace {
 
 std::string labels_string(const Json& labels) {
   std::string s;
