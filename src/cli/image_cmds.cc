@@ -143,24 +143,27 @@ int cmd_search(Context& ctx, const Args& args) {
   auto j = ctx.call_json(client::Request::get("/images/search", q));
   if (!j) return ctx.fail(j.error().msg);
   if (!j->is_array()) return ctx.fail("invalid JSON in the daemon's response");
+  std::string format = flags.get_string("format");
+  if (format.empty() || format == "table") format = "table {{.Name}}\t{{.Description}}\t{{.StarCount}}\t{{.IsOfficial}}";
+  else if (format == "json")
+    format = "{{json .}}";
+  // The docker CLI marshals a row with IsOfficial "true"/"false", while the
+  // template field reads "[OK]" or ""; IsAutomated is gone from both.
+  const bool json_rows = str::trim(format) == "{{json .}}";
   const bool trunc = !flags.get_bool("no-trunc");
   std::vector<OrderedJson> rows;
   for (const auto& r : *j) {
     std::string desc = r.value("description", std::string());
     std::replace(desc.begin(), desc.end(), '\n', ' ');
     std::replace(desc.begin(), desc.end(), '\r', ' ');
+    bool official = r.value("is_official", false);
     rows.push_back({{"Description", trunc ? ellipsis(desc, 45) : desc},
-                    {"IsAutomated", r.value("is_automated", false) ? "[OK]" : ""},
-                    {"IsOfficial", r.value("is_official", false) ? "[OK]" : ""},
+                    {"IsOfficial", json_rows ? (official ? "true" : "false") : (official ? "[OK]" : "")},
                     {"Name", r.value("name", std::string())},
                     {"StarCount", std::to_string(r.value("star_count", int64_t{0}))}});
   }
-  std::string format = flags.get_string("format");
-  if (format.empty() || format == "table") format = "table {{.Name}}\t{{.Description}}\t{{.StarCount}}\t{{.IsOfficial}}";
-  else if (format == "json")
-    format = "{{json .}}";
-  OrderedJson headers = {{"Description", "DESCRIPTION"}, {"IsAutomated", "AUTOMATED"}, {"IsOfficial", "OFFICIAL"},
-                         {"Name", "NAME"},               {"StarCount", "STARS"}};
+  OrderedJson headers = {{"Description", "DESCRIPTION"}, {"IsOfficial", "OFFICIAL"}, {"Name", "NAME"},
+                         {"StarCount", "STARS"}};
   return render_format(ctx, format, rows, headers);
 }
 
