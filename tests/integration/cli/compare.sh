@@ -58,6 +58,7 @@ norm() {
     -e 's/(Less than a second|About a minute|About an hour|[0-9]+ (seconds?|minutes|hours|days)) ago/<AGO>/g' \
     -e 's/Up (Less than a second|About a minute|[0-9]+ (seconds?|minutes))/Up <DUR>/g' \
     -e 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z/<TIME>/g' \
+    -e 's/"(time|timeNano)":[0-9]+/"\1":<T>/g' \
     -e 's/n_[db]_/n_X_/g' "$@"
 }
 # Table rows whose CREATED/STATUS cells can tick between the two runs: compare
@@ -192,11 +193,59 @@ c inspect --type container nosuch
 c inspect --type image nosuch
 c inspect -f '{{.Nope}}' busybox
 
+# commit, history, events, system df / prune, search (issues #4/#5)
+c commit
+c commit a b c
+c commit nosuch
+c commit nosuch x@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+EV_SINCE=$(date +%s)
+KEY=cm c run $NET --name {N} busybox sh -c 'echo hi > /hello'
+KEY=cm c commit -a 'A <a@b>' -m 'a message' -c 'ENV A=1' -c 'CMD ["cat","/hello"]' {N} committed:{N}
+KEY=cm c commit -p=false {N}
+KEY=cm c commit {N} BAD
+KEY=cm c commit -c 'BOGUS x' {N}
+KEY=cm c container commit -c 'FROM x' {N}
+KEY=cm c history --format '{{.ID}}|{{.CreatedBy}}|{{.Size}}|{{.Comment}}' committed:{N}
+KEY=cm c history --no-trunc --format '{{.ID}}|{{.CreatedBy}}|{{.Size}}' committed:{N}
+KEY=cm c history -H=false --format 'table {{.ID}}\t{{.CreatedBy}}\t{{.Size}}' committed:{N}
+KEY=cm c history -q committed:{N}
+KEY=cm c history --format json committed:{N}
+KEY=cm c inspect -f '{{.Author}} {{.Comment}} {{.Config.Cmd}}' committed:{N}
+cmp_run squeeze history busybox
+cmp_run squeeze image history --no-trunc busybox
+c history nosuch
+c history
+c history --platform linux/amd64 busybox
+sleep 1
+EV_UNTIL=$(date +%s)
+KEY=cm c events --since "$EV_SINCE" --until "$EV_UNTIL" -f container={N}
+KEY=cm c events --since "$EV_SINCE" --until "$EV_UNTIL" -f container={N} --format '{{json .}}'
+KEY=cm c system events --since "$EV_SINCE" --until "$EV_UNTIL" -f container={N} -f event=commit --format json
+KEY=cm c events --since "$EV_SINCE" --until "$EV_UNTIL" -f container={N} --format '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}'
+c events --since 2020-01-01T00:00:00Z --until 2020-01-02T00:00:00Z
+c events --since bogus --until 1s
+c events -f bogus=1 --until 1s
+c events -f bogus --until 1s
+c events --format '{{.Nope' --until 1s
+c events extra
+c system df
+c system df --format json
+c system df --format 'table {{.Type}}\t{{.TotalCount}}'
+c system df extra
+printf 'n\n' >"$WORK/no"
+STDIN=$WORK/no c system prune
+STDIN=$WORK/no c system prune -a --volumes --filter label=a
+c system prune --volumes --filter until=1h
+c system prune --filter bogus
+c system prune extra
+c search
+
 # version and info: server sections and exit codes
 cmp_run server_only version
 cmp_run server_only info
 
 D rm -f $(D ps -aq -f name=n_d_ -f name=n_b_) >/dev/null 2>&1
+D rmi -f committed:n_d_cm committed:n_b_cm >/dev/null 2>&1
 echo
 echo "$PASS passed, $FAIL failed"
 exit $FAIL
