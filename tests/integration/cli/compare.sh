@@ -222,6 +222,11 @@ KEY=cm c events --since "$EV_SINCE" --until "$EV_UNTIL" -f container={N}
 KEY=cm c events --since "$EV_SINCE" --until "$EV_UNTIL" -f container={N} --format '{{json .}}'
 KEY=cm c system events --since "$EV_SINCE" --until "$EV_UNTIL" -f container={N} -f event=commit --format json
 KEY=cm c events --since "$EV_SINCE" --until "$EV_UNTIL" -f container={N} --format '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}'
+# One client's container for both: the same events, so times must match to
+# the nanosecond, in a zone east and west of UTC.
+TZ=Asia/Kolkata c events --since "$EV_SINCE" --until "$EV_UNTIL" -f container=n_d_cm
+TZ=America/New_York c events --since "$EV_SINCE" --until "$EV_UNTIL" -f container=n_d_cm
+TZ=Asia/Kolkata c history -H=false committed:n_d_cm
 c events --since 2020-01-01T00:00:00Z --until 2020-01-02T00:00:00Z
 c events --since bogus --until 1s
 c events -f bogus=1 --until 1s
