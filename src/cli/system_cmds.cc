@@ -87,6 +87,98 @@ std::optional<int> check_filters(Context& ctx, const CommandSpec& spec, const st
 
 std::string percent(int64_t part, int64_t total) { return " (" + std::to_string(part * 100 / total) + "%)"; }
 
+// docker system df -v: the per-object tables, as docker CLI 28 lays them out.
+std::string df_verbose(const Json& du) {
+  const int64_t now = now_unix_nano();
+  const Json kEmpty = Json::array();
+  auto arr = [&](const char* k) -> const Json& { return du.contains(k) && du[k].is_array() ? du[k] : kEmpty; };
+  auto ago = [&](int64_t sec) { return human_duration(now - sec * 1000000000LL) + " ago"; };
+  auto hs4 = [](int64_t v) { return human_size(static_cast<double>(v), 4); };
+  std::string out = "Images space usage:\n\n";
+  {
+    TabWriter tw(10, 3);
+    tw.row({"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE", "SHARED SIZE", "UNIQUE SIZE", "CONTAINERS"});
+    for (const auto& i : arr("Images")) {
+      std::string repo = "<none>", tag = "<none>";
+      if (i.contains("RepoTags") && i["RepoTags"].is_array() && !i["RepoTags"].empty() && i["RepoTags"][0].is_string()) {
+        std::string t = i["RepoTags"][0].get<std::string>();
+        auto c = t.rfind(':');
+        if (t != "<none>:<none>" && c != std::string::npos && t.find('/', c) == std::string::npos) {
+          repo = t.substr(0, c);
+          tag = t.substr(c + 1);
+        }
+      }
+      int64_t size = i.value("Size", int64_t{0}), shared = i.value("SharedSize", int64_t{-1}),
+              ctrs = i.value("Containers", int64_t{-1});
+      tw.row({repo, tag, truncate_id(i.value("Id", std::string())), ago(i.value("Created", int64_t{0})),
+              human_size(static_cast<double>(size)), shared == -1 ? "N/A" : hs4(shared),
+              shared == -1 ? "N/A" : hs4(size - shared), ctrs == -1 ? "N/A" : std::to_string(ctrs)});
+    }
+    out += tw.str();
+  }
+  out += "\nContainers space usage:\n\n";
+  {
+    TabWriter tw(10, 3);
+    tw.row({"CONTAINER ID", "IMAGE", "COMMAND", "LOCAL VOLUMES", "SIZE", "CREATED", "STATUS", "NAMES"});
+    for (const auto& c : arr("Containers")) {
+      std::string image = c.value("Image", std::string()), image_id = c.value("ImageID", std::string());
+      if (image.empty()) image = "<no image>";
+      else if (!image_id.empty() && truncate_id(image_id) == truncate_id(image)) image = truncate_id(image_id);
+      else if (auto at = image.find('@'); at != std::string::npos) image = image.substr(0, at);
+      int64_t vols = 0;
+      if (c.contains("Mounts") && c["Mounts"].is_array())
+        for (const auto& m : c["Mounts"])
+          if (m.is_object() && m.value("Driver", std::string()) == "local") ++vols;
+      std::string name;
+      if (c.contains("Names") && c["Names"].is_array())
+        for (const auto& n : c["Names"]) {
+          std::string s = n.is_string() ? n.get<std::string>() : "";
+          if (!s.empty() && s[0] == '/') s = s.substr(1);
+          if (s.find('/') == std::string::npos) {
+            name = s;
+            break;
+          }
+        }
+      tw.row({truncate_id(c.value("Id", std::string())), image,
+              go_quote(ellipsis(c.value("Command", std::string()), 20)), std::to_string(vols),
+              human_size(static_cast<double>(c.value("SizeRw", int64_t{0}))), ago(c.value("Created", int64_t{0})),
+              c.value("Status", std::string()), name});
+    }
+    out += tw.str();
+  }
+  out += "\nLocal Volumes space usage:\n\n";
+  {
+    TabWriter tw(10, 3);
+    tw.row({"VOLUME NAME", "LINKS", "SIZE"});
+    for (const auto& v : arr("Volumes")) {
+      const Json empty = Json::object();
+      const Json& u = v.contains("UsageData") && v["UsageData"].is_object() ? v["UsageData"] : empty;
+      int64_t refs = u.value("RefCount", int64_t{-1}), size = u.value("Size", int64_t{-1});
+      tw.row({v.value("Name", std::string()), refs == -1 ? "N/A" : std::to_string(refs),
+              size == -1 ? "N/A" : hs4(size)});
+    }
+    out += tw.str();
+  }
+  int64_t cache = 0;
+  for (const auto& b : arr("BuildCache")) cache += b.value("Size", int64_t{0});
+  out += "\nBuild cache usage: " + hs4(cache) + "\n\n";
+  {
+    TabWriter tw(10, 3);
+    tw.row({"CACHE ID", "CACHE TYPE", "SIZE", "CREATED", "LAST USED", "USAGE", "SHARED"});
+    for (const auto& b : arr("BuildCache")) {
+      auto since = [&](const char* k) {
+        auto t = timeutil::parse_rfc3339(b.value(k, std::string()));
+        return t ? human_duration(now - *t) + " ago" : std::string();
+      };
+      tw.row({b.value("ID", std::string()).substr(0, 12), b.value("Type", std::string()),
+              hs4(b.value("Size", int64_t{0})), since("CreatedAt"), since("LastUsedAt"),
+              std::to_string(b.value("UsageCount", int64_t{0})), b.value("Shared", false) ? "true" : "false"});
+    }
+    out += tw.str();
+  }
+  return out;
+}
+
 }  // namespace
 
 int cmd_events(Context& ctx, const Args& args) {
@@ -157,11 +249,15 @@ int cmd_system_df(Context& ctx, const Args& args) {
   flags.add_bool("verbose", 'v', "Show detailed information on space usage");
   if (auto rc = parse_flags(ctx, kDf, flags, args)) return *rc;
   if (!flags.args().empty()) return ctx.args_error(kDf, "none", 0);
-  if (flags.get_bool("verbose"))
-    return ctx.fail("berth: system df -v (the per-object listing) is not implemented; use system df without -v");
+  if (flags.get_bool("verbose") && !flags.get_string("format").empty())
+    return ctx.fail("berth: system df -v with --format is not implemented");
   auto j = ctx.call_json(client::Request::get("/system/df"));
   if (!j) return ctx.fail(j.error().msg);
   if (!j->is_object()) return ctx.fail("invalid JSON in the daemon's response");
+  if (flags.get_bool("verbose")) {
+    ctx.out << df_verbose(*j);
+    return 0;
+  }
   auto arr = [&](const char* k) -> const Json& {
     static const Json kEmpty = Json::array();
     return j->contains(k) && (*j)[k].is_array() ? (*j)[k] : kEmpty;

@@ -137,10 +137,17 @@ counts() { berth system df --format '{{.Type}}={{.TotalCount}}/{{.Active}}' | tr
   [[ $(counts) == "Images=$ni/"*" Containers=$((nc + 1))/$((nr + 1)) Local Volumes=$((nv + 1))/1 Build Cache=0/0 " ]]
   run berth system df --format json
   [[ ${lines[1]} == '{"Active":"'$((nr + 1))'","Reclaimable":"'*'","Size":"'*'","TotalCount":"'$((nc + 1))'","Type":"Containers"}' ]]
+  # -v: per-object tables; df1 uses one local volume, dfvol has one link.
+  run berth system df -v
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "Images space usage:" ]
+  printf '%s\n' "$output" | grep -Eq "^$(docker inspect -f '{{.Id}}' df1 | cut -c1-12) +busybox +\"sleep 300\" +1 +0B +.* ago +Up .* +df1$"
+  printf '%s\n' "$output" | grep -Eq '^dfvol +1 +0B$'
+  printf '%s\n' "$output" | grep -Eq '^busybox +latest +[0-9a-f]{12} +.* ago +[0-9.]+MB +[0-9.]+[kM]?B +[0-9.]+[kM]?B +[1-9][0-9]*$'
+  [ "${lines[-2]}" = "Build cache usage: 0B" ]
+  [[ ${lines[-1]} =~ ^CACHE\ ID\ +CACHE\ TYPE\ +SIZE\ +CREATED\ +LAST\ USED\ +USAGE\ +SHARED$ ]]
   docker rm -f df1 >/dev/null
   docker volume rm dfvol >/dev/null
-  run berth system df -v
-  [ "$status" -eq 1 ]
 }
 
 @test "berth system prune: the prompt, then stopped containers and dangling images go, the rest stays" {

@@ -237,6 +237,7 @@ c system df
 c system df --format json
 c system df --format 'table {{.Type}}\t{{.TotalCount}}'
 c system df extra
+cmp_run squeeze system df -v
 printf 'n\n' >"$WORK/no"
 STDIN=$WORK/no c system prune
 STDIN=$WORK/no c system prune -a --volumes --filter label=a
