@@ -612,7 +612,7 @@ Status NetworkService::remove(std::string_view ref) {
 Result<std::vector<std::string>> NetworkService::prune(
     const std::vector<std::pair<std::string, std::vector<std::string>>>& filters, int64_t until_ns) {
   for (const auto& [k, v] : filters)
-    if (k != "label" && k != "until") return invalid("invalid filter '" + k + "'");
+    if (k != "label" && k != "label!" && k != "until") return invalid("invalid filter '" + k + "'");
   std::vector<std::pair<std::string, std::string>> victims;
   {
     std::lock_guard g(mu_);
@@ -624,9 +624,12 @@ Result<std::vector<std::string>> NetworkService::prune(
       if (used) continue;
       if (until_ns && n.created_ns >= until_ns) continue;
       bool keep = true;
+      // label=X prunes only networks with X; label!=X only those without.
       for (const auto& [k, vals] : filters) {
-        if (k != "label") continue;
-        for (const auto& v : vals) keep &= label_matches(n.labels, v);
+        if (k == "label")
+          for (const auto& v : vals) keep &= label_matches(n.labels, v);
+        if (k == "label!")
+          for (const auto& v : vals) keep &= !label_matches(n.labels, v);
       }
       if (keep) victims.emplace_back(id, n.name);
     }

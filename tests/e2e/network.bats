@@ -152,7 +152,14 @@ http_get() {  # host port → body, from inside a busybox container on the defau
   docker network rm busynet >/dev/null
 }
 
-@test "network prune honours until" {
+@test "network prune honours until, label and label!" {
+  docker network create --label keep=1 keptnet >/dev/null
+  docker network create plainnet >/dev/null
+  run -0 docker network prune -f --filter 'label!=keep=1'
+  [[ $output == *plainnet* && $output != *keptnet* ]]
+  docker network inspect keptnet >/dev/null
+  run -0 docker network prune -f --filter label=keep=1
+  [[ $output == *keptnet* ]]
   docker network create oldnet >/dev/null
   run -0 docker network prune -f --filter until=1h
   [[ $output != *oldnet* ]]
