@@ -31,6 +31,12 @@ constexpr Entry kCommands[] = {
     {"ps", cmd_ps, "List containers"},
     {"logs", cmd_logs, "Fetch the logs of a container"},
     {"rm", cmd_rm, "Remove one or more containers"},
+    {"start", cmd_start, "Start one or more stopped containers"},
+    {"stop", cmd_stop, "Stop one or more running containers"},
+    {"restart", cmd_restart, "Restart one or more containers"},
+    {"kill", cmd_kill, "Kill one or more running containers"},
+    {"wait", cmd_wait, "Block until one or more containers stop, then print their exit codes"},
+    {"attach", cmd_attach, "Attach local standard input, output, and error streams to a running container"},
     {"images", cmd_images, "List images"},
     {"import", cmd_import, "Import the contents from a tarball to create a filesystem image"},
     {"inspect", cmd_inspect, "Return low-level information on Docker objects"},
@@ -73,6 +79,8 @@ constexpr Alias kAliases[] = {
     {"container", "create", "create"}, {"container", "cp", "cp"},   {"container", "export", "export"},
     {"container", "diff", "diff"},     {"container", "exec", "exec"}, {"container", "stats", "stats"},
     {"image", "history", "history"},   {"container", "commit", "commit"}, {"system", "events", "events"},
+    {"container", "start", "start"},   {"container", "stop", "stop"}, {"container", "restart", "restart"},
+    {"container", "kill", "kill"},     {"container", "wait", "wait"}, {"container", "attach", "attach"},
 };
 
 const Entry* find_command(std::string_view name) {

@@ -48,6 +48,19 @@ int cmd_top(Context& ctx, const Args& args);
 int cmd_port(Context& ctx, const Args& args);
 int cmd_update(Context& ctx, const Args& args);
 int cmd_stats(Context& ctx, const Args& args);
+// start / stop / restart / kill / wait / attach (lifecycle.cc).
+int cmd_start(Context& ctx, const Args& args);
+int cmd_stop(Context& ctx, const Args& args);
+int cmd_restart(Context& ctx, const Args& args);
+int cmd_kill(Context& ctx, const Args& args);
+int cmd_wait(Context& ctx, const Args& args);
+int cmd_attach(Context& ctx, const Args& args);
+
+// POST /containers/{name}/{action}?q for each name: prints each name as
+// given on success, the daemon's errors one a line at the end (exit 1), as
+// the docker CLI's pause/stop/kill.
+int for_each(Context& ctx, const std::vector<std::string>& names, const std::string& action,
+             const api::Query& q = {});
 
 // go-units RAMInBytes ("64m", "1.5g"); Errc::invalid "invalid size: '10x'".
 Result<int64_t> parse_ram_in_bytes(std::string_view s);

@@ -40,13 +40,15 @@ constexpr CommandSpec kStats{"stats", "stats [OPTIONS] [CONTAINER...]",
 
 std::string path_of(const std::string& name) { return "/containers/" + client::path_escape(name); }
 
+}  // namespace
+
 // Runs the same request for each container; prints each name on success.
-int for_each(Context& ctx, const std::vector<std::string>& names, const std::string& action) {
+int for_each(Context& ctx, const std::vector<std::string>& names, const std::string& action, const api::Query& q) {
   auto api = ctx.api();
   if (!api) return ctx.fail(api.error().msg);
   std::string errs;
   for (const auto& n : names) {
-    auto r = (*api)->request(client::Request::post(path_of(n) + "/" + action));
+    auto r = (*api)->request(client::Request::post(path_of(n) + "/" + action, q));
     if (!r) {
       if (r.error().kind == Errc::unavailable) return ctx.fail(r.error().msg);
       errs += (errs.empty() ? "" : "\n") + r.error().msg;
@@ -57,8 +59,6 @@ int for_each(Context& ctx, const std::vector<std::string>& names, const std::str
   ctx.out.flush();
   return errs.empty() ? 0 : ctx.fail(errs);
 }
-
-}  // namespace
 
 // go-units RAMInBytes: "64m", "1.5g", "512" (binary multiples).
 Result<int64_t> parse_ram_in_bytes(std::string_view s) {

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "cli/attach.h"
 #include "cli/commands.h"
 #include "cli/format.h"
 #include "cli/reference.h"
@@ -32,51 +33,6 @@ namespace {
 constexpr CommandSpec kRun{"run", "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
                            "Create and run a new container from an image"};
 constexpr CommandSpec kCreate{"create", "create [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container"};
-
-// Blocks the proxied signals and reads them from a signalfd; restores the
-// mask on destruction.
-class SignalWatch {
- public:
-  explicit SignalWatch(const std::vector<int>& sigs) {
-    sigemptyset(&set_);
-    for (int s : sigs) sigaddset(&set_, s);
-    if (sigs.empty()) return;
-    if (::sigprocmask(SIG_BLOCK, &set_, &old_) != 0) return;
-    blocked_ = true;
-    fd_.reset(::signalfd(-1, &set_, SFD_CLOEXEC | SFD_NONBLOCK));
-  }
-  SignalWatch(const SignalWatch&) = delete;
-  SignalWatch& operator=(const SignalWatch&) = delete;
-  ~SignalWatch() {
-    fd_.reset();
-    if (blocked_) ::sigprocmask(SIG_SETMASK, &old_, nullptr);
-  }
-  int fd() const { return fd_.get(); }
-  // Next pending signal, 0 when none.
-  int next() {
-    signalfd_siginfo si{};
-    ssize_t n = ::read(fd_.get(), &si, sizeof si);
-    return n == sizeof si ? static_cast<int>(si.ssi_signo) : 0;
-  }
-
- private:
-  sigset_t set_{}, old_{};
-  bool blocked_ = false;
-  UniqueFd fd_;
-};
-
-const char* signal_name(int s) {
-  switch (s) {
-    case SIGHUP: return "HUP";
-    case SIGINT: return "INT";
-    case SIGQUIT: return "QUIT";
-    case SIGTERM: return "TERM";
-    case SIGUSR1: return "USR1";
-    case SIGUSR2: return "USR2";
-    case SIGALRM: return "ALRM";
-    default: return nullptr;
-  }
-}
 
 }  // namespace
 
@@ -535,29 +491,6 @@ Result<std::string> create_container(Context& ctx, client::Client& c, const RunO
   return j["Id"].get<std::string>();
 }
 
-void resize(client::Client& c, const std::string& id, int fd) {
-  winsize ws{};
-  if (::ioctl(fd, TIOCGWINSZ, &ws) != 0 || ws.ws_row == 0) return;
-  (void)c.request(client::Request::post("/containers/" + id + "/resize",
-                                        {{"h", std::to_string(ws.ws_row)}, {"w", std::to_string(ws.ws_col)}}));
-}
-
-// Reads the wait stream's single JSON body: {"StatusCode":N,"Error":...}.
-Result<int> wait_status(client::Stream& s) {
-  std::string body = BERTH_TRY(s.read_all());
-  auto j = parse_json(body);
-  if (!j || !j->is_object()) return make_error(Errc::internal, "invalid wait response from the daemon");
-  if (j->contains("Error") && (*j)["Error"].is_object()) {
-    std::string m = (*j)["Error"].value("Message", "");
-    if (!m.empty()) return make_error(Errc::internal, m);
-  }
-  return static_cast<int>(j->value("StatusCode", int64_t{125}));
-}
-
-}  // namespace
-
-namespace {
-
 void add_create_flags(FlagSet& f) {
   f.add_bool("detach", 'd', "Run container in background and print container ID");
   f.add_list("env", 'e', "Set environment variables");
@@ -670,11 +603,8 @@ int cmd_run(Context& ctx, const Args& args) {
   auto wait = pending_wait->finish();
   if (!wait) return run_error(ctx, wait.error().msg, 125);
 
-  std::vector<int> sigs;
-  if (o.sig_proxy) sigs = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM};
   bool out_tty = o.tty && ::isatty(ctx.out.fd());
-  if (out_tty) sigs.push_back(SIGWINCH);
-  SignalWatch signals(sigs);
+  SignalWatch signals(proxied_signals(o.sig_proxy, out_tty));
 
   auto started = c.request(client::Request::post(path + "/start"));
   if (!started) {
@@ -683,111 +613,16 @@ int cmd_run(Context& ctx, const Args& args) {
   }
   std::optional<RawTerminal> raw;
   if (o.tty && o.interactive && ::isatty(ctx.in_fd)) raw.emplace(ctx.in_fd);
-  if (out_tty) resize(c, *id, ctx.out.fd());
+  if (out_tty) resize_container(c, *id, ctx.out.fd());
 
-  ctx.out.flush();
-  ctx.err.flush();
-  api::StdcopyDecoder demux;
-  bool stdin_open = o.interactive;
-  // With a TTY on stdin the CLI itself watches for the detach sequence
-  // (ctrl-p ctrl-q, as docker's EscapeProxy): the bytes of a partial match
-  // are held back and sent only if the sequence breaks.
-  const bool watch_detach = o.tty && o.interactive;
-  static constexpr char kDetach[] = {0x10, 0x11};
-  size_t detach_matched = 0;
-  bool detached = false;
-  bool output_open = true;
-  std::string failure;
-  std::vector<char> buf(64 * 1024);
-  while (output_open) {
-    pollfd fds[3];
-    nfds_t n = 0;
-    fds[n++] = {hj->fd(), POLLIN, 0};
-    int stdin_idx = -1, sig_idx = -1;
-    if (stdin_open) {
-      stdin_idx = static_cast<int>(n);
-      fds[n++] = {ctx.in_fd, POLLIN, 0};
-    }
-    if (signals.fd() >= 0) {
-      sig_idx = static_cast<int>(n);
-      fds[n++] = {signals.fd(), POLLIN, 0};
-    }
-    if (!hj->has_buffered()) {
-      int pr = ::poll(fds, n, -1);
-      if (pr < 0) {
-        if (errno == EINTR) continue;
-        failure = std::string("poll: ") + std::strerror(errno);
-        break;
-      }
-    } else {
-      fds[0].revents = POLLIN;
-    }
-    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-      auto r = hj->read(buf.data(), buf.size());
-      if (!r || *r == 0) {
-        output_open = false;
-      } else {
-        std::string_view data(buf.data(), *r);
-        if (o.tty) {
-          (void)fs::write_all(ctx.out.fd(), data);
-        } else {
-          auto st = demux.feed(data, [&](api::StdStream s, std::string_view p) {
-            (void)fs::write_all(s == api::StdStream::stderr_ ? ctx.err.fd() : ctx.out.fd(), p);
-          });
-          if (!st) {
-            failure = st.error().msg;
-            break;
-          }
-        }
-      }
-    }
-    if (stdin_idx >= 0 && (fds[stdin_idx].revents & (POLLIN | POLLHUP | POLLERR))) {
-      ssize_t r = ::read(ctx.in_fd, buf.data(), buf.size());
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) {
-        stdin_open = false;
-        (void)hj->close_write();
-      } else {
-        std::string_view in(buf.data(), static_cast<size_t>(r));
-        std::string send;
-        if (watch_detach) {
-          for (char ch : in) {
-            if (ch == kDetach[detach_matched]) {
-              if (++detach_matched == sizeof kDetach) {
-                detached = true;
-                break;
-              }
-              continue;
-            }
-            send.append(kDetach, detach_matched);
-            detach_matched = 0;
-            if (ch == kDetach[0]) {
-              detach_matched = 1;
-              continue;
-            }
-            send += ch;
-          }
-        } else {
-          send.assign(in);
-        }
-        if (!send.empty() && !hj->write_all(send)) stdin_open = false;
-        if (detached) break;
-      }
-    }
-    if (sig_idx >= 0 && (fds[sig_idx].revents & POLLIN)) {
-      while (int s = signals.next()) {
-        if (s == SIGWINCH) {
-          resize(c, *id, ctx.out.fd());
-          continue;
-        }
-        if (const char* name = signal_name(s))
-          (void)c.request(client::Request::post(path + "/kill", {{"signal", name}}));
-      }
-    }
-  }
+  AttachIo io;
+  io.id = *id;
+  io.tty = o.tty;
+  io.send_stdin = o.interactive;
+  auto pumped = pump_attached(ctx, c, *hj, signals, io);
   raw.reset();
-  if (detached) return 0;  // the container keeps running, as with docker
-  if (!failure.empty()) return run_error(ctx, failure, 125);
+  if (!pumped) return run_error(ctx, pumped.error().msg, 125);
+  if (*pumped) return 0;  // detached: the container keeps running, as with docker
   auto code = wait_status(*wait);
   if (!code) return run_error(ctx, code.error().msg, 125);
   return *code;
