@@ -175,6 +175,47 @@ c rm nosuch
 c rm -f nosuch
 c logs nosuch
 
+# start/stop/restart/kill/wait/attach: output, errors, exit codes.
+c start nosuch
+c start nosuch nosuch2
+c start -a nosuch
+c start -a x y
+c start
+c start --checkpoint x nosuch
+c stop nosuch
+c stop nosuch n2
+c stop -t x a
+c stop
+c restart nosuch
+c kill nosuch
+c kill -s FOO nosuch
+c wait nosuch
+c wait
+c attach nosuch
+c attach a b
+KEY=lc c create $NET --name {N} busybox sh -c 'echo out; echo err >&2; exit 3'
+KEY=lc c start -a {N}
+KEY=lc c wait {N}
+KEY=lc c container start -a {N}
+KEY=lc c start {N}
+KEY=lc c wait {N}
+KEY=lc c restart -t 0 {N}
+KEY=lc c wait {N}
+KEY=lc c attach {N}
+KEY=lc c kill {N}
+KEY=lc c stop {N}
+KEY=lc c inspect -f '{{.State.Status}} {{.State.ExitCode}}' {N}
+KEY=lc c rm {N}
+KEY=lk c run -d $NET --name {N} busybox sleep 100
+KEY=lk c kill -s USR1 {N}
+KEY=lk c stop -t 1 {N}
+KEY=lk c wait {N}
+KEY=lk c container start {N}
+KEY=lk c container kill {N}
+KEY=lk c container wait {N}
+KEY=lk c inspect -f '{{.State.Status}} {{.State.ExitCode}}' {N}
+KEY=lk c rm {N}
+
 # images, import, inspect
 c images
 c images -q
