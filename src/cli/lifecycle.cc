@@ -43,8 +43,13 @@ void add_stop_flags(FlagSet& f) {
 
 Result<api::Query> stop_query(Context& ctx, const FlagSet& f) {
   api::Query q;
+  if (f.changed("time")) {
+    // pflag's deprecation notice goes to the command's output (stdout).
+    ctx.out << "Flag --time has been deprecated, use --timeout instead\n";
+    ctx.out.flush();
+  }
   if (f.changed("time") && f.changed("timeout"))
-    return make_error(Errc::invalid, "conflicting options: --time and --timeout");
+    return make_error(Errc::invalid, "conflicting options: cannot specify both --timeout and --time");
   if (f.changed("timeout")) q.emplace_back("t", std::to_string(f.get_int("timeout")));
   if (f.changed("time")) q.emplace_back("t", std::to_string(f.get_int("time")));
   if (!f.get_string("signal").empty()) {
@@ -92,7 +97,8 @@ int start_attached(Context& ctx, const FlagSet& f, const std::string& name) {
   if (!info) return ctx.fail(info.error().msg);
   client::Client& c = **ctx.api();
   const bool send_stdin = f.get_bool("interactive") && info->open_stdin;
-  if (send_stdin && info->tty && !::isatty(ctx.in_fd)) return ctx.fail("the input device is not a TTY");
+  // docker's CheckTty looks at -i, whatever the container's OpenStdin.
+  if (f.get_bool("interactive") && info->tty && !::isatty(ctx.in_fd)) return ctx.fail("the input device is not a TTY");
   const std::string path = path_of(info->id);
   api::Query aq = {{"stream", "1"}};
   if (send_stdin) aq.emplace_back("stdin", "1");

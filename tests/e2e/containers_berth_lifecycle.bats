@@ -140,7 +140,7 @@ wait_file() {
 }
 
 @test "berth restart: a new run of the process, -t, errors" {
-  docker run -d --net none --name lr1 busybox sh -c 'echo run >> /tmp/../runs; trap "exit 7" TERM; while :; do sleep 0.1; done'
+  docker run -d --net none --name lr1 busybox sh -c 'echo run >> /runs; trap "exit 7" TERM; while :; do sleep 0.1; done'
   local pid1=$(docker inspect -f '{{.State.Pid}}' lr1)
   run berth restart -t 5 lr1
   [ "$status" -eq 0 ]

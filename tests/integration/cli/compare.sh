@@ -185,6 +185,8 @@ c start --checkpoint x nosuch
 c stop nosuch
 c stop nosuch n2
 c stop -t x a
+c stop --time 1 nosuch
+c stop --time 1 -t 2 nosuch
 c stop
 c restart nosuch
 c kill nosuch
