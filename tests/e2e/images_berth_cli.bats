@@ -66,7 +66,7 @@ berth() { "$BERTH_BIN/berth" "$@"; }
   [ "$status" -eq 0 ]
   [ "${#lines[@]}" -eq 3 ]
   [[ ${lines[0]} =~ ^IMAGE\ +CREATED\ +CREATED\ BY\ +SIZE\ +COMMENT$ ]]
-  [[ ${lines[1]} =~ ^${id:7:12}\ +(Less\ than\ a\ second|[0-9]+\ seconds)\ ago\ +sh\ -c\ echo\ hi\ \>\ /hello\ +3B\ +a\ comment$ ]]
+  [[ ${lines[1]} =~ ^${id:7:12}\ +(Less\ than\ a\ second|[0-9]+\ seconds?|About\ a\ minute)\ ago\ +sh\ -c\ echo\ hi\ \>\ /hello\ +3B\ +a\ comment$ ]]
   [[ ${lines[2]} =~ ^\<missing\>\ +.*\ ago\ +[0-9.]+MB\ +Imported\ from\ -$ ]]
   run berth history -q hist:v1
   [ "$output" = "${id:7:12}"$'\n<missing>' ]
