@@ -18,25 +18,6 @@ constexpr CommandSpec kCommit{"commit", "commit [OPTIONS] CONTAINER [REPOSITORY[
 constexpr CommandSpec kHistory{"history", "history [OPTIONS] IMAGE", "Show the history of an image"};
 constexpr CommandSpec kSearch{"search", "search [OPTIONS] TERM", "Search Docker Hub for images"};
 
-// Go's time.Time.Format(time.RFC3339) in the local zone ("...Z" in UTC).
-std::string local_rfc3339(int64_t unix_s) {
-  int64_t off = local_utc_offset(unix_s);
-  int64_t t = unix_s + off;
-  int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
-  int64_t sod = t - days * 86400;
-  int y;
-  unsigned m, d;
-  timeutil::civil_from_days(days, &y, &m, &d);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d", y, m, d, static_cast<int>(sod / 3600),
-                static_cast<int>(sod / 60 % 60), static_cast<int>(sod % 60));
-  std::string s = buf;
-  if (off == 0) return s + "Z";
-  int64_t a = off < 0 ? -off : off;
-  std::snprintf(buf, sizeof buf, "%c%02d:%02d", off < 0 ? '-' : '+', static_cast<int>(a / 3600),
-                static_cast<int>(a / 60 % 60));
-  return s + buf;
-}
 
 }  // namespace
 
@@ -101,7 +82,7 @@ int cmd_history(Context& ctx, const Args& args) {
     int64_t size = h.value("Size", int64_t{0});
     std::string by = h.value("CreatedBy", std::string());
     std::replace(by.begin(), by.end(), '\t', ' ');
-    std::string at = local_rfc3339(created);
+    std::string at = local_rfc3339(created * 1000000000LL, /*nanos=*/false);
     rows.push_back({{"Comment", h.value("Comment", std::string())},
                     {"CreatedAt", at},
                     {"CreatedBy", trunc ? ellipsis(by, 45) : by},

@@ -188,25 +188,22 @@ int cmd_start(Context& ctx, const Args& args) {
   return failed.empty() ? 0 : ctx.fail("Error: failed to start containers: " + failed);
 }
 
-int cmd_stop(Context& ctx, const Args& args) {
+namespace {
+// stop and restart: the same flags, query and per-container loop.
+int stop_or_restart(Context& ctx, const Args& args, const CommandSpec& spec, const char* action) {
   FlagSet f;
   add_stop_flags(f);
-  if (auto rc = parse_flags(ctx, kStop, f, args)) return *rc;
-  if (f.args().empty()) return ctx.args_error(kStop, "at least", 1);
+  if (auto rc = parse_flags(ctx, spec, f, args)) return *rc;
+  if (f.args().empty()) return ctx.args_error(spec, "at least", 1);
   auto q = stop_query(ctx, f);
   if (!q) return ctx.fail(q.error().msg);
-  return for_each(ctx, f.args(), "stop", *q);
+  return for_each(ctx, f.args(), action, *q);
 }
+}  // namespace
 
-int cmd_restart(Context& ctx, const Args& args) {
-  FlagSet f;
-  add_stop_flags(f);
-  if (auto rc = parse_flags(ctx, kRestart, f, args)) return *rc;
-  if (f.args().empty()) return ctx.args_error(kRestart, "at least", 1);
-  auto q = stop_query(ctx, f);
-  if (!q) return ctx.fail(q.error().msg);
-  return for_each(ctx, f.args(), "restart", *q);
-}
+int cmd_stop(Context& ctx, const Args& args) { return stop_or_restart(ctx, args, kStop, "stop"); }
+
+int cmd_restart(Context& ctx, const Args& args) { return stop_or_restart(ctx, args, kRestart, "restart"); }
 
 int cmd_kill(Context& ctx, const Args& args) {
   FlagSet f;

@@ -19,35 +19,13 @@ constexpr CommandSpec kEvents{"events", "events [OPTIONS]", "Get real time event
 constexpr CommandSpec kDf{"system df", "system df [OPTIONS]", "Show docker disk usage"};
 constexpr CommandSpec kPrune{"system prune", "system prune [OPTIONS]", "Remove unused data"};
 
-// Go's Format(jsonmessage.RFC3339NanoFixed) in the local zone:
-// "2026-11-30T08:00:00.123456789Z".
-std::string local_rfc3339_nano_fixed(int64_t ns) {
-  int64_t s = ns >= 0 ? ns / 1000000000LL : (ns - 999999999LL) / 1000000000LL;
-  int64_t frac = ns - s * 1000000000LL;
-  int64_t off = local_utc_offset(s);
-  int64_t t = s + off;
-  int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
-  int64_t sod = t - days * 86400;
-  int y;
-  unsigned m, d;
-  timeutil::civil_from_days(days, &y, &m, &d);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%09lld", y, m, d, static_cast<int>(sod / 3600),
-                static_cast<int>(sod / 60 % 60), static_cast<int>(sod % 60), static_cast<long long>(frac));
-  std::string out = buf;
-  if (off == 0) return out + "Z";
-  int64_t a = off < 0 ? -off : off;
-  std::snprintf(buf, sizeof buf, "%c%02d:%02d", off < 0 ? '-' : '+', static_cast<int>(a / 3600),
-                static_cast<int>(a / 60 % 60));
-  return out + buf;
-}
 
 // docker's prettyPrintEvent.
 std::string pretty_event(const Json& e) {
   std::string s;
   int64_t tn = e.value("timeNano", int64_t{0}), t = e.value("time", int64_t{0});
-  if (tn != 0) s = local_rfc3339_nano_fixed(tn) + " ";
-  else if (t != 0) s = local_rfc3339_nano_fixed(t * 1000000000LL) + " ";
+  if (tn != 0) s = local_rfc3339(tn, /*nanos=*/true) + " ";
+  else if (t != 0) s = local_rfc3339(t * 1000000000LL, /*nanos=*/true) + " ";
   const Json empty = Json::object();
   const Json& actor = e.contains("Actor") && e["Actor"].is_object() ? e["Actor"] : empty;
   s += e.value("Type", std::string()) + " " + e.value("Action", std::string()) + " " +

@@ -160,4 +160,29 @@ Result<std::string> get_timestamp(std::string_view value, int64_t now_ns, int64_
   return std::string(value);
 }
 
+std::string local_rfc3339(int64_t unix_ns, bool nanos) {
+  int64_t s = unix_ns >= 0 ? unix_ns / 1000000000LL : (unix_ns - 999999999LL) / 1000000000LL;
+  int64_t frac = unix_ns - s * 1000000000LL;
+  int64_t off = local_utc_offset(s);
+  int64_t t = s + off;
+  int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
+  int64_t sod = t - days * 86400;
+  int y;
+  unsigned m, d;
+  timeutil::civil_from_days(days, &y, &m, &d);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d", y, m, d, static_cast<int>(sod / 3600),
+                static_cast<int>(sod / 60 % 60), static_cast<int>(sod % 60));
+  std::string out = buf;
+  if (nanos) {
+    std::snprintf(buf, sizeof buf, ".%09lld", static_cast<long long>(frac));
+    out += buf;
+  }
+  if (off == 0) return out + "Z";
+  int64_t a = off < 0 ? -off : off;
+  std::snprintf(buf, sizeof buf, "%c%02d:%02d", off < 0 ? '-' : '+', static_cast<int>(a / 3600),
+                static_cast<int>(a / 60 % 60));
+  return out + buf;
+}
+
 }  // namespace berth::cli

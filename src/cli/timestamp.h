@@ -25,4 +25,9 @@ Result<std::string> get_timestamp(std::string_view value, int64_t now_ns, int64_
 // The local zone's offset from UTC at the given time, in seconds.
 int64_t local_utc_offset(int64_t unix_s);
 
+// Go's Format in the local zone ("Z" in UTC, "+05:30" elsewhere):
+// time.RFC3339 ("2026-11-30T08:00:00Z") without nanos, or jsonmessage's
+// RFC3339NanoFixed ("2026-11-30T08:00:00.123456789Z") with them.
+std::string local_rfc3339(int64_t unix_ns, bool nanos);
+
 }  // namespace berth::cli
