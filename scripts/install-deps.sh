@@ -10,7 +10,7 @@ PACKAGES=(
   nlohmann-json3-dev libsqlite3-dev libarchive-dev libssl-dev libcap-dev libseccomp-dev
   libcurl4-openssl-dev zlib1g-dev libzstd-dev libisal-dev libmnl-dev libnftables-dev nftables
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev bats hyperfine curl jq socat iproute2 procps
+  libgtest-dev libgmock-dev libbenchmark-dev bats hyperfine curl jq socat iproute2 procps tzdata
   # fixtures: busybox image, debootstrap'd Debian image, the reference registry
   busybox-static debootstrap docker-registry tar gzip xz-utils
   # runtime interoperability smoke test (containerd 1.6 + ctr), loop-device filesystems
