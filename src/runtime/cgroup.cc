@@ -149,13 +149,18 @@ Status Cgroup::create() {
       if (part.empty()) continue;
       std::string parent = cur;
       cur += "/" + part;
-      if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) return sys_error("mkdir " + cur);
+      bool made = ::mkdir(cur.c_str(), 0755) == 0;
+      if (!made && errno != EEXIST) return sys_error("mkdir " + cur);
       // Also for existing levels: a concurrent creator may not have filled
-      // them in yet, and an empty cpuset refuses tasks (ENOSPC).
+      // them in yet, and an empty cpuset refuses tasks (ENOSPC). A level we
+      // just made is empty (or holds its parent's sets with clone_children,
+      // which the copy rewrites unchanged): not read back.
       if (cpuset) {
         for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
-          auto cur_v = fs::read_file(cur + "/" + f);
-          if (cur_v && !trim_copy(*cur_v).empty()) continue;
+          if (!made) {
+            auto cur_v = fs::read_file(cur + "/" + f);
+            if (cur_v && !trim_copy(*cur_v).empty()) continue;
+          }
           auto pv = BERTH_TRY(fs::read_file(parent + "/" + f));
           BERTH_TRY_VOID(write(cur, f, trim_copy(pv)));
         }
@@ -169,11 +174,21 @@ Status Cgroup::create() {
       if (part.empty()) continue;
       {
         // Enable every available controller for the children of `cur`
-        // (on a hybrid host: those v1 does not hold, e.g. hugetlb).
+        // (on a hybrid host: those v1 does not hold, e.g. hugetlb). Only
+        // the ones not enabled yet: each write to cgroup.subtree_control
+        // takes cgroup_mutex and first waits for every dying cgroup
+        // (the containers just deleted) to go offline, even when it
+        // changes nothing.
         auto avail = fs::read_file(cur + "/cgroup.controllers");
         if (avail) {
+          auto enabled_text = fs::read_file(cur + "/cgroup.subtree_control");
+          std::vector<std::string> enabled;
+          if (enabled_text) enabled = str::split(trim_copy(*enabled_text), ' ');
           for (const auto& c : str::split(trim_copy(*avail), ' ')) {
             if (c.empty()) continue;
+            bool on = false;
+            for (const auto& e : enabled) on |= e == c;
+            if (on) continue;
             (void)write(cur, "cgroup.subtree_control", "+" + c);  // best effort per controller
           }
         }
@@ -293,6 +308,9 @@ Status Cgroup::apply(const oci::Resources& r) {
     BERTH_TRY_VOID(attach_device_filter(layout_.unified + path_, fd.get()));
   } else if (!r.devices.empty()) {
     std::string d = dir_for("devices");
+    // devices.allow and devices.deny are opened once each: cgroupfs takes
+    // every write() as one rule, in order (a default container has 13).
+    UniqueFd allow_fd, deny_fd;
     for (const auto& rule : r.devices) {
       std::string type = rule.type.empty() ? "a" : rule.type;
       std::string line = type;
@@ -301,7 +319,15 @@ Status Cgroup::apply(const oci::Resources& r) {
         line += ":" + (rule.minor && *rule.minor >= 0 ? std::to_string(*rule.minor) : std::string("*"));
         line += " " + (rule.access.empty() ? std::string("rwm") : rule.access);
       }
-      BERTH_TRY_VOID(write(d, rule.allow ? "devices.allow" : "devices.deny", line));
+      UniqueFd& fd = rule.allow ? allow_fd : deny_fd;
+      std::string p = d + (rule.allow ? "/devices.allow" : "/devices.deny");
+      if (!fd) {
+        // O_CREAT only matters on a fake tree (see write()).
+        fd.reset(::open(p.c_str(), O_WRONLY | O_TRUNC | O_CREAT | O_CLOEXEC, 0644));
+        if (!fd) return sys_error("open " + p);
+      }
+      if (::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()))
+        return sys_error("write " + line + " to " + p);
     }
   }
   for (const auto& [k, v] : r.unified) BERTH_TRY_VOID(write(layout_.unified + path_, k.c_str(), v));
@@ -314,8 +340,12 @@ Status Cgroup::add_pid(pid_t pid) {
   return ok();
 }
 
-Result<std::vector<pid_t>> Cgroup::pids() const {
-  for (const auto& d : dirs()) {
+Result<std::vector<pid_t>> Cgroup::pids() const { return cgroup_pids(dirs()); }
+
+Status Cgroup::destroy() { return remove_cgroup_dirs(dirs()); }
+
+Result<std::vector<pid_t>> cgroup_pids(const std::vector<std::string>& dirs) {
+  for (const auto& d : dirs) {
     auto text = fs::read_file(d + "/cgroup.procs");
     if (!text) continue;
     std::vector<pid_t> out;
@@ -326,13 +356,15 @@ Result<std::vector<pid_t>> Cgroup::pids() const {
   return std::vector<pid_t>{};
 }
 
-Status Cgroup::destroy() {
+Status remove_cgroup_dirs(const std::vector<std::string>& dirs) {
   Status first;
-  for (const auto& d : dirs()) {
+  for (const auto& d : dirs) {
+    // EBUSY while killed tasks are still exiting: retried, 1 ms steps
+    // first, ~1 s in all. An empty cgroup goes at the first rmdir.
     for (int attempt = 0;; ++attempt) {
       if (::rmdir(d.c_str()) == 0 || errno == ENOENT) break;
-      if (errno == EBUSY && attempt < 100) {
-        timespec ts{0, 10 * 1000 * 1000};
+      if (errno == EBUSY && attempt < 110) {
+        timespec ts{0, (attempt < 10 ? 1 : 10) * 1000 * 1000L};
         ::nanosleep(&ts, nullptr);
         continue;
       }

@@ -65,6 +65,12 @@ class Cgroup {
   std::string path_;
 };
 
+// Pids in the first of `dirs` that has a cgroup.procs (Cgroup::pids on
+// the directories a container's state recorded at create).
+Result<std::vector<pid_t>> cgroup_pids(const std::vector<std::string>& dirs);
+// rmdir each of `dirs` (Cgroup::destroy on recorded directories).
+Status remove_cgroup_dirs(const std::vector<std::string>& dirs);
+
 // cgroup v1 cpu.shares to the v2 cpu.weight scale (as runc converts).
 uint64_t cpu_shares_to_weight(uint64_t shares);
 // v1 blkio.weight (10..1000) to the v2 io.weight scale (1..10000), as runc.

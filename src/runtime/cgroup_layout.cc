@@ -32,12 +32,23 @@ const V1Hierarchy* CgroupLayout::find_v1(std::string_view controller) const {
 Result<CgroupLayout> detect_cgroup_layout(std::string_view mountinfo) {
   CgroupLayout out;
   bool root_is_v2 = false;
-  for (const auto& line : str::split(mountinfo, '\n')) {
+  // Only cgroup lines are split into fields: on a busy host mountinfo has
+  // a line per container mount (overlays, binds, netns pins), and this runs
+  // in every create and delete.
+  size_t pos = 0;
+  while (pos < mountinfo.size()) {
+    size_t eol = mountinfo.find('\n', pos);
+    if (eol == std::string_view::npos) eol = mountinfo.size();
+    std::string_view line = mountinfo.substr(pos, eol - pos);
+    pos = eol + 1;
     if (line.empty()) continue;
     auto dash = line.find(" - ");
-    if (dash == std::string::npos) continue;
-    auto pre = str::split(std::string_view(line).substr(0, dash), ' ');
-    auto post = str::split(std::string_view(line).substr(dash + 3), ' ');
+    if (dash == std::string_view::npos) continue;
+    if (line.substr(dash + 3, 7) != "cgroup ") {
+      if (line.substr(dash + 3, 8) != "cgroup2 ") continue;
+    }
+    auto pre = str::split(line.substr(0, dash), ' ');
+    auto post = str::split(line.substr(dash + 3), ' ');
     if (pre.size() < 5 || post.size() < 3) continue;
     const std::string& fstype = post[0];
     std::string mp = unescape(pre[4]);

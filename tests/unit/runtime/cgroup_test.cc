@@ -161,6 +161,23 @@ TEST_F(FakeCgroupFs, V2RejectsWhatItCannotApply) {
   EXPECT_EQ(st.error().msg, "linux.resources.cpu.cpus: the cpuset controller is not available");
 }
 
+// A controller already in cgroup.subtree_control is not written again (each
+// write waits for dying cgroups to go offline): only the missing ones are.
+TEST_F(FakeCgroupFs, V2CreateWritesOnlyControllersNotYetEnabled) {
+  file("cgroup.controllers", "cpuset cpu io memory pids\n");
+  file("cgroup.subtree_control", "cpuset cpu io memory pids\n");
+  file("berth/cgroup.controllers", "cpuset cpu io memory pids\n");
+  file("berth/cgroup.subtree_control", "cpu io memory pids\n");
+  CgroupLayout l;
+  l.mode = CgroupMode::v2;
+  l.unified = root_;
+  Cgroup cg(l, "/berth/c2");
+  ASSERT_TRUE(cg.create());
+  EXPECT_EQ(read("cgroup.subtree_control"), "cpuset cpu io memory pids\n");
+  EXPECT_EQ(read("berth/cgroup.subtree_control"), "+cpuset");
+  EXPECT_TRUE(fs::exists(root_ + "/berth/c2"));
+}
+
 TEST_F(FakeCgroupFs, V1CpusetInheritsAndMemoryLimit) {
   file("cpuset/cpuset.cpus", "0-1\n");
   file("cpuset/cpuset.mems", "0\n");
