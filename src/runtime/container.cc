@@ -134,14 +134,36 @@ void sleep_ms(long ms) {
   ::nanosleep(&ts, nullptr);
 }
 
-// Send SIGKILL to a whole container and wait (bounded) for its init to go.
-void kill_everything(const ContainerState& s, const Cgroup* cg) {
-  if (sys::process_matches(s.pid, s.start_time)) ::kill(s.pid, SIGKILL);
-  if (cg) {
-    if (auto pids = cg->pids())
+// Send SIGKILL to a whole container and wait (bounded, 5 s) for its init
+// to go. The wait is on a pidfd, which turns readable the moment the init
+// exits (a zombie counts as gone, as in process_matches), not a 10 ms poll.
+void kill_everything(const ContainerState& s, const std::vector<std::string>& cg_dirs) {
+  UniqueFd pidfd;
+  if (sys::process_matches(s.pid, s.start_time)) {
+    pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, s.pid, 0)));
+    if (!pidfd) {
+      ::kill(s.pid, SIGKILL);  // no pidfd (old kernel, no fds): signal and poll below
+    } else if (sys::process_matches(s.pid, s.start_time)) {
+      // Checked again once the pidfd pins the process: it is the init, not
+      // a reuse of its pid, and the signal goes to exactly that process.
+      (void)::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+    } else {
+      pidfd.reset();  // gone meanwhile
+    }
+  }
+  if (!cg_dirs.empty()) {
+    if (auto pids = cgroup_pids(cg_dirs))
       for (pid_t p : *pids) ::kill(p, SIGKILL);
   }
-  for (int i = 0; i < 500 && sys::process_matches(s.pid, s.start_time); ++i) sleep_ms(10);
+  if (pidfd) {
+    pollfd pfd{pidfd.get(), POLLIN, 0};
+    for (int i = 0; i < 50; ++i) {  // EINTR-proof, 5 s in all
+      int r = ::poll(&pfd, 1, 100);
+      if (r > 0 || (r < 0 && errno != EINTR) || !sys::process_matches(s.pid, s.start_time)) break;
+    }
+    return;
+  }
+  for (int i = 0; i < 500 && sys::process_matches(s.pid, s.start_time); ++i) sleep_ms(i < 10 ? 1 : 10);
 }
 
 std::string state_for_hooks(const ContainerState& s, const char* status) {
@@ -562,9 +584,12 @@ Status Runtime::kill(const std::string& id, int sig, bool all) {
   if (current_status(dir_, s) == ContainerStatus::stopped && !all)
     return make_error(Errc::conflict, "container not running");
   if (all) {
-    auto layout = BERTH_TRY(detect_host_cgroup_layout());
-    Cgroup cg(layout, s.cgroup_path);
-    auto pids = BERTH_TRY(cg.pids());
+    std::vector<std::string> dirs = s.cgroup_dirs;  // recorded at create
+    if (dirs.empty()) {
+      auto layout = BERTH_TRY(detect_host_cgroup_layout());
+      dirs = Cgroup(layout, s.cgroup_path).dirs();
+    }
+    auto pids = BERTH_TRY(cgroup_pids(dirs));
     for (pid_t p : pids) ::kill(p, sig);
     return ok();
   }
@@ -573,27 +598,35 @@ Status Runtime::kill(const std::string& id, int sig, bool all) {
 }
 
 Status Runtime::destroy(const ContainerState& s) {
-  auto layout = detect_host_cgroup_layout();
-  std::optional<Cgroup> cg;
-  if (layout) cg.emplace(*layout, s.cgroup_path);
-  if (cg && cgroup_frozen(s.cgroup_dirs)) {
+  // The cgroup's directories as create recorded them: delete needs no
+  // mountinfo scan. A state without them (older runtime) is resolved from
+  // the host layout; so is the freezer when the cgroup is frozen.
+  std::vector<std::string> dirs = s.cgroup_dirs;
+  auto host_cgroup = [&]() -> std::optional<Cgroup> {
+    auto layout = detect_host_cgroup_layout();
+    if (!layout) return std::nullopt;
+    return Cgroup(*layout, s.cgroup_path);
+  };
+  if (dirs.empty() && !s.cgroup_path.empty())
+    if (auto cg = host_cgroup()) dirs = cg->dirs();
+  if (!dirs.empty() && cgroup_frozen(dirs)) {
     // Frozen (v1) tasks do not die until thawed: queue SIGKILL, then thaw.
-    if (auto pids = cg->pids())
+    if (auto pids = cgroup_pids(dirs))
       for (pid_t p : *pids) ::kill(p, SIGKILL);
-    (void)cg->set_frozen(false);
+    if (auto cg = host_cgroup()) (void)cg->set_frozen(false);
   }
-  kill_everything(s, cg ? &*cg : nullptr);
-  if (cg) {
+  kill_everything(s, dirs);
+  if (!dirs.empty()) {
     // Stragglers of a container without its own pid namespace.
-    if (auto pids = cg->pids(); pids && !pids->empty()) {
+    if (auto pids = cgroup_pids(dirs); pids && !pids->empty()) {
       for (pid_t p : *pids) ::kill(p, SIGKILL);
-      for (int i = 0; i < 200; ++i) {
-        auto left = cg->pids();
+      for (int i = 0; i < 210; ++i) {
+        auto left = cgroup_pids(dirs);
         if (!left || left->empty()) break;
-        sleep_ms(10);
+        sleep_ms(i < 10 ? 1 : 10);
       }
     }
-    BERTH_TRY_VOID(cg->destroy());
+    BERTH_TRY_VOID(remove_cgroup_dirs(dirs));
   }
   if (!s.poststop.empty()) (void)run_hooks(s.poststop, "hooks.poststop", state_for_hooks(s, "stopped"));
   return dir_.remove(s.id);

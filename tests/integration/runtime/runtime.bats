@@ -167,6 +167,54 @@ rt() { "$R" --root "$ROOT" "$@"; }
   rmdir /sys/fs/cgroup/*/berth-rt-test 2>/dev/null || true
 }
 
+@test "cgroup: delete removes the directory of every hierarchy recorded at create" {
+  args sleep 100
+  cfg ".linux.cgroupsPath = \"/berth-rt-test/$ID\""
+  rt create -b "$B" "$ID" </dev/null >"$T/out" 2>&1
+  mapfile -t dirs < <(jq -r '.cgroup_dirs[]' "$ROOT/$ID/state.json")
+  # One per mounted hierarchy (v1 controllers, the unified one).
+  [ "${#dirs[@]}" -eq "$(grep -E ' - cgroup2? ' /proc/self/mountinfo | awk '{print $5}' | grep -c '^/sys/fs/cgroup/')" ]
+  for d in "${dirs[@]}"; do [ -d "$d" ]; done
+  rt start "$ID"
+  run rt delete -f "$ID"
+  [ "$status" -eq 0 ]
+  for d in "${dirs[@]}"; do [ ! -d "$d" ]; done
+  [ ! -e "$ROOT/$ID" ]
+  rmdir /sys/fs/cgroup/*/berth-rt-test 2>/dev/null || true
+}
+
+@test "cgroup: a state without recorded directories (older runtime) still has its cgroup removed" {
+  args sleep 100
+  cfg ".linux.cgroupsPath = \"/berth-rt-test/$ID\""
+  rt create -b "$B" --pid-file "$T/pid" "$ID" </dev/null >"$T/out" 2>&1
+  mapfile -t dirs < <(jq -r '.cgroup_dirs[]' "$ROOT/$ID/state.json")
+  [ "${#dirs[@]}" -gt 0 ]
+  jq 'del(.cgroup_dirs)' "$ROOT/$ID/state.json" > "$T/s.json" && mv "$T/s.json" "$ROOT/$ID/state.json"
+  run rt delete -f "$ID"
+  [ "$status" -eq 0 ]
+  for d in "${dirs[@]}"; do [ ! -d "$d" ]; done
+  pid=$(cat "$T/pid")
+  ! kill -0 "$pid" 2>/dev/null || [ "$(awk '{print $3}' /proc/$pid/stat)" = Z ]
+  rmdir /sys/fs/cgroup/*/berth-rt-test 2>/dev/null || true
+}
+
+@test "cgroup: v1 device rules are applied in order (deny all, then the allows)" {
+  [ -d /sys/fs/cgroup/devices ] || skip "no v1 devices hierarchy"
+  args sleep 100
+  cfg ".linux.cgroupsPath = \"/berth-rt-test/$ID\" | .linux.resources.devices = [{\"allow\": false, \"access\": \"rwm\"}, {\"allow\": true, \"type\": \"c\", \"major\": 10, \"minor\": 200, \"access\": \"rwm\"}, {\"allow\": false, \"type\": \"c\", \"major\": 10, \"minor\": 200, \"access\": \"w\"}]"
+  rt create -b "$B" "$ID" </dev/null >"$T/out" 2>&1
+  list=/sys/fs/cgroup/devices/berth-rt-test/$ID/devices.list
+  ! grep -qx 'a \*:\* rwm' "$list"
+  # The later deny of "w" took effect after the allow: 10:200 keeps "rm".
+  grep -qx 'c 10:200 rm' "$list"
+  # runc's defaults follow the spec's rules.
+  grep -qx 'c 1:3 rwm' "$list"
+  grep -qx 'c 136:\* rwm' "$list"
+  run rt delete -f "$ID"
+  [ "$status" -eq 0 ]
+  rmdir /sys/fs/cgroup/*/berth-rt-test 2>/dev/null || true
+}
+
 @test "cgroup: the container sees its own limit in /sys/fs/cgroup" {
   args cat /sys/fs/cgroup/memory/memory.limit_in_bytes
   cfg '.linux.resources.memory = {"limit": 33554432}'
