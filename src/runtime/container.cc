@@ -250,6 +250,7 @@ Result<pid_t> Runtime::create_impl(const CreateOptions& o, const sigset_t* child
   plan.new_net = net_ns && net_ns->path.empty();
   const auto* cg_ns = lx.find_ns(oci::NsType::cgroup);
   plan.new_cgroup = cg_ns && cg_ns->path.empty();
+  plan.attach_during_mounts = !user_ns && !plan.new_cgroup;
   const auto* uts_ns = lx.find_ns(oci::NsType::uts);
   if (!spec.hostname.empty()) plan.hostname = spec.hostname;
   if (!spec.domainname.empty()) plan.domainname = spec.domainname;
@@ -487,6 +488,16 @@ Result<pid_t> Runtime::create_impl(const CreateOptions& o, const sigset_t* child
     if (!fd || ::write(fd.get(), v.data(), v.size()) != static_cast<ssize_t>(v.size()))
       setup = sys_error("process.oomScoreAdj: write " + p);
   }
+  if (!setup && plan.attach_during_mounts) {
+    // The init mounts meanwhile: one that failed (and exited, hence the
+    // failed attach) has left its report, which names the real cause.
+    pollfd pf{parent_sock.get(), POLLIN, 0};
+    if (::poll(&pf, 1, 0) == 1) {
+      ChildMsg m = recv_child_msg(parent_sock.get());
+      if (m.kind == ChildMsg::report && m.rep.step != InitStep::ready && m.rep.step != InitStep::hooks_request)
+        return invalid(describe_init_failure(m.rep, plan));
+    }
+  }
   if (!setup) return std::move(setup).error();
   st.pid = pid;
   if (setup && hook_state) {
@@ -497,7 +508,10 @@ Result<pid_t> Runtime::create_impl(const CreateOptions& o, const sigset_t* child
   }
   if (!setup) return std::move(setup).error();
   // MSG_NOSIGNAL: an init that already died must not SIGPIPE the runtime.
-  if (::send(parent_sock.get(), "g", 1, MSG_NOSIGNAL) != 1) return sys_error("start init");
+  // One that failed a mount before this go (attach_during_mounts) has left
+  // its report: EPIPE falls through to reading it.
+  if (::send(parent_sock.get(), "g", 1, MSG_NOSIGNAL) != 1 && errno != EPIPE && errno != ECONNRESET)
+    return sys_error("start init");
 
   // The init's requests until it is ready: run the prestart/createRuntime
   // hooks (its namespaces and mounts exist, pivot_root not done yet), take

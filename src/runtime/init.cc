@@ -452,13 +452,20 @@ void apply_identity(const InitPlan& p) {
   // Not dumpable until execve (see exec_main).
   (void)::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   ::umask(0);
-  // 1. Wait until the parent has put us in the cgroups and written id maps.
-  char go = 0;
-  ssize_t n;
-  do {
-    n = ::read(p.sync_fd, &go, 1);
-  } while (n < 0 && errno == EINTR);
-  if (n != 1) ::_exit(1);
+  // 1. Wait until the parent has put us in the cgroups and written id maps
+  // (or, attach_during_mounts, once the mounts are done: see init.h).
+  bool attached = false;
+  auto await_attach = [&] {
+    if (attached) return;
+    char go = 0;
+    ssize_t n;
+    do {
+      n = ::read(p.sync_fd, &go, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) ::_exit(1);
+    attached = true;
+  };
+  if (!p.attach_during_mounts) await_attach();
 
   for (size_t i = 0; i < p.joins.size(); ++i) {
     if (::setns(p.joins[i].fd, p.joins[i].nstype) != 0) fail(p, InitStep::join_namespace, static_cast<int>(i));
@@ -483,7 +490,12 @@ void apply_identity(const InitPlan& p) {
     fail(p, InitStep::bind_rootfs);
   int root_fd = ::open(rp.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0) fail(p, InitStep::open_rootfs);
-  for (size_t i = 0; i < rp.steps.size(); ++i) run_step(p, root_fd, rp.steps[i], static_cast<int>(i));
+  for (size_t i = 0; i < rp.steps.size(); ++i) {
+    // Device nodes are made by a process in the container's device cgroup.
+    if (rp.steps[i].kind == StepKind::mknod || rp.steps[i].kind == StepKind::bind_device) await_attach();
+    run_step(p, root_fd, rp.steps[i], static_cast<int>(i));
+  }
+  await_attach();
   if (p.parent_hooks) {
     // prestart and createRuntime run now in the runtime's namespaces, as
     // runc runs them: the container's namespaces and mounts exist, the old

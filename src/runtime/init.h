@@ -94,6 +94,14 @@ struct InitPlan {
   int console_sock = -1;  // connected --console-socket, when terminal
   std::vector<NsJoin> joins;  // user first; pid is joined by the parent
   bool new_user = false, new_cgroup = false, new_net = false;
+  // The init waits for the runtime's go (it is in the cgroups) before its
+  // first step by default. With attach_during_mounts it mounts meanwhile
+  // and waits before the first device node, hook or pivot_root: the
+  // runtime's cgroup.procs writes (each hierarchy's first one waits for an
+  // RCU grace period) overlap the mounts. Only without a new user
+  // namespace (the id maps come first) or cgroup namespace (unshared from
+  // the final cgroup).
+  bool attach_during_mounts = false;
   std::optional<std::string> hostname, domainname;
   std::vector<std::pair<std::string, std::string>> sysctls;  // /proc/sys path, value
   RootfsPlan rootfs;

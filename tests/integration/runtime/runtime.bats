@@ -215,6 +215,35 @@ rt() { "$R" --root "$ROOT" "$@"; }
   rmdir /sys/fs/cgroup/*/berth-rt-test 2>/dev/null || true
 }
 
+@test "cgroup: the init makes device nodes from inside the container's device cgroup" {
+  [ -d /sys/fs/cgroup/devices ] || skip "no v1 devices hierarchy"
+  # The init mounts while the runtime attaches it to the cgroups, but waits
+  # for the attach before its first mknod: a node the device cgroup does not
+  # allow to be made (no "m" for 10:229) fails create.
+  args true
+  cfg ".linux.cgroupsPath = \"/berth-rt-test/$ID\" | .linux.devices = [{\"path\": \"/dev/fuse\", \"type\": \"c\", \"major\": 10, \"minor\": 229, \"fileMode\": 438, \"uid\": 0, \"gid\": 0}] | .linux.resources.devices = [{\"allow\": false, \"access\": \"rwm\"}]"
+  run rt create -b "$B" "$ID" </dev/null
+  [ "$status" -ne 0 ]
+  [[ $output == *"/dev/fuse"* ]]
+  [ ! -e "$ROOT/$ID" ]
+  [ ! -d /sys/fs/cgroup/devices/berth-rt-test/$ID ]
+  # Allowed to be made ("m"), the same node is created.
+  cfg '.linux.resources.devices += [{"allow": true, "type": "c", "major": 10, "minor": 229, "access": "m"}] | .process.args = ["stat", "-c", "%t:%T", "/dev/fuse"]'
+  run rt run -b "$B" "$ID" </dev/null
+  [ "$status" -eq 0 ]
+  [ "$output" = "a:e5" ]
+  rmdir /sys/fs/cgroup/*/berth-rt-test 2>/dev/null || true
+}
+
+@test "a mount that fails while the init is being attached to its cgroups names the mount" {
+  args true
+  cfg '.mounts += [{"destination": "/mnt", "type": "nosuchfs", "source": "none"}]'
+  run rt create -b "$B" "$ID" </dev/null
+  [ "$status" -ne 0 ]
+  [[ $output == *"/mnt"* ]]
+  [ ! -e "$ROOT/$ID" ]
+}
+
 @test "cgroup: the container sees its own limit in /sys/fs/cgroup" {
   args cat /sys/fs/cgroup/memory/memory.limit_in_bytes
   cfg '.linux.resources.memory = {"limit": 33554432}'
