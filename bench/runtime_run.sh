@@ -7,6 +7,9 @@
 # out). Prints hyperfine's table, medians, ratios to berth-runtime and the
 # peak RSS of each runtime's `create` process.
 #   usage: bench/runtime_run.sh [RUNS]   (default 50)
+# BERTH_RUNTIME=PATH picks the berth-runtime measured (default build/bin);
+# BERTH_RUNTIME_BASE=PATH adds a second one as "berth-base" in the same run
+# (an A/B against e.g. a copy of main's build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-50}
@@ -46,6 +49,11 @@ mv "$W/c.json" "$W/bundle/config.json"
 
 declare -A bins=([berth-runtime]="$BR")
 names=(berth-runtime)
+if [[ -n ${BERTH_RUNTIME_BASE:-} ]]; then
+  bins[berth-base]="$(readlink -f "$BERTH_RUNTIME_BASE")"
+  [[ -x ${bins[berth-base]} ]] || { echo "BERTH_RUNTIME_BASE is not executable" >&2; exit 1; }
+  names+=(berth-base)
+fi
 command -v crun >/dev/null && { bins[crun]="$(command -v crun)"; names+=(crun); }
 command -v runc >/dev/null && { bins[runc]="$(command -v runc)"; names+=(runc); }
 
