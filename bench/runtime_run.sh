@@ -65,6 +65,7 @@ set -e
 rt=$1 root=$2 b=$3
 "$rt" --root "$root" create -b "$b" --pid-file "$root.pid" bench-life </dev/null >/dev/null
 read -r pid < "$root.pid" || true  # no trailing newline
+[[ -n $pid ]] || exit 1  # else /proc//stat is /proc/stat: the wait below would never end
 "$rt" --root "$root" start bench-life
 while read -r _ _ st _ < "/proc/$pid/stat" 2>/dev/null && [[ $st != Z ]]; do :; done
 "$rt" --root "$root" delete bench-life
