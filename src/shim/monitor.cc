@@ -23,6 +23,18 @@ namespace {
 
 constexpr uint64_t kListen = 1, kSignal = 2, kOut = 3, kErr = 4, kIn = 5;
 constexpr size_t kReadSize = 64 * 1024;
+// Output pipes are grown to this (F_SETPIPE_SZ): a container writing faster
+// than the shim formats fills 1 MiB, not 64 KiB, before it blocks, so it and
+// the shim wake each other ~16x less often (measured: ~15% less shim CPU per
+// MB of 80-byte lines, bench/logs_throughput.sh). Kernel memory for it is
+// allocated only while the pipe holds data, bounded by this per pipe
+// (fs.pipe-max-size is 1 MiB by default; root is not held to the per-user
+// soft limit).
+constexpr int kOutputPipeSize = 1024 * 1024;
+// Reads per readable event while each one fills the buffer: drains a full
+// pipe without an epoll_wait per 64 KiB, and still returns to the loop
+// after 1 MiB so the other stream, clients and signals are served.
+constexpr int kReadsPerWake = kOutputPipeSize / static_cast<int>(kReadSize);
 constexpr size_t kMaxRequestLine = 64 * 1024;
 constexpr int64_t kDrainGraceNs = 2'000'000'000;  // output EOF wait after init exit
 constexpr int kFinalFlushMs = 2000;               // attach delivery at exit
@@ -95,6 +107,9 @@ Status Monitor::open_gate() {
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &e) != 0) return sys_error("epoll_ctl");
     return ok();
   };
+  // Not a pipe (a tty's pty master): F_SETPIPE_SZ fails and nothing changes.
+  if (fds_.out && !opts_.tty) (void)::fcntl(fds_.out.get(), F_SETPIPE_SZ, kOutputPipeSize);
+  if (fds_.err) (void)::fcntl(fds_.err.get(), F_SETPIPE_SZ, kOutputPipeSize);
   if (fds_.out) {
     set_nonblock(fds_.out.get());
     BERTH_TRY_VOID(add(fds_.out.get(), kOut, EPOLLIN));
@@ -244,19 +259,24 @@ void Monitor::close_output(int which) {
 void Monitor::on_output(int which) {
   UniqueFd& fd = which == 0 ? fds_.out : fds_.err;
   if (!fd) return;
-  ssize_t n = ::read(fd.get(), readbuf_.get(), kReadSize);
-  if (n > 0) {
-    auto s = (which == 0 || opts_.tty) ? logging::Stream::out : logging::Stream::err;
-    if (log_) {
-      int64_t t = now_ns();
-      (void)log_->write(s, std::string_view(readbuf_.get(), static_cast<size_t>(n)), t);
-      if (log_dirty_since_ns_ == 0) log_dirty_since_ns_ = t;
+  auto s = (which == 0 || opts_.tty) ? logging::Stream::out : logging::Stream::err;
+  for (int k = 0; k < kReadsPerWake; ++k) {
+    ssize_t n = ::read(fd.get(), readbuf_.get(), kReadSize);
+    if (n > 0) {
+      if (log_) {
+        // Each read is stamped when it was read, as Docker's copier does.
+        int64_t t = now_ns();
+        (void)log_->write(s, std::string_view(readbuf_.get(), static_cast<size_t>(n)), t);
+        if (log_dirty_since_ns_ == 0) log_dirty_since_ns_ = t;
+      }
+      deliver(s, readbuf_.get(), static_cast<size_t>(n));
+      if (static_cast<size_t>(n) < kReadSize) return;  // drained: back to epoll
+      continue;
     }
-    deliver(s, readbuf_.get(), static_cast<size_t>(n));
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    close_output(which);  // EOF, or EIO on a pty whose slave side is gone
     return;
   }
-  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-  close_output(which);  // EOF, or EIO on a pty whose slave side is gone
 }
 
 void Monitor::deliver(logging::Stream s, const char* data, size_t n) {
