@@ -179,3 +179,50 @@ print(m["version"], m["short_message"], m["level"], m["_container_name"], m["_co
   run docker inspect -f '{{json .HostConfig.LogConfig}}' other
   [ "$output" = '{"Type":"none","Config":{}}' ]
 }
+
+# pipe_size PID FD: F_GETPIPE_SZ of a process's fd (reopened through /proc);
+# "none" when it is not a pipe.
+pipe_size() {
+  python3 - "$1" "$2" <<'PY'
+import fcntl, os, stat, sys
+p = "/proc/%s/fd/%s" % (sys.argv[1], sys.argv[2])
+if not stat.S_ISFIFO(os.stat(p).st_mode):
+    print("none"); sys.exit(0)
+fd = os.open(p, os.O_WRONLY | os.O_NONBLOCK)
+print(fcntl.fcntl(fd, 1032))  # F_GETPIPE_SZ
+PY
+}
+
+@test "logs: the shim grows a container's stdout and stderr pipes to 1 MiB; a tty stays a pty" {
+  docker run -d --name pz busybox sleep 30
+  pid=$(docker inspect -f '{{.State.Pid}}' pz)
+  [ "$(pipe_size "$pid" 1)" = 1048576 ]
+  [ "$(pipe_size "$pid" 2)" = 1048576 ]
+  docker run -d -t --name pt busybox sleep 30
+  pid=$(docker inspect -f '{{.State.Pid}}' pt)
+  [ "$(pipe_size "$pid" 1)" = none ]
+  docker rm -f pz pt
+}
+
+@test "logs: a multi-MiB burst on stdout and stderr at once keeps every line, in order per stream" {
+  # Both pipes stay full (the shim drains up to 1 MiB per wake, alternating
+  # streams), and lines cross every 64 KiB read boundary.
+  pad=$(printf 'p%.0s' $(seq 60))
+  # Written to files first, then both cat at once: cat writes 64 KiB+ at
+  # a time, so the pipes fill faster than the shim drains them.
+  # (Its own max-size: an earlier test left daemon-wide 2k x 2 defaults.)
+  docker run --name burst --log-opt max-size=64m --log-opt max-file=1 busybox sh -c "
+    i=0; while [ \$i -lt 40000 ]; do echo out-\$i-$pad; i=\$((i+1)); done >/tmp/o
+    sed 's/^out/err/' /tmp/o >/tmp/e
+    cat /tmp/o & cat /tmp/e >&2; wait" >/dev/null 2>&1
+  docker logs burst 2>/dev/null >"$BATS_TEST_TMPDIR/out"
+  docker logs burst 2>"$BATS_TEST_TMPDIR/err" >/dev/null
+  seq 0 39999 | sed "s/.*/out-&-$pad/" | cmp - "$BATS_TEST_TMPDIR/out"
+  seq 0 39999 | sed "s/.*/err-&-$pad/" | cmp - "$BATS_TEST_TMPDIR/err"
+  # Every json-file line is whole and its stream field matches its text.
+  log=$(docker inspect -f '{{.LogPath}}' burst)
+  [ "$(grep -c '^{"log":"out-[0-9]*-p*\\n","stream":"stdout","time":"[0-9T:.-]*Z"}$' "$log")" -eq 40000 ]
+  [ "$(grep -c '^{"log":"err-[0-9]*-p*\\n","stream":"stderr","time":"[0-9T:.-]*Z"}$' "$log")" -eq 40000 ]
+  [ "$(wc -l <"$log")" -eq 80000 ]
+  docker rm burst
+}
