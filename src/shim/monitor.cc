@@ -23,18 +23,15 @@ namespace {
 
 constexpr uint64_t kListen = 1, kSignal = 2, kOut = 3, kErr = 4, kIn = 5;
 constexpr size_t kReadSize = 64 * 1024;
-// Output pipes are grown to this (F_SETPIPE_SZ): a container writing faster
-// than the shim formats fills 1 MiB, not 64 KiB, before it blocks, so it and
-// the shim wake each other ~16x less often (measured: ~15% less shim CPU per
-// MB of 80-byte lines, bench/logs_throughput.sh). Kernel memory for it is
-// allocated only while the pipe holds data, bounded by this per pipe
-// (fs.pipe-max-size is 1 MiB by default; root is not held to the per-user
-// soft limit).
-constexpr int kOutputPipeSize = 1024 * 1024;
-// Reads per readable event while each one fills the buffer: drains a full
-// pipe without an epoll_wait per 64 KiB, and still returns to the loop
-// after 1 MiB so the other stream, clients and signals are served.
-constexpr int kReadsPerWake = kOutputPipeSize / static_cast<int>(kReadSize);
+// Output pipes stay at the kernel's default size. Growing them (1 MiB with
+// F_SETPIPE_SZ saved ~15% of shim CPU per MB) is charged to root's per-user
+// pipe budget (fs.pipe-user-pages-soft, 64 MiB): past ~32 containers every
+// new pipe of a process without CAP_SYS_RESOURCE/CAP_SYS_ADMIN, i.e. every
+// pipe inside every container, would shrink to 8 KiB.
+// Reads per readable event while each one fills the buffer: drains a pipe a
+// fast writer keeps full without an epoll_wait per 64 KiB, and still returns
+// to the loop after 1 MiB so the other stream, clients and signals are served.
+constexpr int kReadsPerWake = 16;
 constexpr size_t kMaxRequestLine = 64 * 1024;
 constexpr int64_t kDrainGraceNs = 2'000'000'000;  // output EOF wait after init exit
 constexpr int kFinalFlushMs = 2000;               // attach delivery at exit
@@ -107,9 +104,6 @@ Status Monitor::open_gate() {
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &e) != 0) return sys_error("epoll_ctl");
     return ok();
   };
-  // Not a pipe (a tty's pty master): F_SETPIPE_SZ fails and nothing changes.
-  if (fds_.out && !opts_.tty) (void)::fcntl(fds_.out.get(), F_SETPIPE_SZ, kOutputPipeSize);
-  if (fds_.err) (void)::fcntl(fds_.err.get(), F_SETPIPE_SZ, kOutputPipeSize);
   if (fds_.out) {
     set_nonblock(fds_.out.get());
     BERTH_TRY_VOID(add(fds_.out.get(), kOut, EPOLLIN));
