@@ -763,6 +763,11 @@ Status ContainerService::start_entry(const EntryPtr& e, std::string_view ref, bo
   so.tty = tty;
   so.stdin_open = open_stdin;
   so.stdin_once = stdin_once;
+  // Nothing of berthd's runs between the runtime's create and start (the
+  // sandbox, mounts and files are ready before the shim): the shim runs the
+  // container at once, saving the runtime `start` exec, and releases its
+  // output and exit only at our `start`, after the attaches below.
+  so.run_now = true;
   auto spawned = spawn_shim(so);
   if (!spawned) {
     Error err = std::move(spawned).error();

@@ -36,6 +36,7 @@ std::vector<std::string> shim_argv(const ShimSpawnOptions& o) {
   if (o.tty) a.push_back("--tty");
   if (o.stdin_open) a.push_back("--stdin");
   if (o.stdin_once) a.push_back("--stdin-once");
+  if (o.run_now) a.push_back("--run");
   if (!o.exec_process.empty()) {
     a.push_back("--exec-process");
     a.push_back(o.exec_process);

@@ -25,6 +25,9 @@ struct ShimSpawnOptions {
   bool stdin_open = false;
   bool stdin_once = false;
   std::string exec_process;  // exec mode (--exec-process)
+  // --run: the shim creates and starts the container in one runtime exec
+  // (`run --detach`) and holds its output and exit until `start`.
+  bool run_now = false;
 };
 
 // argv for the shim (pure; tested).

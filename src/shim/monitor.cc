@@ -90,7 +90,10 @@ Status Monitor::setup() {
   set_nonblock(fds_.listen.get());
   BERTH_TRY_VOID(add(fds_.listen.get(), kListen, EPOLLIN));
   BERTH_TRY_VOID(add(fds_.sigfd.get(), kSignal, EPOLLIN));
-  gate_open_ = opts_.exec_process.empty();
+  // Exec mode and --run: the process already runs; its output and exit wait
+  // for the first `start` (after berthd connected its attach clients).
+  gate_open_ = opts_.exec_process.empty() && !opts_.run_now;
+  if (opts_.run_now) locate_oom_counter();
   if (!gate_open_) return ok();
   return open_gate();
 }
@@ -451,7 +454,7 @@ void Monitor::dispatch(Client& c, const Request& r) {
   switch (r.op) {
     case Op::start: {
       if (!gate_open_) {
-        // Exec mode: the process already runs; let its output flow now.
+        // Exec mode or --run: the process already runs; let its output flow now.
         if (auto st = open_gate(); !st) return answer(reply_error(st.error().msg));
         status_ = Status_::running;
         if (deferred_exit_) begin_exit(deferred_status_);
@@ -492,7 +495,13 @@ void Monitor::dispatch(Client& c, const Request& r) {
       return;
     case Op::shutdown:
       // The shim always exits once the container has stopped and waiters
-      // are answered; shutdown only acknowledges that.
+      // are answered; shutdown only acknowledges that. A held process
+      // (exec mode, --run) that is never started must not hold the shim
+      // forever: its exit, once it comes, is processed from now on.
+      if (!gate_open_) {
+        if (auto st = open_gate(); !st) return answer(reply_error(st.error().msg));
+        if (deferred_exit_) begin_exit(deferred_status_);
+      }
       return answer(reply_ok());
   }
 }

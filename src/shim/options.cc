@@ -33,7 +33,7 @@ const char* usage() {
   return "usage: berth-shim --id ID --bundle DIR --runtime PATH --runtime-root DIR\n"
          "                  --socket PATH --state-dir DIR\n"
          "                  [--log-driver json-file|none] [--log-path FILE] [--log-config FILE]\n"
-         "                  [--tty] [--stdin] [--stdin-once] [--exec-process FILE]\n";
+         "                  [--tty] [--stdin] [--stdin-once] [--run] [--exec-process FILE]\n";
 }
 
 Result<Options> parse_options(int argc, const char* const* argv) {
@@ -93,6 +93,8 @@ Result<Options> parse_options(int argc, const char* const* argv) {
       BERTH_TRY_VOID(flag(&o.stdin_open));
     } else if (name == "--stdin-once") {
       BERTH_TRY_VOID(flag(&o.stdin_once));
+    } else if (name == "--run") {
+      BERTH_TRY_VOID(flag(&o.run_now));
     } else if (name == "--exec-process") {
       BERTH_TRY_VOID(take(&o.exec_process));
     } else {
@@ -112,6 +114,7 @@ Result<Options> parse_options(int argc, const char* const* argv) {
   if (o.log_driver == LogDriverKind::json_file && o.log_path.empty() && o.log_config.empty())
     return bad("--log-path is required with --log-driver json-file");
   if (o.stdin_once && !o.stdin_open) return bad("--stdin-once requires --stdin");
+  if (o.run_now && !o.exec_process.empty()) return bad("--run and --exec-process exclude each other");
   o.bundle = absolute(o.bundle);
   o.runtime_root = absolute(o.runtime_root);
   o.socket = absolute(o.socket);

@@ -28,6 +28,11 @@ struct Options {
   // `RUNTIME exec -d --process FILE` in the existing container ID; output
   // is held until the first `start` request (sent once berthd attached).
   std::string exec_process;
+  // --run: start the container at once (`RUNTIME run --detach` instead of
+  // `create`), one runtime exec fewer on the start path. Its output and
+  // its exit are held, as in exec mode, until the first `start` request
+  // (berthd connects attach clients first), so nothing is lost.
+  bool run_now = false;
 };
 
 // Parses argv (argv[0] is skipped). Accepts "--flag value" and "--flag=value".

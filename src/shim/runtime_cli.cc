@@ -38,7 +38,7 @@ std::string read_from(const std::string& path, int64_t off) {
   return out;
 }
 
-// berth-runtime's `create` and `exec` run from a sealed memfd copy of
+// berth-runtime's `create`, `run` and `exec` run from a sealed memfd copy of
 // themselves (CVE-2019-5736) and re-exec into one when they are not. The
 // shim makes that copy and executes it directly: the runtime finds itself
 // sealed and skips its own copy and second exec, one exec fewer per
@@ -46,7 +46,7 @@ std::string read_from(const std::string& path, int64_t off) {
 // its path as given. On any failure the path is used, and berth-runtime
 // makes the copy itself as before.
 UniqueFd sealed_runtime_copy(const std::string& runtime, const std::vector<std::string>& args) {
-  if (args.empty() || (args[0] != "create" && args[0] != "exec")) return UniqueFd();
+  if (args.empty() || (args[0] != "create" && args[0] != "run" && args[0] != "exec")) return UniqueFd();
   auto slash = runtime.rfind('/');
   if (slash == std::string::npos || runtime.compare(slash + 1, std::string::npos, "berth-runtime") != 0)
     return UniqueFd();

@@ -129,8 +129,12 @@ Status Bootstrap::create() {
   UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
   if (!devnull) return sys_error("open /dev/null");
   const bool exec_mode = !o_.exec_process.empty();
+  // --run: create and start in one runtime process (runc/crun/berth-runtime
+  // `run --detach`); the monitor holds output and exit until berthd's start.
   std::vector<std::string> args = {"create", "--bundle", o_.bundle, "--pid-file",
                                    fs::join(o_.state_dir, "init.pid")};
+  if (o_.run_now)
+    args = {"run", "--detach", "--bundle", o_.bundle, "--pid-file", fs::join(o_.state_dir, "init.pid")};
   if (exec_mode)
     args = {"exec", "-d", "--process", o_.exec_process, "--pid-file", fs::join(o_.state_dir, "init.pid")};
   RuntimeCli::Stdio stdio;

@@ -268,6 +268,64 @@ TEST_F(ShimTest, AttachStartWaitAndLog) {
   EXPECT_NE(rs.status, 0);
 }
 
+// --run: the runtime's `run --detach` starts the container while the shim
+// bootstraps (no separate `start` exec); everything it writes before
+// berthd's `start` request, and its exit, are held until that request, so
+// a client that attaches first gets all of it and a waiter the exit code.
+TEST_F(ShimTest, RunHoldsOutputAndExitUntilStart) {
+  std::string marker = dir_ + "/bundle/rootfs/ran";
+  configure({"sh", "-c", "echo early; echo err >&2; touch /ran; exit 5"}, false);
+  auto r = start_shim({"--run"});
+  ASSERT_EQ(WEXITSTATUS(r.status), 0) << r.err;
+  // It runs (and exits) before any start request.
+  bool ran = false;
+  for (int i = 0; i < 500 && !ran; ++i) {
+    ran = fs::exists(marker);
+    if (!ran) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(ran);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // Still held: the exit is not processed, the socket stays.
+  auto s = request(sock_, R"({"op":"state"})");
+  EXPECT_EQ(s["status"], "created");
+  EXPECT_FALSE(fs::exists(state_ + "/exit.json"));
+  UniqueFd both = attach(sock_, false, true, true);
+  ASSERT_TRUE(both);
+  UniqueFd waiter = connect_to(sock_);
+  ASSERT_TRUE(fs::write_all(waiter.get(), "{\"op\":\"wait\"}\n"));
+  auto started = request(sock_, R"({"op":"start"})");
+  ASSERT_TRUE(started["ok"].get<bool>()) << started.dump();
+  EXPECT_EQ(started["pid"], s["pid"]);
+  auto frames = demux(read_all(both.get()));
+  std::string out, err;
+  for (auto& [sid, payload] : frames) (sid == 1 ? out : err) += payload;
+  EXPECT_EQ(out, "early\n");
+  EXPECT_EQ(err, "err\n");
+  auto w = parse_json(read_line(waiter.get()));
+  ASSERT_TRUE(w);
+  EXPECT_EQ((*w)["exit_code"], 5);
+  EXPECT_EQ(log_entries().size(), 2u);
+  EXPECT_TRUE(wait_gone(sock_));
+  EXPECT_TRUE(wait_gone(state_ + "/shim.pid"));
+  auto rs = run({kRunc, "--root", root_, "state", id_});
+  EXPECT_NE(rs.status, 0);  // the runtime's state was deleted
+}
+
+// A --run container that is never started (berthd failed between spawning
+// the shim and `start`): kill + shutdown end it, and the shim exits and
+// deletes it instead of holding the exit forever.
+TEST_F(ShimTest, RunNeverStartedEndsOnKillAndShutdown) {
+  configure({"sleep", "1000"}, false);
+  auto r = start_shim({"--run"});
+  ASSERT_EQ(WEXITSTATUS(r.status), 0) << r.err;
+  EXPECT_TRUE(request(sock_, R"({"op":"kill","signal":9,"all":true})")["ok"].get<bool>());
+  EXPECT_TRUE(request(sock_, R"({"op":"shutdown"})")["ok"].get<bool>());
+  EXPECT_TRUE(wait_gone(sock_));
+  EXPECT_TRUE(wait_gone(state_ + "/shim.pid"));
+  auto rs = run({kRunc, "--root", root_, "state", id_});
+  EXPECT_NE(rs.status, 0);
+}
+
 TEST_F(ShimTest, StdinRoundTripWithStdinOnce) {
   configure({"cat"}, false);
   auto r = start_shim({"--stdin", "--stdin-once"});

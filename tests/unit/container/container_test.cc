@@ -188,4 +188,8 @@ TEST(Container, ShimArgv) {
   o.log_driver = "none";
   o.tty = o.stdin_open = false;
   EXPECT_EQ(shim_argv(o).size(), 15u);
+  o.run_now = true;
+  a = shim_argv(o);
+  ASSERT_EQ(a.size(), 16u);
+  EXPECT_EQ(a.back(), "--run");
 }

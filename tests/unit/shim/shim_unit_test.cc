@@ -37,6 +37,24 @@ TEST(Options, ParsesAllFlags) {
   EXPECT_EQ(o->log_driver, LogDriverKind::json_file);
 }
 
+TEST(Options, RunFlag) {
+  auto o = parse(kBase);
+  ASSERT_TRUE(o) << o.error().msg;
+  EXPECT_FALSE(o->run_now);
+  auto a = kBase;
+  a.push_back("--run");
+  o = parse(a);
+  ASSERT_TRUE(o) << o.error().msg;
+  EXPECT_TRUE(o->run_now);
+  a.insert(a.end(), {"--exec-process", "/p.json"});
+  auto r = parse(a);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().msg.find("--run and --exec-process"), std::string::npos);
+  a = kBase;
+  a.push_back("--run=1");
+  EXPECT_FALSE(parse(a));
+}
+
 TEST(Options, RelativePathsBecomeAbsolute) {
   auto o = parse({"--id", "x", "--bundle", "bundle", "--runtime", "runc", "--runtime-root", "r",
                   "--socket", "s", "--state-dir", "st", "--log-driver", "none"});
@@ -175,7 +193,7 @@ TEST(RuntimeCli, RunsBerthRuntimeCreateFromASealedCopy) {
   ASSERT_TRUE(fs::write_file_atomic(dir + "/berth-runtime", *probe, fs::Durability::none, 0755));
   ASSERT_TRUE(fs::write_file_atomic(dir + "/other-runtime", *probe, fs::Durability::none, 0755));
   RuntimeCli rt(dir + "/berth-runtime", dir + "/root", dir + "/runtime.log");
-  for (const char* cmd : {"create", "exec"}) {
+  for (const char* cmd : {"create", "run", "exec"}) {
     auto o = rt.run({cmd, "x"});
     ASSERT_TRUE(o);
     EXPECT_EQ(o->captured, "sealed memfds=0\n") << cmd;
