@@ -974,9 +974,14 @@ void ContainerService::on_exit(const std::string& id, Result<Json> answer) {
     }
     e->rec.state = st;
     e->shim_up = false;
-    if (auto s = persist_state(*e); !s)
-      BERTH_LOG(log_, error, "persisting container exit failed", {"id", id}, {"error", s.error().msg});
     auto_remove = e->rec.host_config.value("AutoRemove", false) && !restart_delay;
+    // An --rm container's row is deleted below: its exit is not written
+    // first (one fdatasync fewer per run --rm). If the daemon dies in
+    // between, the row still says running, and reconcile records the exit
+    // and removes it (on_exit again, with the shim gone).
+    if (!auto_remove)
+      if (auto s = persist_state(*e); !s)
+        BERTH_LOG(log_, error, "persisting container exit failed", {"id", id}, {"error", s.error().msg});
     attrs = event_attrs(e->rec);
     exited_rec = e->rec;
     // removed-waiters stay until the container is removed; not-running

@@ -11,9 +11,10 @@ setup_file() {
   STALL_DIR=$(mktemp -d /tmp/ops-stall.XXXXXX)
   cat > "$STALL_DIR/stall-runtime" <<SH
 #!/bin/sh
-# An OCI runtime that creates through berth-runtime, then never returns.
+# An OCI runtime that creates through berth-runtime, then never returns
+# (berth-shim creates with \`run --detach\`, or \`create\` without --run).
 is_create=
-for a in "\$@"; do [ "\$a" = create ] && is_create=1; done
+for a in "\$@"; do { [ "\$a" = create ] || [ "\$a" = run ]; } && is_create=1; done
 "$BERTH_BIN/berth-runtime" "\$@"
 rc=\$?
 if [ -n "\$is_create" ]; then

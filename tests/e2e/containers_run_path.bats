@@ -1,0 +1,117 @@
+#!/usr/bin/env bats
+# The start/exit/remove path of `run`: berth-shim creates and starts the
+# container in one runtime exec (`run --detach`) and holds its output and
+# exit until berthd's start (after the attach streams are connected); an
+# --rm container's exit is not persisted before its row is deleted. None of
+# it may be observable: attached output is never lost, a name is free again
+# as soon as `run --rm` returns, nothing leaks (cgroups, mounts, shims),
+# also when berthd is killed around the exit.
+
+bats_require_minimum_version 1.5.0
+load ../helpers/berth
+
+setup_file() {
+  start_berthd
+  import_busybox
+}
+
+teardown_file() {
+  stop_berthd
+}
+
+cgroups_of() { ls -d /sys/fs/cgroup/*/berth/"$1" /sys/fs/cgroup/berth/"$1" 2>/dev/null || true; }
+
+# No cgroup dir, mount, shim or runtime state of container $1 left (the
+# shim's runtime `delete` runs after berthd removed the container: allow it
+# a moment).
+assert_no_leftovers() {
+  local id=$1 k
+  for ((k = 0; k < 100; k++)); do
+    [[ -z $(cgroups_of "$id") && ! -e $BERTHD_DIR/exec/runtime/$id ]] && break
+    sleep 0.05
+  done
+  run cgroups_of "$id"
+  [ -z "$output" ]
+  [ ! -e "$BERTHD_DIR/exec/runtime/$id" ]
+  [ ! -e "$BERTHD_DIR/exec/shims/$id" ]
+  [ ! -e "$BERTHD_DIR/exec/shims/$id.sock" ]
+  [ ! -e "$BERTHD_DIR/data/containers/$id" ]
+  ! grep -q "$id" /proc/self/mountinfo
+  run pgrep -f -- "berth-shim --id $id"
+  [ -z "$output" ]
+}
+
+@test "attached run prints the container's output every time (50 runs each: docker non-TTY, docker -t, berth CLI)" {
+  local i out
+  for ((i = 0; i < 50; i++)); do
+    out=$(docker run --rm --network none busybox echo hi)
+    [ "$out" = "hi" ] || { echo "docker run #$i printed '$out'"; return 1; }
+  done
+  for ((i = 0; i < 50; i++)); do
+    out=$(docker run --rm -t --network none busybox echo hi </dev/null)
+    [ "$out" = $'hi\r' ] || { echo "docker run -t #$i printed '$out'"; return 1; }
+  done
+  for ((i = 0; i < 50; i++)); do
+    out=$("$BERTH_BIN/berth" run --rm --network none busybox sh -c 'echo hi; echo err >&2' 2>&1)
+    [ "$out" = $'hi\nerr' ] || { echo "berth run #$i printed '$out'"; return 1; }
+  done
+}
+
+@test "output beyond the pipe buffer, written before start is released, is complete" {
+  # 30000 lines (~200 KiB) fill the 64 KiB pipe while the shim still holds
+  # the output: the container blocks, nothing is lost or deadlocked.
+  run -0 docker run --rm --network none busybox sh -c 'seq 1 30000'
+  [ "${#lines[@]}" -eq 30000 ]
+  [ "${lines[0]}" = 1 ]
+  [ "${lines[29999]}" = 30000 ]
+}
+
+@test "exit code, a fast exit and stdin reach the client" {
+  run -3 docker run --rm --network none busybox sh -c 'exit 3'
+  run -0 bash -c 'echo ping | docker run --rm -i --network none busybox cat'
+  [ "$output" = ping ]
+  run -0 docker run --name fast --network none busybox true
+  run -0 docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' fast
+  [ "$output" = "exited 0" ]
+  docker rm fast >/dev/null
+}
+
+@test "a name is free again as soon as run --rm returns; nothing of the container is left" {
+  local n cid
+  for ((n = 0; n < 10; n++)); do
+    rm -f "$BATS_TEST_TMPDIR/cid"
+    run -0 docker run --rm --name same --cidfile "$BATS_TEST_TMPDIR/cid" --network none busybox echo "run $n"
+    [ "$output" = "run $n" ]
+    cid=$(cat "$BATS_TEST_TMPDIR/cid")
+    run -0 docker ps -aq --filter name=same
+    [ -z "$output" ]
+    assert_no_leftovers "$cid"
+  done
+  run -0 docker run -d --name same --network none busybox sleep 30
+  docker rm -f same >/dev/null
+}
+
+@test "run -d: running at once, stop and rm leave nothing" {
+  id=$(docker run -d --network none busybox sleep 30)
+  run -0 docker inspect -f '{{.State.Status}} {{.State.Running}}' "$id"
+  [ "$output" = "running true" ]
+  run -0 docker exec "$id" echo inside
+  [ "$output" = inside ]
+  docker rm -f "$id" >/dev/null
+  assert_no_leftovers "$id"
+}
+
+@test "kill -9 of berthd around an --rm container's exit: after restart it is removed and nothing leaks" {
+  local k id
+  for k in 1 2 3 4 5; do
+    id=$(docker run -d --rm --network none busybox sh -c 'sleep 0.3')
+    # Kill the daemon close to the exit (before, at, or after it).
+    sleep "0.$((k + 1))"
+    kill9_berthd
+    sleep 0.4
+    restart_berthd
+    run -0 docker ps -aq --no-trunc
+    [[ $output != *"$id"* ]]
+    assert_no_leftovers "$id"
+  done
+}
