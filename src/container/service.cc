@@ -768,6 +768,8 @@ Status ContainerService::start_entry(const EntryPtr& e, std::string_view ref, bo
   // container at once, saving the runtime `start` exec, and releases its
   // output and exit only at our `start`, after the attaches below.
   so.run_now = true;
+  auto sealed_rt = sealed_runtimes_.get(so.runtime);
+  if (sealed_rt) so.runtime_fd = sealed_rt->get();
   auto spawned = spawn_shim(so);
   if (!spawned) {
     Error err = std::move(spawned).error();

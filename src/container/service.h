@@ -30,6 +30,7 @@
 #include "container/health.h"
 #include "container/recovery.h"
 #include "container/restart.h"
+#include "container/shim_client.h"
 #include "store/db.h"
 
 namespace berth::container {
@@ -308,6 +309,7 @@ class ContainerService {
   RecordStore records_;
   ServiceOptions opts_;
   log::Logger& log_;
+  SealedRuntimeCache sealed_runtimes_;  // one sealed berth-runtime copy for every shim
   std::mutex mu_;
   std::map<std::string, EntryPtr> by_id_;
   std::map<std::string, std::string> by_name_;  // "/x" → id

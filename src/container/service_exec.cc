@@ -179,6 +179,8 @@ Result<std::shared_ptr<ExecSession>> ContainerService::exec_start(std::string_vi
   so.stdin_open = session->stdin_;
   so.stdin_once = session->stdin_ && !session->tty;
   so.exec_process = pfile;
+  auto sealed_rt = sealed_runtimes_.get(so.runtime);
+  if (sealed_rt) so.runtime_fd = sealed_rt->get();
   auto spawned = spawn_shim(so);
   if (!spawned) {
     std::string msg = spawned.error().msg;

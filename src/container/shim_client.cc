@@ -5,12 +5,14 @@
 #include <poll.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
 
+#include "common/sealed_copy.h"
 #include "common/strings.h"
 #include "common/fs.h"
 
@@ -37,6 +39,10 @@ std::vector<std::string> shim_argv(const ShimSpawnOptions& o) {
   if (o.stdin_open) a.push_back("--stdin");
   if (o.stdin_once) a.push_back("--stdin-once");
   if (o.run_now) a.push_back("--run");
+  if (o.runtime_fd >= 0) {
+    a.push_back("--runtime-fd");
+    a.push_back("3");  // spawn_shim puts it there
+  }
   if (!o.exec_process.empty()) {
     a.push_back("--exec-process");
     a.push_back(o.exec_process);
@@ -58,7 +64,16 @@ Result<UniqueFd> spawn_shim(const ShimSpawnOptions& o) {
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_adddup2(&fa, wr.get(), 2);
-  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+  // The shared sealed runtime copy becomes the shim's fd 3 (from a fresh
+  // close-on-exec duplicate, so dup2 never meets the same fd number).
+  UniqueFd rt_fd;
+  if (o.runtime_fd >= 0) rt_fd.reset(::fcntl(o.runtime_fd, F_DUPFD_CLOEXEC, 10));
+  if (o.runtime_fd >= 0 && !rt_fd) {
+    posix_spawn_file_actions_destroy(&fa);
+    return sys_error("dup runtime fd");
+  }
+  if (rt_fd) posix_spawn_file_actions_adddup2(&fa, rt_fd.get(), 3);
+  posix_spawn_file_actions_addclosefrom_np(&fa, rt_fd ? 4 : 3);
   posix_spawnattr_t at;
   posix_spawnattr_init(&at);
   sigset_t none;
@@ -74,6 +89,7 @@ Result<UniqueFd> spawn_shim(const ShimSpawnOptions& o) {
   posix_spawnattr_destroy(&at);
   if (rc != 0) return sys_error("spawn " + o.shim_binary, rc);
   wr.reset();
+  rt_fd.reset();
   // Wait for the shim's first process, then collect what it printed. (Not
   // read-until-EOF: a descendant that kept the pipe would hang us.)
   int st = 0;
@@ -108,6 +124,34 @@ Result<UniqueFd> spawn_shim(const ShimSpawnOptions& o) {
     err = WIFSIGNALED(st) ? "berth-shim killed by signal " + std::to_string(WTERMSIG(st))
                           : "berth-shim exited with status " + std::to_string(WEXITSTATUS(st));
   return make_error(Errc::internal, err);
+}
+
+std::shared_ptr<UniqueFd> SealedRuntimeCache::get(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos || path.compare(slash + 1, std::string::npos, "berth-runtime") != 0)
+    return nullptr;
+  UniqueFd src(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  struct stat st {};
+  if (!src || ::fstat(src.get(), &st) != 0) return nullptr;
+  Copy id;
+  id.dev = st.st_dev;
+  id.ino = st.st_ino;
+  id.size = st.st_size;
+  id.mtime_ns = int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
+  id.ctime_ns = int64_t{st.st_ctim.tv_sec} * 1000000000 + st.st_ctim.tv_nsec;
+  std::lock_guard g(mu_);
+  auto& c = copies_[path];
+  if (c.fd && c.dev == id.dev && c.ino == id.ino && c.size == id.size && c.mtime_ns == id.mtime_ns &&
+      c.ctime_ns == id.ctime_ns)
+    return c.fd;
+  auto mem = sealed_copy_of(src.get());
+  if (!mem) {
+    copies_.erase(path);
+    return nullptr;
+  }
+  id.fd = std::make_shared<UniqueFd>(std::move(*mem));
+  c = std::move(id);
+  return c.fd;
 }
 
 void wait_for_exit(const UniqueFd& pidfd, int timeout_ms) {

@@ -2,6 +2,9 @@
 // to its control socket (one JSON line each way per connection).
 #pragma once
 
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 
 #include "common/json.h"
@@ -28,6 +31,30 @@ struct ShimSpawnOptions {
   // --run: the shim creates and starts the container in one runtime exec
   // (`run --detach`) and holds its output and exit until `start`.
   bool run_now = false;
+  // A sealed copy of the runtime (SealedRuntimeCache) the shim inherits as
+  // fd 3 (`--runtime-fd 3`); -1: the shim makes its own.
+  int runtime_fd = -1;
+};
+
+// berthd's sealed memfd copies of berth-runtime (common/sealed_copy.h), one
+// per runtime path, made once and handed to every shim instead of each
+// shim copying and sealing the ~2 MB runtime before its create. A copy is
+// made again when the file changes (device, inode, size, mtime or ctime).
+// Runtimes not named berth-runtime get none (runc, crun, scripts run from
+// their path).
+class SealedRuntimeCache {
+ public:
+  // The copy for `path` (shared: keep it while spawning), or null.
+  std::shared_ptr<UniqueFd> get(const std::string& path);
+
+ private:
+  struct Copy {
+    uint64_t dev = 0, ino = 0;
+    int64_t size = 0, mtime_ns = 0, ctime_ns = 0;
+    std::shared_ptr<UniqueFd> fd;
+  };
+  std::mutex mu_;
+  std::map<std::string, Copy> copies_;
 };
 
 // argv for the shim (pure; tested).

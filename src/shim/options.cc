@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "common/fs.h"
+#include "common/strings.h"
 
 namespace berth::shim {
 
@@ -33,7 +34,8 @@ const char* usage() {
   return "usage: berth-shim --id ID --bundle DIR --runtime PATH --runtime-root DIR\n"
          "                  --socket PATH --state-dir DIR\n"
          "                  [--log-driver json-file|none] [--log-path FILE] [--log-config FILE]\n"
-         "                  [--tty] [--stdin] [--stdin-once] [--run] [--exec-process FILE]\n";
+         "                  [--tty] [--stdin] [--stdin-once] [--run] [--runtime-fd N]\n"
+         "                  [--exec-process FILE]\n";
 }
 
 Result<Options> parse_options(int argc, const char* const* argv) {
@@ -95,6 +97,12 @@ Result<Options> parse_options(int argc, const char* const* argv) {
       BERTH_TRY_VOID(flag(&o.stdin_once));
     } else if (name == "--run") {
       BERTH_TRY_VOID(flag(&o.run_now));
+    } else if (name == "--runtime-fd") {
+      std::string v;
+      BERTH_TRY_VOID(take(&v));
+      auto n = str::parse_int(v);
+      if (!n || *n < 3 || *n > 1 << 20) return bad("invalid --runtime-fd \"" + v + "\"");
+      o.runtime_fd = static_cast<int>(*n);
     } else if (name == "--exec-process") {
       BERTH_TRY_VOID(take(&o.exec_process));
     } else {

@@ -33,6 +33,11 @@ struct Options {
   // its exit are held, as in exec mode, until the first `start` request
   // (berthd connects attach clients first), so nothing is lost.
   bool run_now = false;
+  // --runtime-fd N: an inherited sealed memfd copy of berth-runtime
+  // (common/sealed_copy.h) that berthd made once for all its shims; the
+  // shim executes `create`/`run`/`exec` from it instead of copying the
+  // runtime itself. Ignored (the shim copies) unless it carries the seals.
+  int runtime_fd = -1;
 };
 
 // Parses argv (argv[0] is skipped). Accepts "--flag value" and "--flag=value".

@@ -45,11 +45,14 @@ std::string read_from(const std::string& path, int64_t off) {
 // container start. Another runtime (runc, crun, a script) is executed from
 // its path as given. On any failure the path is used, and berth-runtime
 // makes the copy itself as before.
-UniqueFd sealed_runtime_copy(const std::string& runtime, const std::vector<std::string>& args) {
-  if (args.empty() || (args[0] != "create" && args[0] != "run" && args[0] != "exec")) return UniqueFd();
+bool runs_sealed(const std::string& runtime, const std::vector<std::string>& args) {
+  if (args.empty() || (args[0] != "create" && args[0] != "run" && args[0] != "exec")) return false;
   auto slash = runtime.rfind('/');
-  if (slash == std::string::npos || runtime.compare(slash + 1, std::string::npos, "berth-runtime") != 0)
-    return UniqueFd();
+  return slash != std::string::npos && runtime.compare(slash + 1, std::string::npos, "berth-runtime") == 0;
+}
+
+UniqueFd sealed_runtime_copy(const std::string& runtime, const std::vector<std::string>& args) {
+  if (!runs_sealed(runtime, args)) return UniqueFd();
   UniqueFd src(::open(runtime.c_str(), O_RDONLY | O_CLOEXEC));
   if (!src) return UniqueFd();
   auto mem = sealed_copy_of(src.get());
@@ -132,8 +135,14 @@ Result<RuntimeCli::Outcome> RuntimeCli::run(const std::vector<std::string>& args
   int fd_err = stdio.err >= 0 ? stdio.err : cap_w.get();
   const char* path = runtime_.c_str();
 
-  UniqueFd sealed = sealed_runtime_copy(runtime_, args);
-  const int sealed_fd = sealed ? sealed.get() : -1;
+  UniqueFd sealed;
+  int sealed_fd = -1;
+  if (sealed_fd_ >= 0 && runs_sealed(runtime_, args)) {
+    sealed_fd = sealed_fd_;  // berthd's copy: no open+copy+seal per run
+  } else {
+    sealed = sealed_runtime_copy(runtime_, args);
+    sealed_fd = sealed ? sealed.get() : -1;
+  }
   int64_t log_off = file_size(log_path_);
   sigset_t empty;
   sigemptyset(&empty);
@@ -189,6 +198,15 @@ Result<RuntimeCli::Outcome> RuntimeCli::run(const std::vector<std::string>& args
   out.wait_status = st;
   if (!out.success()) out.error = last_runtime_error(read_from(log_path_, log_off));
   return out;
+}
+
+bool RuntimeCli::adopt_sealed_copy(int fd) {
+  if (fd < 0) return false;
+  int seals = ::fcntl(fd, F_GET_SEALS);
+  if (seals < 0 || (seals & kSealedCopySeals) != kSealedCopySeals) return false;
+  if (::fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) return false;
+  sealed_fd_ = fd;
+  return true;
 }
 
 Result<RuntimeCli::Outcome> RuntimeCli::run(const std::vector<std::string>& args) const {

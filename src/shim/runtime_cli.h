@@ -44,12 +44,22 @@ class RuntimeCli {
   const std::string& log_path() const { return log_path_; }
   // The same runtime with its --log sent elsewhere (e.g. /dev/null once
   // berthd may have removed the state dir).
-  RuntimeCli with_log(std::string log_path) const { return RuntimeCli(runtime_, root_, std::move(log_path)); }
+  RuntimeCli with_log(std::string log_path) const {
+    RuntimeCli r(runtime_, root_, std::move(log_path));
+    r.sealed_fd_ = sealed_fd_;
+    return r;
+  }
+  // Executes berth-runtime's create/run/exec from `fd`, a sealed copy made
+  // by someone else (berthd), instead of making one per run. The fd must
+  // stay open for this object's life; it is made close-on-exec. False (and
+  // nothing changes) unless it is a memfd carrying the copy's seals.
+  bool adopt_sealed_copy(int fd);
 
  private:
   std::string runtime_;
   std::string root_;
   std::string log_path_;
+  int sealed_fd_ = -1;
 };
 
 }  // namespace berth::shim

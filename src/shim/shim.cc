@@ -70,7 +70,11 @@ std::string drain_nonblocking(int fd) {
 class Bootstrap {
  public:
   explicit Bootstrap(const Options& o)
-      : o_(o), runtime_(o.runtime, o.runtime_root, fs::join(o.state_dir, "runtime.log")) {}
+      : o_(o), runtime_(o.runtime, o.runtime_root, fs::join(o.state_dir, "runtime.log")) {
+    // berthd's shared sealed copy of the runtime; one that is not sealed is
+    // closed, and the shim makes its own copy as without the flag.
+    if (o.runtime_fd >= 0 && !runtime_.adopt_sealed_copy(o.runtime_fd)) ::close(o.runtime_fd);
+  }
 
   // Creates the container; on failure everything created so far is undone
   // and the error carries the message for berthd.

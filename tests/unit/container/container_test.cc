@@ -1,7 +1,9 @@
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include "common/fs.h"
+#include "common/sealed_copy.h"
 #include "container/container.h"
 #include "container/shim_client.h"
 
@@ -192,4 +194,35 @@ TEST(Container, ShimArgv) {
   a = shim_argv(o);
   ASSERT_EQ(a.size(), 16u);
   EXPECT_EQ(a.back(), "--run");
+  o.runtime_fd = 17;  // spawn_shim moves it to fd 3
+  a = shim_argv(o);
+  ASSERT_EQ(a.size(), 18u);
+  EXPECT_EQ(a[16], "--runtime-fd");
+  EXPECT_EQ(a[17], "3");
+}
+
+// One sealed copy per berth-runtime path, made again when the file
+// changes; none for other runtimes.
+TEST(Container, SealedRuntimeCache) {
+  char tmpl[] = "/tmp/sealed-cache-XXXXXX";
+  std::string dir = ::mkdtemp(tmpl);
+  std::string rt = dir + "/berth-runtime";
+  ASSERT_TRUE(fs::write_file_atomic(dir + "/runc", "x", fs::Durability::none, 0755));
+  SealedRuntimeCache cache;
+  EXPECT_EQ(cache.get(dir + "/runc"), nullptr);
+  EXPECT_EQ(cache.get(dir + "/nope/berth-runtime"), nullptr);
+  // sealed_copy_of needs an ELF: copy this test binary instead.
+  auto self = fs::read_file("/proc/self/exe");
+  ASSERT_TRUE(self);
+  ASSERT_TRUE(fs::write_file_atomic(rt, *self, fs::Durability::none, 0755));
+  auto a = cache.get(rt);
+  ASSERT_NE(a, nullptr);
+  EXPECT_GE(::fcntl(a->get(), F_GET_SEALS), 0);
+  EXPECT_EQ(::fcntl(a->get(), F_GET_SEALS) & kSealedCopySeals, kSealedCopySeals);
+  EXPECT_EQ(cache.get(rt), a);  // unchanged file: the same copy
+  ASSERT_TRUE(fs::write_file_atomic(rt, *self, fs::Durability::none, 0755));  // replaced (new inode)
+  auto b = cache.get(rt);
+  ASSERT_NE(b, nullptr);
+  EXPECT_NE(b, a);
+  (void)fs::remove_all(dir);
 }

@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -6,6 +7,7 @@
 #include <cstring>
 
 #include "common/fs.h"
+#include "common/sealed_copy.h"
 #include "shim/console_socket.h"
 #include "sys/unix_socket.h"
 #include "shim/options.h"
@@ -53,6 +55,16 @@ TEST(Options, RunFlag) {
   a = kBase;
   a.push_back("--run=1");
   EXPECT_FALSE(parse(a));
+  a = kBase;
+  a.insert(a.end(), {"--runtime-fd", "3"});
+  o = parse(a);
+  ASSERT_TRUE(o) << o.error().msg;
+  EXPECT_EQ(o->runtime_fd, 3);
+  for (const char* bad : {"2", "x", "-1"}) {
+    a = kBase;
+    a.insert(a.end(), {"--runtime-fd", bad});
+    EXPECT_FALSE(parse(a)) << bad;
+  }
 }
 
 TEST(Options, RelativePathsBecomeAbsolute) {
@@ -207,6 +219,39 @@ TEST(RuntimeCli, RunsBerthRuntimeCreateFromASealedCopy) {
   auto o = other.run({"create", "x"});
   ASSERT_TRUE(o);
   EXPECT_EQ(o->captured, "plain memfds=0\n");
+  (void)fs::remove_all(dir);
+}
+
+// berthd's shared sealed copy (--runtime-fd): create/run/exec execute it,
+// not a fresh copy of the file (replaced here by a script that would say
+// so), and it is not inherited; an unsealed fd is refused.
+TEST(RuntimeCli, RunsBerthRuntimeFromAnAdoptedSealedCopy) {
+  char tmpl[] = "/tmp/shim-unit-XXXXXX";
+  std::string dir = ::mkdtemp(tmpl);
+  auto probe = fs::read_file(SEALED_PROBE);
+  ASSERT_TRUE(probe);
+  ASSERT_TRUE(fs::write_file_atomic(dir + "/probe", *probe, fs::Durability::none, 0755));
+  UniqueFd src(::open((dir + "/probe").c_str(), O_RDONLY | O_CLOEXEC));
+  ASSERT_TRUE(src);
+  auto copy = sealed_copy_of(src.get());
+  ASSERT_TRUE(copy);
+  ASSERT_TRUE(fs::write_file_atomic(dir + "/berth-runtime", "#!/bin/sh\necho from-the-file\n",
+                                    fs::Durability::none, 0755));
+  RuntimeCli rt(dir + "/berth-runtime", dir + "/root", dir + "/runtime.log");
+  UniqueFd plain(::open((dir + "/probe").c_str(), O_RDONLY | O_CLOEXEC));
+  EXPECT_FALSE(rt.adopt_sealed_copy(plain.get()));
+  ASSERT_TRUE(rt.adopt_sealed_copy(copy->get()));
+  for (const char* cmd : {"create", "run", "exec"}) {
+    auto o = rt.run({cmd, "x"});
+    ASSERT_TRUE(o);
+    EXPECT_EQ(o->captured, "sealed memfds=0\n") << cmd;
+    auto q = rt.with_log("/dev/null").run({cmd, "x"});
+    ASSERT_TRUE(q);
+    EXPECT_EQ(q->captured, "sealed memfds=0\n") << cmd;
+  }
+  auto d = rt.run({"delete", "x"});
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->captured, "from-the-file\n");
   (void)fs::remove_all(dir);
 }
 
