@@ -11,6 +11,25 @@ Result<Json> parse_json(std::string_view text) {
   return j;
 }
 
+void append_json_string(std::string& out, std::string_view s) {
+  // Printable ASCII without '"' or '\\' is written as it is; anything else
+  // (escapes, UTF-8 to validate) goes through nlohmann's serializer.
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
+      append_json(out, Json(std::string(s)));
+      return;
+    }
+  }
+  out += '"';
+  out += s;
+  out += '"';
+}
+
+void append_json(std::string& out, const Json& j) {
+  out += j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
 namespace {
 
 bool is_ws(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
@@ -94,40 +113,102 @@ struct Scanner {
   }
 };
 
-// One kept member's value: plain strings and integers directly, anything
-// else through the full parser.
-bool decode(std::string_view text, Json* out) {
-  if (text.size() >= 2 && text.front() == '"' && text.find('\\') == std::string_view::npos) {
-    *out = std::string(text.substr(1, text.size() - 2));
-    // Control characters are invalid in a JSON string: let the parser say so.
-    for (char c : text)
-      if (static_cast<unsigned char>(c) < 0x20) return false;
+// A plain string token ("…" without backslashes or control characters)
+// as its value; false for anything the full parser must judge.
+bool plain_string(std::string_view text, Json* out) {
+  if (text.size() < 2 || text.front() != '"' || text.back() != '"') return false;
+  std::string_view in = text.substr(1, text.size() - 2);
+  for (char c : in)
+    if (static_cast<unsigned char>(c) < 0x20 || c == '\\' || c == '"') return false;
+  *out = std::string(in);
+  return true;
+}
+
+// An integer token typed as the parser types it (unsigned unless negative).
+bool plain_integer(std::string_view text, Json* out) {
+  if (text.empty() || !(text.front() == '-' || (text.front() >= '0' && text.front() <= '9')) ||
+      text.find_first_of(".eE") != std::string_view::npos || (text.size() > 1 && text[0] == '0') || text == "-" ||
+      (text.size() > 2 && text[0] == '-' && text[1] == '0'))
+    return false;
+  if (text.front() == '-') {
+    int64_t v = 0;
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || p != text.data() + text.size()) return false;
+    *out = v;
     return true;
   }
-  if (!text.empty() && (text.front() == '-' || (text.front() >= '0' && text.front() <= '9')) &&
-      text.find_first_of(".eE") == std::string_view::npos && !(text.size() > 1 && text[0] == '0') &&
-      text != "-" && !(text.size() > 2 && text[0] == '-' && text[1] == '0')) {
-    // Typed as the parser types them: unsigned unless negative.
-    if (text.front() == '-') {
-      int64_t v = 0;
-      auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-      if (ec == std::errc() && p == text.data() + text.size()) {
-        *out = v;
-        return true;
-      }
-    } else {
-      uint64_t v = 0;
-      auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-      if (ec == std::errc() && p == text.data() + text.size()) {
-        *out = v;
-        return true;
-      }
+  uint64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size()) return false;
+  *out = v;
+  return true;
+}
+
+// One value at sc: plain strings, integers, literals and the arrays and
+// objects made of them are built directly (the listings' Names, Labels and
+// Ports), any other token through the full parser; false when the text is
+// malformed (the caller then takes the full parse and its error).
+bool decode_at(Scanner& sc, Json* out, int depth) {
+  sc.ws();
+  if (sc.i >= sc.s.size() || depth > 64) return false;
+  char c = sc.s[sc.i];
+  if (c == '[') {
+    ++sc.i;
+    *out = Json::array();
+    if (sc.eat(']')) return true;
+    for (;;) {
+      Json v;
+      if (!decode_at(sc, &v, depth + 1)) return false;
+      out->push_back(std::move(v));
+      if (sc.eat(',')) continue;
+      return sc.eat(']');
     }
+  }
+  if (c == '{') {
+    ++sc.i;
+    *out = Json::object();
+    if (sc.eat('}')) return true;
+    for (;;) {
+      sc.ws();
+      size_t kstart = sc.i;
+      std::string_view key;
+      bool esc;
+      if (!sc.string(&key, &esc)) return false;
+      Json k;
+      if (esc || !plain_string(sc.s.substr(kstart, sc.i - kstart), &k)) return false;
+      if (!sc.eat(':')) return false;
+      Json v;
+      if (!decode_at(sc, &v, depth + 1)) return false;
+      // A repeated key keeps its last value, as the parser does.
+      (*out)[k.get_ref<const std::string&>()] = std::move(v);
+      if (sc.eat(',')) continue;
+      return sc.eat('}');
+    }
+  }
+  size_t start = sc.i;
+  if (!sc.skip_value()) return false;
+  std::string_view text = sc.s.substr(start, sc.i - start);
+  if (plain_string(text, out) || plain_integer(text, out)) return true;
+  if (text == "true" || text == "false") {
+    *out = text == "true";
+    return true;
+  }
+  if (text == "null") {
+    *out = nullptr;
+    return true;
   }
   Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return false;
   *out = std::move(j);
   return true;
+}
+
+// One kept member's value (text is exactly one value).
+bool decode(std::string_view text, Json* out) {
+  Scanner sc{text};
+  if (!decode_at(sc, out, 0)) return false;
+  sc.ws();
+  return sc.i == text.size();
 }
 
 bool project(std::string_view text, std::initializer_list<std::string_view> keep, Json* out) {

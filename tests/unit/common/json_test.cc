@@ -45,6 +45,31 @@ TEST(JsonProjection, KeepsOnlyNamedMembersAndEqualsTheFullParse) {
   EXPECT_EQ((*got)[2], Json::object());
 }
 
+// Kept arrays and objects (Names, Labels, Ports) are decoded by the
+// projection itself, not the full parser: the same values, to any depth.
+TEST(JsonProjection, NestedKeptValuesEqualTheFullParse) {
+  const std::string text = R"([
+    {"Names":["/a", "/b/c" ,"/\u00e9"],"Labels":{"z":"1","a":"","dup":"x","dup":"y","n":{"m":[[],{},[1,-2,3.5,true,false,null]]}},
+     "Ports":[{"IP":"0.0.0.0","PrivatePort":80,"PublicPort":8080,"Type":"tcp"},{"PrivatePort":443,"Type":"tcp"}],
+     "Big":18446744073709551615,"Neg":[-9223372036854775808],"E":[1e3,-0.5],"Deep":[[[["x"]]]]},
+    {"Names":[],"Labels":{},"Ports":[ ],"Big":0,"Neg":[],"E":[],"Deep":{"k\"q":"v"}}
+  ])";
+  std::initializer_list<std::string_view> keep = {"Names", "Labels", "Ports", "Big", "Neg", "E", "Deep"};
+  auto got = parse_json_array_members(text, keep);
+  ASSERT_TRUE(got) << got.error().msg;
+  EXPECT_EQ(got->dump(), reference(text, keep).dump());
+  EXPECT_TRUE((*got)[0]["Ports"][0]["PrivatePort"].is_number_unsigned());
+  EXPECT_TRUE((*got)[0]["Neg"][0].is_number_integer());
+  EXPECT_TRUE((*got)[0]["E"][0].is_number_float());
+  EXPECT_EQ((*got)[0]["Labels"]["dup"], "y");
+  for (const char* bad : {R"([{"Names":["a",]}])", R"([{"Names":["a" "b"]}])", R"([{"Labels":{"a":}}])",
+                          R"([{"Labels":{"a" 1}}])", R"([{"Labels":{"a":1,}}])", R"([{"Ports":[{"x":tru}]}])",
+                          R"([{"Ports":[01]}])", "[{\"Names\":[\"a\tb\"]}]", R"([{"Names":["a"}])"}) {
+    auto r = parse_json_array_members(bad, keep);
+    EXPECT_FALSE(r) << bad;
+  }
+}
+
 TEST(JsonProjection, EmptyArrayAndNonArrays) {
   auto e = parse_json_array_members(" [ ] ", {"Id"});
   ASSERT_TRUE(e);
