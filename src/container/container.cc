@@ -285,22 +285,209 @@ Json inspect_json(const Record& r, const Paths& p, const std::string& driver) {
               {"NetworkSettings", net}};
 }
 
-Json list_json(const Record& r, int64_t now_ns) {
+namespace {
+
+// A member's string for the list's Mounts, as Json::value(key, "") gives it
+// (a missing or non-string member reads as "").
+std::string_view member_str(const Json& o, const char* key) {
+  auto it = o.find(key);
+  return it != o.end() && it->is_string() ? std::string_view(it->get_ref<const std::string&>()) : std::string_view();
+}
+
+void append_member(std::string& out, const char* key, std::string_view v) {
+  out += '"';
+  out += key;
+  out += "\":";
+  append_json_string(out, v);
+}
+
+// mounts_json(r), written directly (keys in sorted order).
+void append_mounts(std::string& out, const Record& r) {
+  out += '[';
+  bool first = true;
+  if (r.mounts.is_array()) {
+    for (const auto& m : r.mounts) {
+      if (!m.is_object()) continue;
+      std::string_view type = member_str(m, "Type");
+      bool volume = type == "volume";
+      out += first ? "{" : ",{";
+      first = false;
+      append_member(out, "Destination", member_str(m, "Destination"));
+      if (volume) out += ",\"Driver\":\"local\"";
+      out += ',';
+      append_member(out, "Mode", member_str(m, "Mode"));
+      if (volume) {
+        out += ',';
+        append_member(out, "Name", member_str(m, "Name"));
+      }
+      out += ',';
+      append_member(out, "Propagation", member_str(m, "Propagation"));
+      auto rw = m.find("RW");
+      out += rw != m.end() && rw->is_boolean() && !rw->get<bool>() ? ",\"RW\":false," : ",\"RW\":true,";
+      append_member(out, "Source", member_str(m, "Source"));
+      out += ',';
+      append_member(out, "Type", type);
+      out += '}';
+    }
+    out += ']';
+    return;
+  }
+  auto it = r.host_config.find("Binds");
+  if (it != r.host_config.end() && it->is_array()) {
+    for (const auto& b : *it) {
+      if (!b.is_string()) continue;
+      auto parts = str::split(b.get_ref<const std::string&>(), ':');
+      if (parts.size() < 2) continue;
+      bool rw = true;
+      std::string prop = "rprivate", mode;
+      if (parts.size() == 3) {
+        mode = parts[2];
+        for (const auto& o : str::split(parts[2], ',')) {
+          if (o == "ro") rw = false;
+          if (o == "private" || o == "rprivate" || o == "slave" || o == "rslave" || o == "shared" ||
+              o == "rshared")
+            prop = o;
+        }
+      }
+      out += first ? "{" : ",{";
+      first = false;
+      append_member(out, "Destination", parts[1]);
+      out += ',';
+      append_member(out, "Mode", mode);
+      out += ',';
+      append_member(out, "Propagation", prop);
+      out += rw ? ",\"RW\":true," : ",\"RW\":false,";
+      append_member(out, "Source", parts[0]);
+      out += ",\"Type\":\"bind\"}";
+    }
+  }
+  out += ']';
+}
+
+// stopped_networks(r), written directly: every endpoint is the empty one.
+void append_stopped_networks(std::string& out, const Record& r) {
+  static const std::string kEndpoint = endpoint_json().dump();
+  out += '{';
+  if (!r.networking_config.value("NoneDetached", false)) {
+    append_json_string(out, network_name(r));
+    out += ':';
+    out += kEndpoint;
+  } else if (auto eps = r.networking_config.find("EndpointsConfig");
+             eps != r.networking_config.end() && eps->is_object()) {
+    bool first = true;
+    for (auto it = eps->begin(); it != eps->end(); ++it) {
+      if (!first) out += ',';
+      first = false;
+      append_json_string(out, it.key());
+      out += ':';
+      out += kEndpoint;
+    }
+  }
+  out += '}';
+}
+
+}  // namespace
+
+ListEntry list_entry(const Record& r, int64_t now_ns, const std::vector<std::string>* extra_names) {
+  ListEntry e;
+  e.id = r.id;
+  e.running = is_running_status(r.state.status);
+  std::string& h = e.head;
+  h.reserve(512);
   std::string cmd = r.path;
-  for (const auto& a : r.args) cmd += " " + a;
-  return Json{{"Id", r.id},
-              {"Names", {r.name}},
-              {"Image", r.image_ref},
-              {"ImageID", r.image_id},
-              {"Command", cmd},
-              {"Created", r.created_ns / 1000000000},
-              {"Ports", Json::array()},
-              {"Labels", r.config.value("Labels", Json::object())},
-              {"State", status_name(r.state.status)},
-              {"Status", human_status(r.state, now_ns)},
-              {"HostConfig", {{"NetworkMode", r.host_config.value("NetworkMode", "default")}}},
-              {"NetworkSettings", {{"Networks", stopped_networks(r)}}},
-              {"Mounts", mounts_json(r)}};
+  for (const auto& a : r.args) {
+    cmd += ' ';
+    cmd += a;
+  }
+  h += "{\"Command\":";
+  append_json_string(h, cmd);
+  h += ",\"Created\":";
+  h += std::to_string(r.created_ns / 1000000000);
+  h += ",\"HostConfig\":{\"NetworkMode\":";
+  auto nm = r.host_config.find("NetworkMode");
+  append_json_string(h, nm != r.host_config.end() && nm->is_string() ? std::string_view(nm->get_ref<const std::string&>())
+                                                                      : std::string_view("default"));
+  h += "},\"Id\":";
+  append_json_string(h, r.id);
+  h += ",\"Image\":";
+  append_json_string(h, r.image_ref);
+  h += ",\"ImageID\":";
+  append_json_string(h, r.image_id);
+  h += ",\"Labels\":";
+  auto labels = r.config.is_object() ? r.config.find("Labels") : r.config.end();
+  if (labels != r.config.end())
+    append_json(h, *labels);
+  else
+    h += "{}";
+  h += ",\"Mounts\":";
+  append_mounts(h, r);
+  h += ",\"Names\":[";
+  append_json_string(h, r.name);
+  if (extra_names)
+    for (const auto& n : *extra_names) {
+      h += ',';
+      append_json_string(h, n);
+    }
+  h += "],";
+  append_stopped_networks(e.networks, r);
+  e.tail = "\"State\":";
+  append_json_string(e.tail, status_name(r.state.status));
+  e.tail += ",\"Status\":";
+  append_json_string(e.tail, human_status(r.state, now_ns));
+  e.tail += '}';
+  return e;
+}
+
+void set_live_network(ListEntry& e, const Json& ns) {
+  // Each published binding of each "port/proto" key (sorted, as the
+  // settings object keeps them): {"IP","PrivatePort","PublicPort","Type"}.
+  std::string& p = e.ports;
+  p = "[";
+  if (auto ports = ns.find("Ports"); ports != ns.end() && ports->is_object()) {
+    for (auto it = ports->begin(); it != ports->end(); ++it) {
+      if (!it->is_array()) continue;
+      const std::string& k = it.key();
+      auto slash = k.find('/');
+      int priv = static_cast<int>(str::parse_int(k.substr(0, slash)).value_or(0));
+      std::string type = k.substr(slash + 1);
+      for (const auto& b : *it) {
+        if (p.size() > 1) p += ',';
+        p += "{\"IP\":";
+        append_json_string(p, b.is_object() ? member_str(b, "HostIp") : std::string_view());
+        p += ",\"PrivatePort\":";
+        p += std::to_string(priv);
+        p += ",\"PublicPort\":";
+        std::string_view hp = b.is_object() && b.contains("HostPort") ? member_str(b, "HostPort") : "0";
+        p += std::to_string(str::parse_int(hp).value_or(0));
+        p += ",\"Type\":";
+        append_json_string(p, type);
+        p += '}';
+      }
+    }
+  }
+  p += ']';
+  if (auto nets = ns.find("Networks"); nets != ns.end()) {
+    e.networks.clear();
+    append_json(e.networks, *nets);
+  }
+}
+
+void ListEntry::append_to(std::string& out) const {
+  out += head;
+  out += "\"NetworkSettings\":{\"Networks\":";
+  out += networks;
+  out += "},\"Ports\":";
+  out += ports;
+  if (size_root_fs) {
+    out += ",\"SizeRootFs\":";
+    out += std::to_string(*size_root_fs);
+  }
+  if (size_rw && *size_rw > 0) {
+    out += ",\"SizeRw\":";
+    out += std::to_string(*size_rw);
+  }
+  out += ',';
+  out += tail;
 }
 
 Result<std::vector<std::pair<std::string, std::vector<std::string>>>> parse_filters(

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -83,8 +84,26 @@ std::string human_duration(int64_t ns);
 
 // GET /containers/{id}/json
 Json inspect_json(const Record& r, const Paths& p, const std::string& driver = "overlay2");
-// An element of GET /containers/json.
-Json list_json(const Record& r, int64_t now_ns);
+// An element of GET /containers/json, written as text, not built as a JSON
+// tree and then dumped (the tree dominated `ps` with 1,000 containers,
+// DESIGN.md §6). Joined, the pieces are byte for byte the dump of the
+// tree the daemon used to build (keys sorted, nlohmann's escaping); they are
+// split where the service puts in a live sandbox's networks and ports and
+// the handler `ps -s`'s sizes.
+struct ListEntry {
+  std::string id;
+  bool running = false;
+  std::string head;      // {"Command":… through "Names":[…],
+  std::string networks;  // NetworkSettings.Networks, an object
+  std::string ports = "[]";
+  std::optional<int64_t> size_rw, size_root_fs;  // SizeRw is left out when 0, as dockerd
+  std::string tail;                               // "State":…,"Status":…}
+  void append_to(std::string& out) const;
+};
+// extra_names: the "/parent/alias" names of links to the container.
+ListEntry list_entry(const Record& r, int64_t now_ns, const std::vector<std::string>* extra_names = nullptr);
+// A running container's ports and networks from NetworkService::settings.
+void set_live_network(ListEntry& e, const Json& settings);
 
 // GET /containers/json?filters=: Docker's filter JSON (new {"k":["v"]} or
 // old {"k":{"v":true}} form) → key → values.

@@ -1649,7 +1649,7 @@ std::set<std::string> ContainerService::running_ids() {
   return out;
 }
 
-Result<std::vector<Json>> ContainerService::list(const ListOptions& o) {
+Result<std::vector<ListEntry>> ContainerService::list_entries(const ListOptions& o) {
   BERTH_TRY_VOID(validate_list_filters(o.filters));
   // before/since: by creation order relative to a named container (get()
   // takes mu_, so before the listing takes it).
@@ -1664,13 +1664,12 @@ Result<std::vector<Json>> ContainerService::list(const ListOptions& o) {
     }
   }
   int64_t now = timeutil::now_unix_nano();
-  std::vector<Json> out;
-  std::vector<std::string> live;  // per entry of out: the id when running (ports and networks below)
+  std::vector<ListEntry> out;
   bool all = o.all || has_status_filter || before || since;
   {
     // The records are read in place under the lock: copying every Record
     // (config and host config JSON trees) dominated `ps` with 1,000
-    // containers. matches_filters and list_json are pure functions.
+    // containers. matches_filters and list_entry are pure functions.
     std::lock_guard g(mu_);
     std::vector<const Record*> recs;
     recs.reserve(by_id_.size());
@@ -1692,30 +1691,26 @@ Result<std::vector<Json>> ContainerService::list(const ListOptions& o) {
       if (before && r.created_ns >= before) continue;
       if (since && r.created_ns <= since) continue;
       if (!BERTH_TRY(matches_filters(r, o.filters))) continue;
-      out.push_back(list_json(r, now));
-      if (auto ln = link_names.find(r.name); ln != link_names.end())
-        for (const auto& n : ln->second) out.back()["Names"].push_back(n);
-      live.push_back(is_running(r.state.status) ? r.id : std::string());
+      auto ln = link_names.find(r.name);
+      out.push_back(list_entry(r, now, ln != link_names.end() ? &ln->second : nullptr));
       if (o.limit > 0 && static_cast<int>(out.size()) >= o.limit) break;
     }
   }
-  for (size_t i = 0; i < out.size() && opts_.networks; ++i) {
-    if (live[i].empty()) continue;
-    // Ports and per-network addresses of the live sandbox, as ps shows them.
-    Json ns = opts_.networks->settings(live[i], Json::object());
-    Json ports = Json::array();
-    if (ns.contains("Ports"))
-      for (const auto& [k, binds] : ns["Ports"].items()) {
-        auto slash = k.find('/');
-        int priv = static_cast<int>(str::parse_int(k.substr(0, slash)).value_or(0));
-        for (const auto& b : binds)
-          ports.push_back(Json{{"IP", b.value("HostIp", "")},
-                               {"PrivatePort", priv},
-                               {"PublicPort", str::parse_int(b.value("HostPort", "0")).value_or(0)},
-                               {"Type", k.substr(slash + 1)}});
-      }
-    out[i]["Ports"] = ports;
-    if (ns.contains("Networks")) out[i]["NetworkSettings"]["Networks"] = ns["Networks"];
+  // Ports and per-network addresses of the live sandbox, as ps shows them.
+  for (auto& e : out)
+    if (e.running && opts_.networks) set_live_network(e, opts_.networks->settings(e.id, Json::object()));
+  return out;
+}
+
+Result<std::vector<Json>> ContainerService::list(const ListOptions& o) {
+  auto entries = BERTH_TRY(list_entries(o));
+  std::vector<Json> out;
+  out.reserve(entries.size());
+  std::string text;
+  for (const auto& e : entries) {
+    text.clear();
+    e.append_to(text);
+    out.push_back(BERTH_TRY(parse_json(text)));
   }
   return out;
 }

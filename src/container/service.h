@@ -175,6 +175,9 @@ class ContainerService {
   // so its eventfd does not live until the container exits.
   void cancel_wait(const std::shared_ptr<Waiter>& w);
   Result<Json> inspect(std::string_view ref);
+  // GET /containers/json's elements as text (container.h ListEntry).
+  Result<std::vector<ListEntry>> list_entries(const ListOptions& o);
+  // The same elements parsed, for callers that read their members.
   Result<std::vector<Json>> list(const ListOptions& o);
   Result<LogSource> log_source(std::string_view ref);
   Result<Record> get(std::string_view ref);

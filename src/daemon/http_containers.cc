@@ -146,20 +146,27 @@ void add_container_routes(Router& r, Backends& b) {
     o.limit = BERTH_TRY(query_int(req, "limit", -1));
     if (auto f = req.q("filters"))
       o.filters = BERTH_TRY(container::parse_filters(*f));
-    auto list = BERTH_TRY(cs.list(o));
-    Json out = Json::array();
-    for (auto& j : list) out.push_back(std::move(j));
+    // Written straight from the records (no JSON tree): DESIGN.md §6, ps.
+    auto list = BERTH_TRY(cs.list_entries(o));
     if (req.qbool("size")) {
       // ps -s: SizeRw (omitted when 0, as dockerd) and SizeRootFs.
-      for (auto& j : out) {
-        auto rec = cs.get(j.value("Id", std::string()));
+      for (auto& e : list) {
+        auto rec = cs.get(e.id);
         if (!rec) continue;
         auto [rw, rootfs] = container::container_sizes(*rec, b.sys.data_root);
-        if (rw > 0) j["SizeRw"] = rw;
-        j["SizeRootFs"] = rootfs;
+        e.size_rw = rw;
+        e.size_root_fs = rootfs;
       }
     }
-    return res.json(200, out);
+    std::string body;
+    body.reserve(list.size() * 1024 + 3);
+    body += '[';
+    for (size_t i = 0; i < list.size(); ++i) {
+      if (i) body += ',';
+      list[i].append_to(body);
+    }
+    body += "]\n";
+    return res.send(200, body, "application/json");
   });
 
   r.add("GET", "/containers/{id}/json", [&cs, &b](Request& req, Response& res) -> Status {

@@ -77,11 +77,113 @@ TEST(Container, InspectShape) {
   EXPECT_EQ(j["GraphDriver"]["Data"]["LowerDir"], "/l/2:/l/1");
   EXPECT_EQ(j["GraphDriver"]["Data"]["MergedDir"], "/data/overlay/" + r.id + "/merged");
   EXPECT_TRUE(j["NetworkSettings"]["Networks"].contains("bridge"));
-  Json l = list_json(r, r.created_ns + kSec);
+  std::string text;
+  list_entry(r, r.created_ns + kSec).append_to(text);
+  Json l = Json::parse(text);
   EXPECT_EQ(l["Names"], Json::array({"/web"}));
   EXPECT_EQ(l["Command"], "sh -c sleep 1");
   EXPECT_EQ(l["Created"], 1700000000);
   EXPECT_EQ(l["Status"], "Created");
+}
+
+namespace {
+// Records covering what GET /containers/json shows: labels (one with an
+// escaped value and a non-string), mounts (volume, bind, tmpfs), the Binds
+// fallback of an old record, links, health, a detached-from-none network
+// set, non-ASCII and control characters.
+std::vector<Record> list_cases() {
+  std::vector<Record> v;
+  Record a = sample();
+  a.state.status = StateStatus::running;
+  a.state.started_ns = a.created_ns + 2 * kSec;
+  a.state.health = Json{{"Status", "healthy"}};
+  a.mounts = Json::parse(R"([{"Type":"volume","Name":"data","Source":"/var/lib/berth/volumes/data/_data","Destination":"/data","Mode":"z","RW":true,"Propagation":""},
+    {"Type":"bind","Source":"/etc","Destination":"/host/etc","Mode":"ro","RW":false,"Propagation":"rprivate"},
+    {"Type":"tmpfs","Source":"","Destination":"/run","Mode":"","RW":true,"Propagation":"","Extra":1}])");
+  v.push_back(a);
+  Record b = sample();
+  b.id = std::string(64, 'c');
+  b.name = "/db\"q\xc3\xa9\x01";
+  b.image_ref = "sha256:" + std::string(64, 'b');
+  b.path = "/bin/s\th";
+  b.args = {"a\\b", "\xff", "\xe2\x82\xac"};
+  b.config = Json::parse(R"({"Labels":{"k\n":"v\"1","num":3,"x":{"y":[1,2.5,null,true]}},"Tty":true})");
+  b.host_config = Json::parse(R"({"NetworkMode":"mynet","Binds":["/a:/b","/c:/d:ro,rshared","/e:/f:z","bad"]})");
+  b.state.status = StateStatus::exited;
+  b.state.started_ns = b.created_ns + kSec;
+  b.state.finished_ns = b.created_ns + 5 * kSec;
+  b.state.exit_code = 137;
+  v.push_back(b);
+  Record c = sample();
+  c.id = std::string(64, 'd');
+  c.name = "/none";
+  c.config = Json::parse(R"({"Tty":false})");
+  c.host_config = Json::parse(R"({"NetworkMode":"none"})");
+  c.networking_config = Json::parse(R"({"NoneDetached":true,"EndpointsConfig":{"zeta":{},"alpha":{"Aliases":["x"]}}})");
+  c.mounts = Json::array();
+  c.state.status = StateStatus::paused;
+  c.state.started_ns = c.created_ns + kSec;
+  v.push_back(c);
+  Record d = sample();
+  d.id = std::string(64, 'e');
+  d.config = Json::parse(R"({"Labels":null})");
+  d.host_config = Json::object();
+  d.state.status = StateStatus::running;
+  d.state.started_ns = d.created_ns;
+  d.state.health = Json{{"Status", "starting"}};
+  v.push_back(d);
+  return v;
+}
+// What NetworkService::settings gives a running container on a bridge
+// with published ports.
+Json live_settings() {
+  return Json::parse(R"({"Ports":{"80/tcp":[{"HostIp":"0.0.0.0","HostPort":"8080"},{"HostIp":"::","HostPort":"8080"}],
+    "53/udp":[{"HostIp":"127.0.0.1","HostPort":"53"}],"9/sctp":null},
+    "Networks":{"bridge":{"IPAMConfig":null,"Links":null,"Aliases":null,"NetworkID":"n1","EndpointID":"e1","Gateway":"10.1.0.1",
+    "IPAddress":"10.1.0.2","IPPrefixLen":24,"IPv6Gateway":"","GlobalIPv6Address":"","GlobalIPv6PrefixLen":0,"MacAddress":"02:42:0a:01:00:02","DriverOpts":null}},
+    "SandboxKey":"/x"})");
+}
+}  // namespace
+
+// GET /containers/json's elements are written as text; these are the dumps
+// of the JSON trees the daemon built before (list_json + the service's
+// live ports/networks + the handler's sizes), byte for byte.
+TEST(Container, ListEntryIsTheOldTreeDumpByteForByte) {
+  const char* want[] = {
+      R"gold({"Command":"sh -c sleep 1","Created":1700000000,"HostConfig":{"NetworkMode":"default"},"Id":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","Image":"busybox","ImageID":"sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","Labels":{"app":"web","tier":"front"},"Mounts":[{"Destination":"/data","Driver":"local","Mode":"z","Name":"data","Propagation":"","RW":true,"Source":"/var/lib/berth/volumes/data/_data","Type":"volume"},{"Destination":"/host/etc","Mode":"ro","Propagation":"rprivate","RW":false,"Source":"/etc","Type":"bind"},{"Destination":"/run","Mode":"","Propagation":"","RW":true,"Source":"","Type":"tmpfs"}],"Names":["/web","/app/web"],"NetworkSettings":{"Networks":{"bridge":{"Aliases":null,"DriverOpts":null,"EndpointID":"","Gateway":"","GlobalIPv6Address":"","GlobalIPv6PrefixLen":0,"IPAMConfig":null,"IPAddress":"","IPPrefixLen":0,"IPv6Gateway":"","Links":null,"MacAddress":"","NetworkID":""}}},"Ports":[],"State":"running","Status":"Up 8 seconds (healthy)"})gold",
+      R"gold({"Command":"/bin/s\th a\\b � €","Created":1700000000,"HostConfig":{"NetworkMode":"mynet"},"Id":"cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc","Image":"sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","ImageID":"sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","Labels":{"k\n":"v\"1","num":3,"x":{"y":[1,2.5,null,true]}},"Mounts":[{"Destination":"/b","Mode":"","Propagation":"rprivate","RW":true,"Source":"/a","Type":"bind"},{"Destination":"/d","Mode":"ro,rshared","Propagation":"rshared","RW":false,"Source":"/c","Type":"bind"},{"Destination":"/f","Mode":"z","Propagation":"rprivate","RW":true,"Source":"/e","Type":"bind"}],"Names":["/db\"qé\u0001"],"NetworkSettings":{"Networks":{"mynet":{"Aliases":null,"DriverOpts":null,"EndpointID":"","Gateway":"","GlobalIPv6Address":"","GlobalIPv6PrefixLen":0,"IPAMConfig":null,"IPAddress":"","IPPrefixLen":0,"IPv6Gateway":"","Links":null,"MacAddress":"","NetworkID":""}}},"Ports":[],"State":"exited","Status":"Exited (137) 5 seconds ago"})gold",
+      R"gold({"Command":"sh -c sleep 1","Created":1700000000,"HostConfig":{"NetworkMode":"none"},"Id":"dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd","Image":"busybox","ImageID":"sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","Labels":{},"Mounts":[],"Names":["/none"],"NetworkSettings":{"Networks":{"alpha":{"Aliases":null,"DriverOpts":null,"EndpointID":"","Gateway":"","GlobalIPv6Address":"","GlobalIPv6PrefixLen":0,"IPAMConfig":null,"IPAddress":"","IPPrefixLen":0,"IPv6Gateway":"","Links":null,"MacAddress":"","NetworkID":""},"zeta":{"Aliases":null,"DriverOpts":null,"EndpointID":"","Gateway":"","GlobalIPv6Address":"","GlobalIPv6PrefixLen":0,"IPAMConfig":null,"IPAddress":"","IPPrefixLen":0,"IPv6Gateway":"","Links":null,"MacAddress":"","NetworkID":""}}},"Ports":[],"State":"paused","Status":"Up 9 seconds (Paused)"})gold",
+      R"gold({"Command":"sh -c sleep 1","Created":1700000000,"HostConfig":{"NetworkMode":"default"},"Id":"eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee","Image":"busybox","ImageID":"sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","Labels":null,"Mounts":[],"Names":["/web","/app/web"],"NetworkSettings":{"Networks":{"bridge":{"Aliases":null,"DriverOpts":null,"EndpointID":"","Gateway":"","GlobalIPv6Address":"","GlobalIPv6PrefixLen":0,"IPAMConfig":null,"IPAddress":"","IPPrefixLen":0,"IPv6Gateway":"","Links":null,"MacAddress":"","NetworkID":""}}},"Ports":[],"State":"running","Status":"Up 10 seconds (health: starting)"})gold",
+      R"gold({"Command":"sh -c sleep 1","Created":1700000000,"HostConfig":{"NetworkMode":"default"},"Id":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","Image":"busybox","ImageID":"sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","Labels":{"app":"web","tier":"front"},"Mounts":[{"Destination":"/data","Driver":"local","Mode":"z","Name":"data","Propagation":"","RW":true,"Source":"/var/lib/berth/volumes/data/_data","Type":"volume"},{"Destination":"/host/etc","Mode":"ro","Propagation":"rprivate","RW":false,"Source":"/etc","Type":"bind"},{"Destination":"/run","Mode":"","Propagation":"","RW":true,"Source":"","Type":"tmpfs"}],"Names":["/web"],"NetworkSettings":{"Networks":{"bridge":{"Aliases":null,"DriverOpts":null,"EndpointID":"e1","Gateway":"10.1.0.1","GlobalIPv6Address":"","GlobalIPv6PrefixLen":0,"IPAMConfig":null,"IPAddress":"10.1.0.2","IPPrefixLen":24,"IPv6Gateway":"","Links":null,"MacAddress":"02:42:0a:01:00:02","NetworkID":"n1"}}},"Ports":[{"IP":"127.0.0.1","PrivatePort":53,"PublicPort":53,"Type":"udp"},{"IP":"0.0.0.0","PrivatePort":80,"PublicPort":8080,"Type":"tcp"},{"IP":"::","PrivatePort":80,"PublicPort":8080,"Type":"tcp"}],"SizeRootFs":1234567,"SizeRw":42,"State":"running","Status":"Up 8 seconds (healthy)"})gold"};
+  auto cases = list_cases();
+  ASSERT_EQ(cases.size() + 1, std::size(want));
+  std::vector<std::string> app_web = {"/app/web"};
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const Record& r = cases[i];
+    std::string text;
+    list_entry(r, r.created_ns + 10 * kSec, r.name == "/web" ? &app_web : nullptr).append_to(text);
+    EXPECT_EQ(text, want[i]) << "case " << i;
+  }
+  ListEntry e = list_entry(cases[0], cases[0].created_ns + 10 * kSec);
+  set_live_network(e, live_settings());
+  e.size_rw = 42;
+  e.size_root_fs = 1234567;
+  std::string text;
+  e.append_to(text);
+  EXPECT_EQ(text, want[cases.size()]);
+  // SizeRw is left out when 0, as dockerd; a running container without a
+  // sandbox (network none) keeps its stopped networks and lists no ports.
+  ListEntry f = list_entry(cases[0], cases[0].created_ns + 10 * kSec);
+  f.size_rw = 0;
+  f.size_root_fs = 7;
+  set_live_network(f, Json::object());
+  text.clear();
+  f.append_to(text);
+  Json j = Json::parse(text);
+  EXPECT_FALSE(j.contains("SizeRw"));
+  EXPECT_EQ(j["SizeRootFs"], 7);
+  EXPECT_EQ(j["Ports"], Json::array());
+  EXPECT_TRUE(j["NetworkSettings"]["Networks"].contains("bridge"));
 }
 
 TEST(Container, FiltersNewAndOldForms) {
