@@ -1,4 +1,5 @@
 #include "common/json_members.h"
+#include "common/json_write.h"
 
 #include <charconv>
 #include <cstring>

@@ -1,5 +1,6 @@
 #include "container/container.h"
 
+#include "common/json_write.h"
 #include "common/strings.h"
 #include "common/time.h"
 #include "container/overlay.h"
