@@ -84,8 +84,11 @@ std::string go_strerror(int e) {
 }
 
 size_t utf8_width(std::string_view s) {
-  size_t n = 0;
-  for (size_t i = 0; i < s.size();) {
+  size_t i = 0;
+  while (i < s.size() && static_cast<unsigned char>(s[i]) < 0x80) ++i;
+  if (i == s.size()) return i;  // ASCII: one cell per byte
+  size_t n = i;
+  while (i < s.size()) {
     size_t l = utf8_len(static_cast<unsigned char>(s[i]));
     i += valid_seq(s, i, l) ? l : 1;
     ++n;
@@ -98,6 +101,17 @@ std::string TabWriter::str() const {
   // tab-terminated; a column block is a run of consecutive lines that have
   // a terminated cell in that column; its width is the widest cell plus
   // padding, at least minwidth. Formatting recurses column by column.
+  // Each cell's display width is measured once (first_[l] indexes line l's
+  // cells in width_), and the text is built in one string.
+  std::vector<size_t> first(rows_.size() + 1);
+  size_t bytes = 0;
+  for (size_t l = 0; l < rows_.size(); ++l) {
+    first[l + 1] = first[l] + rows_[l].size();
+    for (const auto& c : rows_[l]) bytes += c.size();
+  }
+  std::vector<size_t> cell_width(first.back());
+  for (size_t l = 0; l < rows_.size(); ++l)
+    for (size_t j = 0; j < rows_[l].size(); ++j) cell_width[first[l] + j] = utf8_width(rows_[l][j]);
   std::string out;
   std::vector<size_t> widths;
   auto write_lines = [&](size_t from, size_t to) {
@@ -106,7 +120,7 @@ std::string TabWriter::str() const {
       for (size_t j = 0; j < line.size(); ++j) {
         out += line[j];
         if (j < widths.size() && j + 1 < line.size()) {
-          size_t w = utf8_width(line[j]);
+          size_t w = cell_width[first[l] + j];
           if (widths[j] > w) out.append(widths[j] - w, ' ');
         }
       }
@@ -116,6 +130,8 @@ std::string TabWriter::str() const {
   // Recursive lambda via explicit function object.
   struct Fmt {
     const TabWriter& tw;
+    const std::vector<size_t>& first;
+    const std::vector<size_t>& cell_width;
     std::vector<size_t>& widths;
     decltype(write_lines)& write;
     void operator()(size_t line0, size_t line1) {
@@ -126,9 +142,8 @@ std::string TabWriter::str() const {
         line0 = cur;
         size_t width = tw.minwidth_;
         for (; cur < line1; ++cur) {
-          const auto& line = tw.rows_[cur];
-          if (column + 1 >= line.size()) break;
-          width = std::max(width, utf8_width(line[column]) + tw.padding_);
+          if (column + 1 >= tw.rows_[cur].size()) break;
+          width = std::max(width, cell_width[first[cur] + column] + tw.padding_);
         }
         widths.push_back(width);
         (*this)(line0, cur);
@@ -140,7 +155,10 @@ std::string TabWriter::str() const {
       write(line0, line1);
     }
   };
-  Fmt{*this, widths, write_lines}(0, rows_.size());
+  Fmt fmt{*this, first, cell_width, widths, write_lines};
+  // A first guess at the size: the cells plus minwidth and padding each.
+  out.reserve(bytes + first.back() * (minwidth_ + padding_) + rows_.size());
+  fmt(0, rows_.size());
   return out;
 }
 

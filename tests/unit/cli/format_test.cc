@@ -56,6 +56,21 @@ TEST(TabWriter, DockerPsLayout) {
             "4985d378071f   busybox   \"sh -c 'echo out; ec\xe2\x80\xa6\"   1 second ago   Exited (2) Less than a second ago             exited\n");
 }
 
+// Code points, as Go's tabwriter counts them; an invalid byte counts as one
+// (the ASCII prefix is counted by a plain scan, the rest rune by rune).
+TEST(TabWriter, Utf8Width) {
+  EXPECT_EQ(utf8_width(""), 0u);
+  EXPECT_EQ(utf8_width("busybox"), 7u);
+  EXPECT_EQ(utf8_width("ab\xc3\xa9" "c"), 4u);
+  EXPECT_EQ(utf8_width("\xe6\x97\xa5\xe6\x9c\xac"), 2u);
+  EXPECT_EQ(utf8_width("a\xff" "b"), 3u);
+  EXPECT_EQ(utf8_width("ab\xe2\x80"), 4u);
+  TabWriter tw(1, 1);
+  tw.row({"\xc3\xa9t\xc3\xa9", "x"});
+  tw.row({"abcd", "y"});
+  EXPECT_EQ(tw.str(), "\xc3\xa9t\xc3\xa9  x\nabcd y\n");
+}
+
 TEST(TabWriter, TextLinesSplitColumnBlocks) {
   TabWriter tw(20, 1);
   tw.text("Client:");
