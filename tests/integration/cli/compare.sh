@@ -171,6 +171,22 @@ KEY=bg c ps --format '{{.Names}} {{.Command}} {{.Status}}' -f name={N}
 KEY=bg c inspect -f '{{.State.Status}} {{.Config.Cmd}} {{json .Config.Env}} {{.HostConfig.NetworkMode}}' {N}
 KEY=bg c inspect --type container -f '{{.Name}}' {N}
 KEY=bg c rm -f {N}
+# ps over the same containers through both CLIs (fixed names, not {N}):
+# labels (one non-ASCII), a command long enough to truncate, created and
+# exited states; table, --no-trunc, -q, -n, filters and --format fields.
+D create $NET --name ps_cmp_a -l pscmp=1 -l $'z\xc3\xa9=\xc3\xbc' -l k=v busybox sh -c 'echo a long command line; sleep 1000' >/dev/null
+D create $NET --name ps_cmp_b -l pscmp=1 busybox true >/dev/null
+D run $NET --name ps_cmp_c -l pscmp=2 busybox sh -c 'exit 3' >/dev/null
+cmp_run squeeze ps -a -f label=pscmp
+cmp_run squeeze ps -a --no-trunc -f label=pscmp
+c ps -a -q -f label=pscmp
+c ps -a -f label=pscmp=1 --format '{{.Names}}|{{.Labels}}|{{.Command}}|{{.State}}|{{.Ports}}|{{.Image}}'
+c ps -a -f label=pscmp --format 'table {{.Names}}\t{{.Labels}}\t{{.Status}}'
+c ps -n 2 -f label=pscmp --format '{{.Names}}'
+c ps -l -f label=pscmp --format '{{.Names}} {{.Status}}'
+c ps -a -f label=pscmp -f status=exited --format '{{.Names}} {{.Status}} {{.State}}'
+c ps -a -f label=pscmp -f name=ps_cmp_b --no-trunc --format '{{.ID}} {{.Command}}'
+D rm -f ps_cmp_a ps_cmp_b ps_cmp_c >/dev/null
 c rm nosuch
 c rm -f nosuch
 c logs nosuch
