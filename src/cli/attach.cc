@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "api/detach_keys.h"
 #include "api/http_wire.h"
 #include "common/fs.h"
 #include "common/strings.h"
@@ -61,30 +62,7 @@ std::vector<int> proxied_signals(bool sig_proxy, bool out_tty) {
   return sigs;
 }
 
-Result<std::string> parse_detach_keys(std::string_view keys) {
-  std::string codes;
-  for (const auto& key : str::split(keys, ',')) {
-    if (key.size() == 1) {
-      codes += key[0];
-      continue;
-    }
-    std::string k = str::to_lower(key);
-    if (k.size() == 6 && k.rfind("ctrl-", 0) == 0) {
-      char ch = k[5];
-      if (ch >= 'a' && ch <= 'z') {
-        codes += static_cast<char>(ch - 'a' + 1);
-        continue;
-      }
-      static constexpr std::string_view kSpecial = "@[\\]^_";  // 0, 27..31
-      if (auto p = kSpecial.find(ch); p != std::string_view::npos) {
-        codes += static_cast<char>(p == 0 ? 0 : 26 + p);
-        continue;
-      }
-    }
-    return make_error(Errc::invalid, "Unknown character: '" + key + "'");
-  }
-  return codes;
-}
+Result<std::string> parse_detach_keys(std::string_view keys) { return api::parse_detach_keys(keys); }
 
 void resize_container(client::Client& c, const std::string& id, int fd) {
   winsize ws{};
@@ -111,9 +89,8 @@ Result<bool> pump_attached(Context& ctx, client::Client& c, client::Hijacked& hj
   const std::string path = "/containers/" + client::path_escape(io.id);
   api::StdcopyDecoder demux;
   bool stdin_open = io.send_stdin;
-  const std::string_view keys = io.detach_keys;
-  const bool watch_detach = io.tty && io.send_stdin && !keys.empty();
-  size_t detach_matched = 0;
+  // With a TTY the CLI watches the detach keys itself (as docker's CLI).
+  api::EscapeMatcher escape{io.tty && io.send_stdin ? io.detach_keys : std::string()};
   std::vector<char> buf(64 * 1024);
   for (;;) {
     pollfd fds[3];
@@ -156,31 +133,14 @@ Result<bool> pump_attached(Context& ctx, client::Client& c, client::Hijacked& hj
       if (r < 0 && errno == EINTR) continue;
       if (r <= 0) {
         stdin_open = false;
+        std::string held;
+        escape.flush(held);  // a partial detach sequence is typed through
+        if (!held.empty()) (void)hj.write_all(held);
         (void)hj.close_write();
       } else {
         std::string_view in(buf.data(), static_cast<size_t>(r));
         std::string send;
-        bool detached = false;
-        if (watch_detach) {
-          for (char ch : in) {
-            if (ch == keys[detach_matched]) {
-              if (++detach_matched == keys.size()) {
-                detached = true;
-                break;
-              }
-              continue;
-            }
-            send.append(keys.substr(0, detach_matched));
-            detach_matched = 0;
-            if (ch == keys[0]) {
-              detach_matched = 1;
-              continue;
-            }
-            send += ch;
-          }
-        } else {
-          send.assign(in);
-        }
+        bool detached = escape.feed(in, send);
         if (!send.empty() && !hj.write_all(send)) stdin_open = false;
         if (detached) return true;
       }

@@ -122,6 +122,8 @@ class PendingAttach {
 class ExecSession {
  public:
   std::string exec_id;
+  std::string container_id;
+  std::string detach_keys;  // the exec's DetachKeys as given ("ctrl-a,x"; "" when unset)
   UniqueFd attach;       // shim attach stream, invalid when detached or failed
   std::string leftover;  // output read with the shim's ack
   bool tty = false;

@@ -90,6 +90,8 @@ Result<std::shared_ptr<ExecSession>> ContainerService::exec_start(std::string_vi
   const Json& c = x->config;
   auto session = std::make_shared<ExecSession>();
   session->exec_id = x->id;
+  session->container_id = x->container_id;
+  session->detach_keys = c.value("DetachKeys", std::string());
   session->tty = c.value("Tty", false);
   session->stdin_ = c.value("AttachStdin", false);
   session->done = std::make_shared<Waiter>();

@@ -7,6 +7,7 @@
 
 #include <thread>
 
+#include "api/detach_keys.h"
 #include "common/fs.h"
 #include "common/strings.h"
 #include "common/time.h"
@@ -67,10 +68,24 @@ Status write_all_fd(int fd, std::string_view d) { return fs::write_all(fd, d); }
 
 
 // Copies bytes between the hijacked client and the shim's attach stream
-// until the shim closes it (the container exited) or the client goes away.
-void relay_attach(int client, int shim, bool forward_stdin, std::string pending_stdin,
-                  const std::function<void()>& before_end) {
-  if (forward_stdin && !pending_stdin.empty()) (void)write_all_fd(shim, pending_stdin);
+// until the shim closes it (the container exited), the client goes away or
+// the client's stdin carries `detach_keys` (when not empty; true is
+// returned then and the container keeps running).
+bool relay_attach(int client, int shim, bool forward_stdin, std::string pending_stdin,
+                  const std::function<void()>& before_end, std::string_view detach_keys) {
+  api::EscapeMatcher escape{std::string(detach_keys)};
+  std::string send;
+  // Passes stdin through the detach matcher; true on a detach.
+  auto forward = [&](std::string_view in) {
+    send.clear();
+    bool detached = escape.feed(in, send);
+    if (!send.empty()) (void)write_all_fd(shim, send);
+    return detached;
+  };
+  if (forward_stdin && !pending_stdin.empty() && forward(pending_stdin)) {
+    linger_close(client);
+    return true;
+  }
   bool client_open = true;
   char buf[65536];
   for (;;) {
@@ -78,7 +93,7 @@ void relay_attach(int client, int shim, bool forward_stdin, std::string pending_
     int n = ::poll(p, client_open ? 2 : 1, -1);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return;
+      return false;
     }
     if (p[0].revents) {
       ssize_t r = ::read(shim, buf, sizeof buf);
@@ -86,20 +101,29 @@ void relay_attach(int client, int shim, bool forward_stdin, std::string pending_
       if (r <= 0) {  // container gone: end of stream
         if (before_end) before_end();
         if (client_open) linger_close(client);
-        return;
+        return false;
       }
-      if (!write_all_fd(client, std::string_view(buf, static_cast<size_t>(r)))) return;
+      if (!write_all_fd(client, std::string_view(buf, static_cast<size_t>(r)))) return false;
     }
     if (client_open && p[1].revents) {
       ssize_t r = ::read(client, buf, sizeof buf);
       if (r < 0 && errno == EINTR) continue;
       if (r <= 0) {
         client_open = false;
-        // stdin EOF: let the shim close the container's stdin (StdinOnce).
-        if (forward_stdin) ::shutdown(shim, SHUT_WR);
+        // stdin EOF: a held-back partial detach sequence is typed through,
+        // then the shim closes the container's stdin (StdinOnce).
+        if (forward_stdin) {
+          send.clear();
+          escape.flush(send);
+          if (!send.empty()) (void)write_all_fd(shim, send);
+          ::shutdown(shim, SHUT_WR);
+        }
         continue;
       }
-      if (forward_stdin) (void)write_all_fd(shim, std::string_view(buf, static_cast<size_t>(r)));
+      if (forward_stdin && forward(std::string_view(buf, static_cast<size_t>(r)))) {
+        linger_close(client);
+        return true;
+      }
     }
   }
 }
@@ -257,6 +281,13 @@ void add_container_routes(Router& r, Backends& b) {
     bool logs = req.qbool("logs");
     if (!stream && !logs)
       return make_error(Errc::invalid, "Bad parameters: you must choose at least one stream");
+    // dockerd checks the keys before it looks the container up.
+    std::string detach_keys(api::kDefaultDetachKeys);
+    if (auto k = req.q("detachKeys"); k && !k->empty()) {
+      auto parsed = api::parse_detach_keys(*k);
+      if (!parsed) return make_error(Errc::invalid, "Invalid detach keys (" + *k + ") provided");
+      detach_keys = std::move(*parsed);
+    }
     auto rec = BERTH_TRY(cs.get(req.param("id")));
     bool tty = rec.config.value("Tty", false);
     std::shared_ptr<container::PendingAttach> a;
@@ -303,7 +334,10 @@ void add_container_routes(Router& r, Backends& b) {
     }
     if (!a->conn) return ok();  // the container went away: empty stream
     if (!a->leftover.empty() && !write_all_fd(client, a->leftover)) return ok();
-    relay_attach(client, a->conn.get(), o.stdin_, std::move(pending_stdin));
+    // As dockerd, only a TTY's stdin is watched for the detach keys.
+    if (relay_attach(client, a->conn.get(), o.stdin_, std::move(pending_stdin), {},
+                     tty ? std::string_view(detach_keys) : std::string_view()))
+      cs.emit(rec.id, "detach");
     return ok();
   });
 

@@ -56,9 +56,12 @@ void add_exec_routes(Router& r, Backends& b);
 // Copies bytes between a hijacked client and a shim attach stream until the
 // shim closes it or the client goes away (http_containers.cc).
 // `before_end` runs once the container's stream has ended and before the
-// client sees end of stream (exec records its exit code there).
-void relay_attach(int client, int shim, bool forward_stdin, std::string pending_stdin,
-                  const std::function<void()>& before_end = {});
+// client sees end of stream (exec records its exit code there). With
+// `detach_keys` (bytes, api/detach_keys.h) the client's stdin is watched for
+// that sequence: it is not forwarded, the stream ends at once, the process
+// keeps running, and true is returned.
+bool relay_attach(int client, int shim, bool forward_stdin, std::string pending_stdin,
+                  const std::function<void()>& before_end = {}, std::string_view detach_keys = {});
 void add_image_routes(Router& r, Backends& b);
 // GET /system/df (registered by add_image_routes).
 void add_df_routes(Router& r, Backends& b);
