@@ -1203,7 +1203,7 @@ Status ContainerService::kill(std::string_view ref, int signal) {
   if (!r) {
     std::lock_guard g(mu_);
     if (!is_running(e->rec.state.status)) return make_error(Errc::conflict, "Container " + id + " is not running");
-    return std::move(r).error().wrap("Cannot kill container: " + id);
+    return std::move(r).error();  // the route adds dockerd's "Cannot kill container: <ref>"
   }
   thaw_if_paused(e);
   return ok();

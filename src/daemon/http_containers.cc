@@ -210,9 +210,26 @@ void add_container_routes(Router& r, Backends& b) {
   });
 
   r.add("POST", "/containers/{id}/kill", [&cs](Request& req, Response& res) -> Status {
+    const std::string ref = req.param("id");
     int sig = SIGKILL;
-    if (auto s = req.q("signal"); s && !s->empty()) sig = BERTH_TRY(container::parse_signal(*s));
-    BERTH_TRY_VOID(cs.kill(req.param("id"), sig));
+    if (auto s = req.q("signal"); s && !s->empty()) {
+      // moby's ParseSignal takes any number but 0; the number is then
+      // checked against the platform's signals (1-31, 34-64), after the
+      // container lookup, with a 500 as dockerd 20.10 answers.
+      if (auto n = str::parse_int(*s)) {
+        if (*n == 0) return make_error(Errc::invalid, "Invalid signal: " + *s);
+        if (!((*n >= 1 && *n <= 31) || (*n >= 34 && *n <= 64))) {
+          if (auto found = cs.resolve(ref); !found) return std::move(found).error().wrap("Cannot kill container: " + ref);
+          return make_error(Errc::internal, "Cannot kill container: " + ref + ": The linux daemon does not support signal " +
+                                                std::to_string(static_cast<uint64_t>(*n)));
+        }
+        sig = static_cast<int>(*n);
+      } else {
+        sig = BERTH_TRY(container::parse_signal(*s));
+      }
+    }
+    // dockerd: "Cannot kill container: <ref as given>: <why>" (404 and 409 kept).
+    if (auto st = cs.kill(ref, sig); !st) return std::move(st).error().wrap("Cannot kill container: " + ref);
     return res.no_content();
   });
 

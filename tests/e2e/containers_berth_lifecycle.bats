@@ -178,9 +178,8 @@ wait_file() {
   [ "$(state lk1)" = "exited 137" ]
   run --separate-stderr berth kill lk1
   [ "$status" -eq 1 ]
-  # (dockerd says "Cannot kill container: lk1: Container <id> is not running";
-  # berthd leaves out the prefix: the CLI prints the daemon's words.)
-  [[ $stderr == "Error response from daemon: "*"Container "*" is not running" ]]
+  # dockerd's words, which the CLI prints.
+  [[ $stderr == "Error response from daemon: Cannot kill container: lk1: Container "*" is not running" ]]
   run --separate-stderr berth kill -s FOO lk1
   [ "$status" -eq 1 ]
   [[ $stderr == *"Invalid signal: FOO"* ]]

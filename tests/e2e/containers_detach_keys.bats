@@ -2,7 +2,7 @@
 # End-to-end: detach keys honoured by berthd itself (POST
 # /containers/{id}/attach?detachKeys=, exec's DetachKeys) for TTY streams,
 # as dockerd does, and the docker CLI's detach flows (attach, exec -it,
-# run -it, start -ai) on a terminal.
+# run -it, start -ai) on a terminal; kill's error text.
 
 bats_require_minimum_version 1.5.0
 load ../helpers/berth
@@ -126,4 +126,28 @@ cli_detach() {  # cli_detach KEYS-PRINTF COMMAND...
   [[ $output == *hi-42* ]]
   [ "$(state dk6)" = running ]
   docker rm -f dk5 dk6
+}
+
+@test "kill: dockerd's 'Cannot kill container: <name>: …' text, status codes and CLI exit" {
+  docker create --net none --name kk1 busybox sleep 60
+  id=$(docker inspect -f '{{.Id}}' kk1)
+  run --separate-stderr docker kill kk1
+  [ "$status" -eq 1 ]
+  [ "$stderr" = "Error response from daemon: Cannot kill container: kk1: Container $id is not running" ]
+  run --separate-stderr docker kill nosuch
+  [ "$status" -eq 1 ]
+  [ "$stderr" = "Error response from daemon: Cannot kill container: nosuch: No such container: nosuch" ]
+  run --separate-stderr docker kill -s FOO kk1
+  [ "$status" -eq 1 ]
+  [ "$stderr" = "Error response from daemon: Invalid signal: FOO" ]
+  run --separate-stderr docker kill -s 99 kk1
+  [ "$status" -eq 1 ]
+  [ "$stderr" = "Error response from daemon: Cannot kill container: kk1: The linux daemon does not support signal 99" ]
+  k() { curl -s -o /dev/null -w '%{http_code}' --unix-socket "$BERTHD_SOCK" -X POST "http://d/v1.41/containers/$1"; }
+  [ "$(k kk1/kill)" = 409 ]
+  [ "$(k nosuch/kill)" = 404 ]
+  [ "$(k 'kk1/kill?signal=FOO')" = 400 ]
+  [ "$(k 'kk1/kill?signal=0')" = 400 ]
+  [ "$(k 'kk1/kill?signal=32')" = 500 ]
+  docker rm -f kk1
 }
