@@ -74,7 +74,7 @@ constexpr Alias kAliases[] = {
     {"container", "ps", "ps"},       {"container", "logs", "logs"},  {"container", "rm", "rm"},
     {"container", "remove", "rm"},   {"image", "ls", "images"},      {"image", "list", "images"},
     {"image", "import", "import"},   {"image", "pull", "pull"},      {"image", "push", "push"},
-    {"image", "tag", "tag"},         {"image", "rm", "rmi"},         {"image", "save", "save"},
+    {"image", "tag", "tag"},         {"image", "rm", "rmi"},  {"image", "remove", "rmi"},         {"image", "save", "save"},
     {"image", "load", "load"},   {"system", "info", "info"},
     {"container", "create", "create"}, {"container", "cp", "cp"},   {"container", "export", "export"},
     {"container", "diff", "diff"},     {"container", "exec", "exec"}, {"container", "stats", "stats"},
@@ -92,7 +92,7 @@ const Entry* find_command(std::string_view name) {
 constexpr CommandSpec kRoot{"", "[OPTIONS] COMMAND [ARG...]", "A self-sufficient runtime for containers"};
 
 int root_help(Context& ctx, const FlagSet& flags) {
-  ctx.out << "\nUsage:  " << ctx.prog << " [OPTIONS] COMMAND [ARG...]\n\n"
+  ctx.out << "Usage:  " << ctx.prog << " [OPTIONS] COMMAND [ARG...]\n\n"
           << "A self-sufficient runtime for containers\n\nCommands:\n";
   for (const auto& e : kCommands) {
     std::string n(e.name);
@@ -145,6 +145,7 @@ int run_main(Context& ctx, const Args& argv) {
   Args rest(args.begin() + 1, args.end());
   for (const auto& a : kAliases) {
     if (a.group == name && !rest.empty() && a.sub == rest.front()) {
+      ctx.invoked = name + " " + rest.front();
       name = std::string(a.target);
       rest.erase(rest.begin());
       break;

@@ -28,7 +28,12 @@ namespace berth::cli {
 namespace {
 
 constexpr CommandSpec kCp{"cp", "cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tberth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
-                          "Copy files/folders between a container and the local filesystem"};
+                          "Copy files/folders between a container and the local filesystem",
+                          "Copy files/folders between a container and the local filesystem\n\n"
+                          "Use '-' as the source to read a tar archive from stdin\n"
+                          "and extract it to a directory destination in a container.\n"
+                          "Use '-' as the destination to stream a tar archive of a\n"
+                          "container source to stdout."};
 constexpr CommandSpec kExport{"export", "export [OPTIONS] CONTAINER", "Export a container's filesystem as a tar archive"};
 constexpr CommandSpec kDiff{"diff", "diff CONTAINER", "Inspect changes to files or directories on a container's filesystem"};
 constexpr CommandSpec kPrune{"container prune", "container prune [OPTIONS]", "Remove all stopped containers"};

@@ -74,8 +74,90 @@ int Context::args_error(const CommandSpec& spec, std::string_view kind, int n) {
   return 1;
 }
 
+namespace {
+
+std::string_view command_aliases(std::string_view name) {
+  // docker CLI 28's "Aliases:" lines (cobra's aliases annotation), by the
+  // command's name here; berth's own spellings follow docker's.
+  struct A {
+    std::string_view name, aliases;
+  };
+  static constexpr A kTable[] = {
+      {"run", "container run, run"},
+      {"create", "container create, create"},
+      {"cp", "container cp, cp"},
+      {"export", "container export, export"},
+      {"diff", "container diff, diff"},
+      {"ps", "container ls, container list, container ps, ps"},
+      {"logs", "container logs, logs"},
+      {"rm", "container rm, container remove, rm"},
+      {"start", "container start, start"},
+      {"stop", "container stop, stop"},
+      {"restart", "container restart, restart"},
+      {"kill", "container kill, kill"},
+      {"wait", "container wait, wait"},
+      {"attach", "container attach, attach"},
+      {"images", "image ls, image list, images"},
+      {"import", "image import, import"},
+      {"info", "system info, info"},
+      {"exec", "container exec, exec"},
+      {"pause", "container pause, pause"},
+      {"unpause", "container unpause, unpause"},
+      {"rename", "container rename, rename"},
+      {"top", "container top, top"},
+      {"port", "container port, port"},
+      {"update", "container update, update"},
+      {"stats", "container stats, stats"},
+      {"pull", "image pull, pull"},
+      {"push", "image push, push"},
+      {"tag", "image tag, tag"},
+      {"rmi", "image rm, image remove, rmi"},
+      {"save", "image save, save"},
+      {"load", "image load, load"},
+      {"commit", "container commit, commit"},
+      {"history", "image history, history"},
+      {"events", "system events, events"},
+      {"network ls", "network ls, network list"},
+      {"network rm", "network rm, network remove"},
+      {"volume ls", "volume ls, volume list"},
+      {"volume rm", "volume rm, volume remove"},
+  };
+  for (const auto& a : kTable)
+    if (a.name == name) return a.aliases;
+  return {};
+}
+
+}  // namespace
+
 int Context::help(const CommandSpec& spec, const FlagSet& flags) {
-  out << "\nUsage:  " << prog << " " << spec.usage << "\n\n" << spec.short_help << "\n\nOptions:\n" << flags.usages();
+  // docker CLI 28's layout: Usage (the path as typed), the description,
+  // Aliases (each spelling with the program's name), Options.
+  // Typed as a management command ("container list"), the Usage line shows
+  // that group's first spelling ("container ls"), as cobra's command name.
+  std::string_view usage = spec.usage;
+  std::string_view aliases = command_aliases(spec.name);
+  std::string shown(usage);
+  if (auto sp = invoked.find(' '); sp != std::string::npos && usage.substr(0, spec.name.size()) == spec.name) {
+    std::string group = invoked.substr(0, sp + 1);
+    if (auto at = aliases.find(group); at != std::string_view::npos && (at == 0 || aliases[at - 1] == ' ')) {
+      std::string_view canonical = aliases.substr(at, aliases.find(',', at) - at);
+      shown = std::string(canonical) + std::string(usage.substr(spec.name.size()));
+    }
+  }
+  out << "Usage:  " << prog << " " << shown << "\n\n" << (spec.long_help.empty() ? spec.short_help : spec.long_help) << "\n";
+  if (!aliases.empty()) {
+    out << "\nAliases:\n  ";
+    size_t start = 0;
+    for (;;) {
+      size_t comma = aliases.find(", ", start);
+      out << prog << " " << aliases.substr(start, comma == std::string_view::npos ? comma : comma - start);
+      if (comma == std::string_view::npos) break;
+      out << ", ";
+      start = comma + 2;
+    }
+    out << "\n";
+  }
+  if (std::string opts = flags.usages(); !opts.empty()) out << "\nOptions:\n" << opts;  // none: no section
   out.flush();
   return 0;
 }

@@ -42,6 +42,7 @@ struct CommandSpec {
   std::string_view name;
   std::string_view usage;  // after "berth ": "ps [OPTIONS]"
   std::string_view short_help;
+  std::string_view long_help = {};  // help's description when docker has a Long text
 };
 
 struct Context {
@@ -50,6 +51,9 @@ struct Context {
   int in_fd = 0;
   std::string prog = "berth";
   std::string host;  // resolved -H / BERTH_HOST / default
+  // The command path as typed when it was a management spelling
+  // ("container ls" for ps); help's Usage line shows it, as docker does.
+  std::string invoked;
   bool debug = false;
   // Environment lookup (tests inject one); nullptr means getenv.
   std::function<std::optional<std::string>(const std::string&)> getenv;

@@ -25,9 +25,11 @@ constexpr CommandSpec kRmi{"rmi", "rmi [OPTIONS] IMAGE [IMAGE...]", "Remove one 
 constexpr CommandSpec kSave{"save", "save [OPTIONS] IMAGE [IMAGE...]",
                             "Save one or more images to a tar archive (streamed to STDOUT by default)"};
 constexpr CommandSpec kLoad{"load", "load [OPTIONS]", "Load an image from a tar archive or STDIN"};
-constexpr CommandSpec kLogin{"login", "login [OPTIONS] [SERVER]", "Log in to a registry"};
+constexpr CommandSpec kLogin{"login", "login [OPTIONS] [SERVER]", "Log in to a registry",
+                             "Authenticate to a registry.\nDefaults to Docker Hub if no server is specified."};
 constexpr CommandSpec kImagePrune{"image prune", "image prune [OPTIONS]", "Remove unused images"};
-constexpr CommandSpec kLogout{"logout", "logout [SERVER]", "Log out from a registry"};
+constexpr CommandSpec kLogout{"logout", "logout [SERVER]", "Log out from a registry",
+                              "Log out from a registry.\nIf no server is specified, the default is defined by the daemon."};
 
 const char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 

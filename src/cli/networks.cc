@@ -246,7 +246,7 @@ int net_connect(Context& ctx, const Args& args, bool connect) {
 
 int cmd_network(Context& ctx, const Args& args) {
   if (args.empty() || args.front() == "--help") {
-    ctx.out << "\nUsage:  " << ctx.prog << " network COMMAND\n\nManage networks\n\nCommands:\n"
+    ctx.out << "Usage:  " << ctx.prog << " network COMMAND\n\nManage networks\n\nCommands:\n"
             << "  connect     Connect a container to a network\n  create      Create a network\n"
             << "  disconnect  Disconnect a container from a network\n"
             << "  inspect     Display detailed information on one or more networks\n"

@@ -16,7 +16,8 @@ constexpr CommandSpec kCreate{"volume create", "volume create [OPTIONS] [VOLUME]
 constexpr CommandSpec kLs{"volume ls", "volume ls [OPTIONS]", "List volumes"};
 constexpr CommandSpec kInspect{"volume inspect", "volume inspect [OPTIONS] VOLUME [VOLUME...]",
                                "Display detailed information on one or more volumes"};
-constexpr CommandSpec kRm{"volume rm", "volume rm [OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes"};
+constexpr CommandSpec kRm{"volume rm", "volume rm [OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes",
+                          "Remove one or more volumes. You cannot remove a volume that is in use by a container."};
 constexpr CommandSpec kPrune{"volume prune", "volume prune [OPTIONS]", "Remove all unused local volumes"};
 
 Json kv(const std::vector<std::string>& list) {
@@ -172,7 +173,7 @@ int vol_prune(Context& ctx, const Args& args) {
 
 int cmd_volume(Context& ctx, const Args& args) {
   if (args.empty() || args.front() == "--help") {
-    ctx.out << "\nUsage:  " << ctx.prog << " volume COMMAND\n\nManage volumes\n\nCommands:\n"
+    ctx.out << "Usage:  " << ctx.prog << " volume COMMAND\n\nManage volumes\n\nCommands:\n"
             << "  create      Create a volume\n  inspect     Display detailed information on one or more volumes\n"
             << "  ls          List volumes\n  prune       Remove all unused local volumes\n"
             << "  rm          Remove one or more volumes\n";
