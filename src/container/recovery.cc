@@ -14,6 +14,7 @@
 #include <set>
 
 #include "common/fs.h"
+#include "common/json.h"
 #include "common/strings.h"
 #include "common/unique_fd.h"
 
@@ -192,6 +193,30 @@ int kill_shims(const std::vector<ShimProc>& shims, int timeout_ms) {
   const int64_t deadline = mono_ms() + timeout_ms;
   for (const auto& fd : fds) (void)wait_gone(fd, deadline);
   return n;
+}
+
+std::optional<std::pair<pid_t, uint64_t>> state_init(std::string_view state_json) {
+  auto j = parse_json(state_json);
+  if (!j || !j->is_object()) return std::nullopt;
+  auto pid = j->find("pid");
+  auto start = j->find("start_time");
+  if (pid == j->end() || start == j->end() || !pid->is_number_integer() || !start->is_number_unsigned())
+    return std::nullopt;
+  int64_t p = pid->get<int64_t>();
+  if (p <= 1) return std::nullopt;
+  return std::make_pair(static_cast<pid_t>(p), start->get<uint64_t>());
+}
+
+bool kill_state_init(const std::string& runtime_state_dir, int timeout_ms) {
+  auto text = fs::read_file(runtime_state_dir + "/state.json");
+  if (!text) return false;
+  auto init = state_init(*text);
+  if (!init) return false;
+  auto fd = pidfd_if_same(init->first, init->second);
+  if (!fd) return false;
+  if (::syscall(SYS_pidfd_send_signal, fd.get(), SIGKILL, nullptr, 0) != 0) return false;
+  (void)wait_gone(fd, mono_ms() + timeout_ms);
+  return true;
 }
 
 std::vector<std::string> cgroup_dirs(const std::string& cgroups_path) {

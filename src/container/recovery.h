@@ -7,6 +7,8 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +49,17 @@ std::map<std::string, std::vector<ShimProc>> find_shims(const std::string& runti
 // start time through a pidfd so that a reused pid is never hit. Waits (at
 // most timeout_ms) until they are gone; returns how many were signalled.
 int kill_shims(const std::vector<ShimProc>& shims, int timeout_ms = 5000);
+
+// The init a runtime state.json records ({"pid":…,"start_time":…}): pid and
+// start time, nullopt when the text holds none (pid 0: stopped). Pure.
+std::optional<std::pair<pid_t, uint64_t>> state_init(std::string_view state_json);
+
+// Kills (SIGKILL, through a pidfd checked against the recorded start time)
+// the container init that ROOT/ID/state.json names, and waits for it (at
+// most timeout_ms). An init blocked opening exec.fifo (created, never
+// started) is found so even when its shim is gone, it has left its cgroup
+// or the runtime cannot delete it. True when one was signalled.
+bool kill_state_init(const std::string& runtime_state_dir, int timeout_ms = 5000);
 
 // The cgroup directories (every mounted v1 controller and the v2 tree)
 // named by cgroups_path ("/berth/<id>").

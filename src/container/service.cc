@@ -1810,6 +1810,9 @@ bool ContainerService::reap_leftovers(const std::string& id, const std::vector<r
   // The shims first: a runtime `create` still running under one must not
   // go on creating what is being deleted.
   int killed = recovery::kill_shims(shims);
+  // The init itself (not in the shims' sessions): one stuck in `created`
+  // must not outlive a runtime that fails to delete it.
+  if (recovery::kill_state_init(rt_state)) ++killed;
   std::string rt = runtime;
   for (const auto& sp : shims)
     if (rt.empty() && !sp.runtime.empty()) rt = sp.runtime;

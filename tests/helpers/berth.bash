@@ -121,6 +121,36 @@ kill_container_proxies() {
   done
 }
 
+# kill_root_processes DIR: end, by PID, every process a daemon rooted at DIR
+# left behind, even one killed before it wrote a pid file: its shims
+# (matched on their --runtime-root), whatever runs in the sessions they lead
+# (the runtime's create, hooks), and each container or exec init recorded in
+# the runtime's state.json (checked against its start time, so a reused pid
+# is never hit). A test that failed half-way leaves no hung process.
+kill_root_processes() {
+  local root=$1/exec/runtime pid p f st i
+  [[ -n $1 ]] || return 0
+  for pid in $(pgrep -f -- "--runtime-root $root( |$)" || true); do
+    for p in $(pgrep -s "$pid" || true); do kill -9 "$p" 2>/dev/null || true; done
+    kill -9 "$pid" 2>/dev/null || true
+  done
+  for f in "$root"/*/state.json "$root"/*/*/state.json; do
+    [[ -f $f ]] || continue
+    pid=$(grep -o '"pid":[0-9]*' "$f" | head -1 | cut -d: -f2)
+    st=$(grep -o '"start_time":[0-9]*' "$f" | head -1 | cut -d: -f2)
+    [[ -n $pid && $pid != 0 && -r /proc/$pid/stat ]] || continue
+    [[ $(sed 's/.*) //' "/proc/$pid/stat" | cut -d' ' -f20) == "$st" ]] || continue
+    kill -9 "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.02; done
+  done
+  # Their now-empty cgroups (/berth/<id> in every hierarchy).
+  for f in "$root"/*/; do
+    f=$(basename "$f")
+    [[ $f =~ ^[0-9a-f]{64}$ ]] || continue
+    rmdir /sys/fs/cgroup/*/berth/"$f" /sys/fs/cgroup/berth/"$f" 2>/dev/null || true
+  done
+}
+
 stop_one_berthd() {
   [[ -n ${BERTHD_DIR:-} ]] || return 0
   BERTHD_PID=$(berthd_pid)
@@ -143,6 +173,7 @@ stop_one_berthd() {
     kill_container_proxies "$(basename "$(dirname "$pf")")"
     kill -9 "$(cat "$pf")" 2>/dev/null || true
   done
+  kill_root_processes "$BERTHD_DIR"
   { grep -o " $BERTHD_DIR[^ ]*" /proc/self/mountinfo || true; } | sort -r | while read -r m; do
     umount -l "$m" 2>/dev/null || true
   done

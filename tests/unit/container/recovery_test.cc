@@ -4,6 +4,10 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "common/fs.h"
 
 namespace berth::container::recovery {
 namespace {
@@ -58,3 +62,40 @@ TEST(RecoveryCgroups, NoDirectoriesForAnUnknownPath) {
 
 }  // namespace
 }  // namespace berth::container::recovery
+
+TEST(Recovery, StateInitReadsPidAndStartTime) {
+  auto i = berth::container::recovery::state_init(R"({"id":"x","pid":4242,"start_time":987654,"status":"created"})");
+  ASSERT_TRUE(i);
+  EXPECT_EQ(i->first, 4242);
+  EXPECT_EQ(i->second, 987654u);
+  EXPECT_FALSE(berth::container::recovery::state_init(R"({"pid":0,"start_time":5})"));   // stopped
+  EXPECT_FALSE(berth::container::recovery::state_init(R"({"pid":1,"start_time":5})"));   // never the host's init
+  EXPECT_FALSE(berth::container::recovery::state_init(R"({"pid":77})"));                 // no start time: no check
+  EXPECT_FALSE(berth::container::recovery::state_init("not json"));
+}
+
+TEST(Recovery, KillStateInitKillsOnlyTheRecordedProcess) {
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  auto st = berth::container::recovery::parse_stat(*berth::fs::read_file("/proc/" + std::to_string(child) + "/stat"));
+  ASSERT_TRUE(st);
+  char tmpl[] = "/tmp/berth-recov-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl;
+  // A wrong start time (a reused pid): left alone.
+  ASSERT_TRUE(berth::fs::write_file_atomic(dir + "/state.json", "{\"pid\":" + std::to_string(child) +
+                                                            ",\"start_time\":" + std::to_string(st->start_time + 1) + "}"));
+  EXPECT_FALSE(berth::container::recovery::kill_state_init(dir, 1000));
+  EXPECT_EQ(::kill(child, 0), 0);
+  ASSERT_TRUE(berth::fs::write_file_atomic(dir + "/state.json", "{\"pid\":" + std::to_string(child) +
+                                                            ",\"start_time\":" + std::to_string(st->start_time) + "}"));
+  EXPECT_TRUE(berth::container::recovery::kill_state_init(dir, 5000));
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  (void)berth::fs::remove_all(dir);
+}
