@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "cli/commands.h"
+#include "cli/version_info.h"
 #include "client/conn.h"
 
 namespace berth::cli {
@@ -121,7 +122,7 @@ int run_main(Context& ctx, const Args& argv) {
     return 125;
   }
   if (flags.get_bool("version")) {
-    ctx.out << ctx.prog << " version " BERTH_VERSION ", build " BERTH_GIT_COMMIT "\n";
+    ctx.out << ctx.prog << " version " << kBerthVersion << ", build " << kBerthGitCommit << "\n";
     return 0;
   }
   ctx.debug = flags.get_bool("debug");

@@ -1,4 +1,5 @@
 #include "cli/context.h"
+#include "cli/version_info.h"
 
 #include <unistd.h>
 
@@ -32,7 +33,7 @@ Result<client::Client*> Context::api() {
   if (!client_) {
     client::Client::Options o;
     o.host = host;
-    o.user_agent = "berth/" BERTH_VERSION;
+    o.user_agent = std::string("berth/") + kBerthVersion;
     if (debug) o.trace = [this](std::string_view s) { err << "DEBU[api] " << s << "\n"; err.flush(); };
     client_.emplace(BERTH_TRY(client::Client::create(std::move(o))));
   }

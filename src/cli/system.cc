@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "cli/version_info.h"
 #include "cli/commands.h"
 #include "cli/format.h"
 #include "cli/template.h"
@@ -95,8 +96,8 @@ int cmd_version(Context& ctx, const Args& args) {
 
   if (!flags.get_string("format").empty()) {
     OrderedJson doc = OrderedJson::object();
-    doc["Client"] = {{"Version", BERTH_VERSION},       {"ApiVersion", api_version},
-                     {"DefaultAPIVersion", default_version}, {"GitCommit", BERTH_GIT_COMMIT},
+    doc["Client"] = {{"Version", std::string(kBerthVersion)},       {"ApiVersion", api_version},
+                     {"DefaultAPIVersion", default_version}, {"GitCommit", std::string(kBerthGitCommit)},
                      {"Os", "linux"},                   {"Arch", machine_arch()},
                      {"Context", "default"}};
     doc["Server"] = server_ordered;
@@ -107,11 +108,11 @@ int cmd_version(Context& ctx, const Args& args) {
 
   TabWriter tw(20, 1);
   tw.text("Client:");
-  tw.row({" Version:", BERTH_VERSION});
+  tw.row({" Version:", kBerthVersion});
   tw.row({" API version:", api_version + (api_version != default_version
                                                ? " (downgraded from " + default_version + ")"
                                                : std::string())});
-  tw.row({" Git commit:", BERTH_GIT_COMMIT});
+  tw.row({" Git commit:", kBerthGitCommit});
   tw.row({" OS/Arch:", "linux/" + machine_arch()});
   tw.row({" Context:", "default"});
   if (server) {
@@ -341,11 +342,11 @@ int cmd_info(Context& ctx, const Args& args) {
     if (!info) return ctx.fail(info.error().msg);
     OrderedJson doc = OrderedJson::parse(r->body, nullptr, false);
     if (!doc.is_object()) return ctx.fail("invalid JSON in the daemon's response");
-    doc["ClientInfo"] = {{"Debug", ctx.debug}, {"Version", BERTH_VERSION}, {"Context", "default"}};
+    doc["ClientInfo"] = {{"Debug", ctx.debug}, {"Version", std::string(kBerthVersion)}, {"Context", "default"}};
     return format_output(ctx, flags.get_string("format"), doc);
   }
 
-  ctx.out << "Client:\n Version:    " BERTH_VERSION "\n Context:    default\n Debug Mode: "
+  ctx.out << "Client:\n Version:    " << kBerthVersion << "\n Context:    default\n Debug Mode: "
           << (ctx.debug ? "true" : "false") << "\n\n";
   if (!info) {
     ctx.out << "Server:\n";
