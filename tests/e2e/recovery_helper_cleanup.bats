@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
 # The test helpers' cleanup after a crashed daemon that is never restarted
 # (a test failing half-way): stop_one_berthd must end, by PID, the shim, the
-# runtime's create and the container init stuck in `created` (blocked on
-# exec.fifo), even when no shim.pid was written, and drop its cgroup.
+# runtime's create (or run --detach) and the container init it left, even
+# when no shim.pid was written, and drop its cgroup.
 
 bats_require_minimum_version 1.5.0
 load ../helpers/berth
@@ -11,9 +11,10 @@ setup_file() {
   STALL_DIR=$(mktemp -d /tmp/bugs-stall.XXXXXX)
   cat > "$STALL_DIR/stall-runtime" <<SH
 #!/bin/sh
-# An OCI runtime that creates through berth-runtime, then never returns.
+# An OCI runtime that creates through berth-runtime, then never returns
+# (berth-shim creates with \`run --detach\`, or \`create\` without --run).
 is_create=
-for a in "\$@"; do [ "\$a" = create ] && is_create=1; done
+for a in "\$@"; do { [ "\$a" = create ] || [ "\$a" = run ]; } && is_create=1; done
 "$BERTH_BIN/berth-runtime" "\$@"
 rc=\$?
 if [ -n "\$is_create" ]; then
