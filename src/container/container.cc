@@ -11,6 +11,35 @@ namespace {
 std::string time_or_zero(int64_t ns) { return ns ? timeutil::rfc3339_nano(ns) : timeutil::kZeroTime; }
 Error invalid(std::string m) { return make_error(Errc::invalid, std::move(m)); }
 
+// The binds of a record from before Mounts was kept (HostConfig.Binds,
+// "src:dst[:opts]"), as inspect and the list show them.
+struct LegacyBind {
+  std::string source, destination, mode, propagation = "rprivate";
+  bool rw = true;
+};
+std::vector<LegacyBind> legacy_binds(const Record& r) {
+  std::vector<LegacyBind> out;
+  auto it = r.host_config.find("Binds");
+  if (it == r.host_config.end() || !it->is_array()) return out;
+  for (const auto& b : *it) {
+    if (!b.is_string()) continue;
+    auto parts = str::split(b.get_ref<const std::string&>(), ':');
+    if (parts.size() < 2) continue;
+    LegacyBind l{parts[0], parts[1], "", "rprivate", true};
+    if (parts.size() == 3) {
+      l.mode = parts[2];
+      for (const auto& o : str::split(parts[2], ',')) {
+        if (o == "ro") l.rw = false;
+        if (o == "private" || o == "rprivate" || o == "slave" || o == "rslave" || o == "shared" ||
+            o == "rshared")
+          l.propagation = o;
+      }
+    }
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
 Json mounts_json(const Record& r) {
   Json out = Json::array();
   if (r.mounts.is_array()) {
@@ -27,25 +56,9 @@ Json mounts_json(const Record& r) {
     }
     return out;
   }
-  auto it = r.host_config.find("Binds");
-  if (it == r.host_config.end() || !it->is_array()) return out;
-  for (const auto& b : *it) {
-    auto parts = str::split(b.get<std::string>(), ':');
-    if (parts.size() < 2) continue;
-    bool rw = true;
-    std::string prop = "rprivate", mode;
-    if (parts.size() == 3) {
-      mode = parts[2];
-      for (const auto& o : str::split(parts[2], ',')) {
-        if (o == "ro") rw = false;
-        if (o == "private" || o == "rprivate" || o == "slave" || o == "rslave" || o == "shared" ||
-            o == "rshared")
-          prop = o;
-      }
-    }
-    out.push_back(Json{{"Type", "bind"}, {"Source", parts[0]}, {"Destination", parts[1]},
-                       {"Mode", mode}, {"RW", rw}, {"Propagation", prop}});
-  }
+  for (const auto& l : legacy_binds(r))
+    out.push_back(Json{{"Type", "bind"}, {"Source", l.source}, {"Destination", l.destination},
+                       {"Mode", l.mode}, {"RW", l.rw}, {"Propagation", l.propagation}});
   return out;
 }
 
@@ -333,34 +346,17 @@ void append_mounts(std::string& out, const Record& r) {
     out += ']';
     return;
   }
-  auto it = r.host_config.find("Binds");
-  if (it != r.host_config.end() && it->is_array()) {
-    for (const auto& b : *it) {
-      if (!b.is_string()) continue;
-      auto parts = str::split(b.get_ref<const std::string&>(), ':');
-      if (parts.size() < 2) continue;
-      bool rw = true;
-      std::string prop = "rprivate", mode;
-      if (parts.size() == 3) {
-        mode = parts[2];
-        for (const auto& o : str::split(parts[2], ',')) {
-          if (o == "ro") rw = false;
-          if (o == "private" || o == "rprivate" || o == "slave" || o == "rslave" || o == "shared" ||
-              o == "rshared")
-            prop = o;
-        }
-      }
-      out += first ? "{" : ",{";
-      first = false;
-      append_member(out, "Destination", parts[1]);
-      out += ',';
-      append_member(out, "Mode", mode);
-      out += ',';
-      append_member(out, "Propagation", prop);
-      out += rw ? ",\"RW\":true," : ",\"RW\":false,";
-      append_member(out, "Source", parts[0]);
-      out += ",\"Type\":\"bind\"}";
-    }
+  for (const auto& l : legacy_binds(r)) {
+    out += first ? "{" : ",{";
+    first = false;
+    append_member(out, "Destination", l.destination);
+    out += ',';
+    append_member(out, "Mode", l.mode);
+    out += ',';
+    append_member(out, "Propagation", l.propagation);
+    out += l.rw ? ",\"RW\":true," : ",\"RW\":false,";
+    append_member(out, "Source", l.source);
+    out += ",\"Type\":\"bind\"}";
   }
   out += ']';
 }

@@ -457,12 +457,7 @@ void apply_identity(const InitPlan& p) {
   bool attached = false;
   auto await_attach = [&] {
     if (attached) return;
-    char go = 0;
-    ssize_t n;
-    do {
-      n = ::read(p.sync_fd, &go, 1);
-    } while (n < 0 && errno == EINTR);
-    if (n != 1) ::_exit(1);
+    wait_ack(p);
     attached = true;
   };
   if (!p.attach_during_mounts) await_attach();

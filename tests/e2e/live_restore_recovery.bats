@@ -8,23 +8,7 @@ bats_require_minimum_version 1.5.0
 load ../helpers/berth
 
 setup_file() {
-  STALL_DIR=$(mktemp -d /tmp/ops-stall.XXXXXX)
-  cat > "$STALL_DIR/stall-runtime" <<SH
-#!/bin/sh
-# An OCI runtime that creates through berth-runtime, then never returns
-# (berth-shim creates with \`run --detach\`, or \`create\` without --run).
-is_create=
-for a in "\$@"; do { [ "\$a" = create ] || [ "\$a" = run ]; } && is_create=1; done
-"$BERTH_BIN/berth-runtime" "\$@"
-rc=\$?
-if [ -n "\$is_create" ]; then
-  touch "$STALL_DIR/stalled"
-  sleep 600
-fi
-exit \$rc
-SH
-  chmod +x "$STALL_DIR/stall-runtime"
-  export STALL_DIR
+  make_stall_runtime
   start_berthd --add-runtime "stall=$STALL_DIR/stall-runtime"
   import_busybox busybox:latest
 }

@@ -244,3 +244,26 @@ stop_registry() {
   unset REGISTRY_PID REGISTRY_DIR REGISTRY_ADDR
   return 0
 }
+
+# make_stall_runtime: sets and exports STALL_DIR (remove it in teardown) with
+# STALL_DIR/stall-runtime, an OCI runtime that creates through berth-runtime
+# (berth-shim creates with `run --detach`, or `create` without --run), then
+# touches STALL_DIR/stalled and never returns: a daemon killed while it
+# waits is killed mid-create.
+make_stall_runtime() {
+  STALL_DIR=$(mktemp -d /tmp/berth-stall.XXXXXX)
+  cat >"$STALL_DIR/stall-runtime" <<SH
+#!/bin/sh
+is_create=
+for a in "\$@"; do { [ "\$a" = create ] || [ "\$a" = run ]; } && is_create=1; done
+"$BERTH_BIN/berth-runtime" "\$@"
+rc=\$?
+if [ -n "\$is_create" ]; then
+  touch "$STALL_DIR/stalled"
+  sleep 600
+fi
+exit \$rc
+SH
+  chmod +x "$STALL_DIR/stall-runtime"
+  export STALL_DIR
+}
