@@ -190,9 +190,9 @@ Result<int> rlimit_resource(const std::string& name) {
   return make_error(Errc::invalid, "unknown rlimit type \"" + name + "\"");
 }
 
-Result<pid_t> Runtime::create(const CreateOptions& o) { return create_impl(o, nullptr); }
+Result<pid_t> Runtime::create(const CreateOptions& o) { return create_impl(o, nullptr, nullptr); }
 
-Result<pid_t> Runtime::create_impl(const CreateOptions& o, const sigset_t* child_mask) {
+Result<pid_t> Runtime::create_impl(const CreateOptions& o, const sigset_t* child_mask, ContainerState* created) {
   BERTH_TRY_VOID(validate_id(o.id));
   // ---- 1. Everything that can fail on bad input, before touching the host.
   char absbuf[PATH_MAX];
@@ -413,7 +413,6 @@ Result<pid_t> Runtime::create_impl(const CreateOptions& o, const sigset_t* child
   st.own_pid_ns = lx.has_ns(oci::NsType::pid);
   st.poststart = spec.hooks.poststart;
   st.poststop = spec.hooks.poststop;
-  st.config = std::move(*cfg_json);
 
   if (new_user) {
     // The init runs as the mapped root, which usually cannot write the
@@ -512,6 +511,15 @@ Result<pid_t> Runtime::create_impl(const CreateOptions& o, const sigset_t* child
   // its report: EPIPE falls through to reading it.
   if (::send(parent_sock.get(), "g", 1, MSG_NOSIGNAL) != 1 && errno != EPIPE && errno != ECONNRESET)
     return sys_error("start init");
+  // While the init mounts and pivots: the stored config (the bytes read
+  // from the bundle, not a re-dump) and the init's start time (fixed at
+  // clone), so that only the small state.json is left once it is ready.
+  BERTH_TRY_VOID(dir_.save_config_text(o.id, *text));
+  {
+    auto ps = sys::read_proc_stat(pid);
+    if (!ps) return std::move(ps).error().wrap("read init start time");
+    st.start_time = ps->start_time;
+  }
 
   // The init's requests until it is ready: run the prestart/createRuntime
   // hooks (its namespaces and mounts exist, pivot_root not done yet), take
@@ -545,9 +553,6 @@ Result<pid_t> Runtime::create_impl(const CreateOptions& o, const sigset_t* child
   }
   if (rep.step != InitStep::ready) return invalid(describe_init_failure(rep, plan));
 
-  auto ps = sys::read_proc_stat(pid);
-  if (!ps) return std::move(ps).error().wrap("read init start time");
-  st.start_time = ps->start_time;
   BERTH_TRY_VOID(dir_.save(st));
   if (!o.pid_file.empty())
     BERTH_TRY_VOID(fs::write_file_atomic(o.pid_file, std::to_string(pid), fs::Durability::none, 0644));
@@ -555,6 +560,7 @@ Result<pid_t> Runtime::create_impl(const CreateOptions& o, const sigset_t* child
   rm_cgroup.dismiss();
   rm_state.dismiss();
   (void)map_to_host;
+  if (created) *created = std::move(st);
   return pid;
 }
 
@@ -563,6 +569,11 @@ Status Runtime::start(const std::string& id) {
   ContainerStatus status = current_status(dir_, s);
   if (status == ContainerStatus::stopped) return make_error(Errc::conflict, "cannot start a container that has stopped");
   if (status != ContainerStatus::created) return make_error(Errc::conflict, "cannot start an already running container");
+  return start_created(s);
+}
+
+Status Runtime::start_created(const ContainerState& s) {
+  const std::string& id = s.id;
   const std::string fifo = dir_.fifo(id);
   UniqueFd fd(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   if (!fd) return sys_error("open " + fifo);
@@ -674,9 +685,12 @@ Result<std::vector<ListEntry>> Runtime::list() const {
 }
 
 Result<int> Runtime::run(const CreateOptions& o, bool detach) {
+  // create hands over the state it saved: start needs neither to read it
+  // back nor to check the status of the container it has just created.
+  ContainerState created;
   if (detach) {
-    BERTH_TRY(create_impl(o, nullptr));
-    if (auto s = start(o.id); !s) {
+    BERTH_TRY(create_impl(o, nullptr, &created));
+    if (auto s = start_created(created); !s) {
       (void)remove(o.id, true);
       return std::move(s).error();
     }
@@ -689,8 +703,8 @@ Result<int> Runtime::run(const CreateOptions& o, bool detach) {
     sigaddset(&fwd, sig);
   ::sigprocmask(SIG_BLOCK, &fwd, &old);
   ScopeExit restore([&] { ::sigprocmask(SIG_SETMASK, &old, nullptr); });
-  pid_t pid = BERTH_TRY(create_impl(o, &old));
-  if (auto s = start(o.id); !s) {
+  pid_t pid = BERTH_TRY(create_impl(o, &old, &created));
+  if (auto s = start_created(created); !s) {
     (void)remove(o.id, true);
     return std::move(s).error();
   }
@@ -713,7 +727,7 @@ Result<int> Runtime::run(const CreateOptions& o, bool detach) {
   // Reap anything else reparented to us, then clean up like runc does.
   while (::waitpid(-1, nullptr, WNOHANG) > 0) {
   }
-  BERTH_TRY_VOID(remove(o.id, true));
+  BERTH_TRY_VOID(destroy(created));
   return code;
 }
 

@@ -74,7 +74,10 @@ class Runtime {
   Result<uint64_t> oom_kills(const std::string& id) const;
 
  private:
-  Result<pid_t> create_impl(const CreateOptions& o, const sigset_t* child_mask);
+  // `created` (optional) receives the state create saved.
+  Result<pid_t> create_impl(const CreateOptions& o, const sigset_t* child_mask, ContainerState* created);
+  // start of a container known to be created (its exec fifo is waited on).
+  Status start_created(const ContainerState& s);
   Status destroy(const ContainerState& s);
 
   StateDir dir_;

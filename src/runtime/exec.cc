@@ -113,6 +113,7 @@ Result<int> Runtime::exec(const ExecOptions& o) {
   ContainerStatus status = current_status(dir_, s);
   if (status == ContainerStatus::stopped) return make_error(Errc::conflict, "cannot exec in a stopped container");
   if (status == ContainerStatus::paused) return make_error(Errc::conflict, "cannot exec in a paused container");
+  BERTH_TRY_VOID(dir_.load_config(s));
   auto spec_r = oci::parse_spec_json(s.config);
   if (!spec_r) return std::move(spec_r).error().wrap("stored config");
   const oci::Spec& spec = *spec_r;

@@ -55,7 +55,7 @@ Status Runtime::update(const std::string& id, const oci::Resources& r) {
   }
   BERTH_TRY_VOID(cg.apply(first));
   // Keep the stored config in step so `exec`/state consumers see the new limits.
-  if (s.config.is_object()) {
+  if (dir_.load_config(s) && s.config.is_object()) {
     auto& res = s.config["linux"]["resources"];
     if (!res.is_object()) res = Json::object();
     if (r.memory) {

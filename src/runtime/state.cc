@@ -47,8 +47,7 @@ Json ContainerState::to_json() const {
               {"cgroup_dirs", cgroup_dirs},
               {"own_pid_ns", own_pid_ns},
               {"poststart", hooks_json(poststart)},
-              {"poststop", hooks_json(poststop)},
-              {"config", config}};
+              {"poststop", hooks_json(poststop)}};
 }
 
 Result<ContainerState> ContainerState::from_json(const Json& j) {
@@ -74,7 +73,22 @@ Result<ContainerState> ContainerState::from_json(const Json& j) {
 }
 
 Status StateDir::save(const ContainerState& s) const {
+  if (!s.config.is_null()) BERTH_TRY_VOID(save_config_text(s.id, s.config.dump()));
   return fs::write_file_atomic(dir(s.id) + "/state.json", s.to_json().dump(), fs::Durability::none, 0600);
+}
+
+Status StateDir::save_config_text(const std::string& id, std::string_view text) const {
+  return fs::write_file_atomic(config_file(id), text, fs::Durability::none, 0600);
+}
+
+Status StateDir::load_config(ContainerState& s) const {
+  if (!s.config.is_null()) return ok();
+  auto text = fs::read_file(config_file(s.id));
+  if (!text) return std::move(text).error().wrap("stored config of " + s.id);
+  auto j = parse_json(*text);
+  if (!j || !j->is_object()) return make_error(Errc::internal, "corrupt stored config.json of " + s.id);
+  s.config = std::move(*j);
+  return ok();
 }
 
 Result<ContainerState> StateDir::load(const std::string& id) const {

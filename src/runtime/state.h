@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/json.h"
@@ -28,7 +29,11 @@ struct ContainerState {
   bool own_pid_ns = true;
   std::vector<oci::Hook> poststart, poststop;
   // The config.json the container was created from (exec takes its
-  // process defaults and seccomp profile from it, as runc does).
+  // process defaults and seccomp profile from it, as runc does). Kept in
+  // ROOT/ID/config.json, not in state.json, so that start, state, kill and
+  // delete parse a few hundred bytes instead of the whole spec: null after
+  // load() until load_config() (a state.json of an older runtime still
+  // carries it inline, and load() takes it from there).
   Json config;
 
   Json to_json() const;
@@ -41,7 +46,13 @@ class StateDir {
   const std::string& root() const { return root_; }
   std::string dir(const std::string& id) const { return root_ + "/" + id; }
   std::string fifo(const std::string& id) const { return dir(id) + "/exec.fifo"; }
+  std::string config_file(const std::string& id) const { return dir(id) + "/config.json"; }
+  // state.json; and config.json when s.config is set (an update).
   Status save(const ContainerState& s) const;
+  // config.json as the bytes create read from the bundle (no re-dump).
+  Status save_config_text(const std::string& id, std::string_view text) const;
+  // Fills s.config from config.json unless load() already had it inline.
+  Status load_config(ContainerState& s) const;
   // Errc::not_found with "container \"ID\" does not exist" when absent.
   Result<ContainerState> load(const std::string& id) const;
   std::vector<std::string> ids() const;

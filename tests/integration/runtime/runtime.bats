@@ -344,6 +344,55 @@ rt() { "$R" --root "$ROOT" "$@"; }
   [ ! -e "$ROOT/$ID" ]
 }
 
+@test "state: state.json holds no copy of the config; config.json keeps the bundle's bytes for exec and update" {
+  args sleep 100
+  cfg ".linux.cgroupsPath = \"/berth-rt-test/$ID\""
+  rt run -d -b "$B" "$ID" </dev/null >"$T/out" 2>&1
+  # start, state, kill and delete parse only the small state.json
+  [ "$(jq 'has("config")' "$ROOT/$ID/state.json")" = false ]
+  [ "$(stat -c %s "$ROOT/$ID/state.json")" -lt 2048 ]
+  cmp "$B/config.json" "$ROOT/$ID/config.json"
+  # exec takes its defaults from the stored config, not the bundle's now
+  cfg '.process.env = ["PATH=/bin", "FROM=edited-bundle"]'
+  run rt exec "$ID" sh -c 'echo from=${FROM:-stored}'
+  [ "$status" -eq 0 ]
+  [ "$output" = "from=stored" ]
+  echo '{"memory":{"limit":67108864}}' > "$T/res.json"
+  run rt update -r "$T/res.json" "$ID"
+  [ "$status" -eq 0 ]
+  [ "$(jq .linux.resources.memory.limit "$ROOT/$ID/config.json")" = 67108864 ]
+  [ "$(jq 'has("config")' "$ROOT/$ID/state.json")" = false ]
+  run rt delete -f "$ID"
+  [ "$status" -eq 0 ]
+  [ ! -e "$ROOT/$ID" ]
+  rmdir /sys/fs/cgroup/*/berth-rt-test 2>/dev/null || true
+}
+
+@test "state: a state.json with the config inline (older runtime) still serves state, exec, update and delete" {
+  args sleep 100
+  cfg ".linux.cgroupsPath = \"/berth-rt-test/$ID\""
+  rt run -d -b "$B" "$ID" </dev/null >"$T/out" 2>&1
+  jq --slurpfile c "$ROOT/$ID/config.json" '. + {config: $c[0]}' "$ROOT/$ID/state.json" > "$T/s.json"
+  mv "$T/s.json" "$ROOT/$ID/state.json"
+  rm "$ROOT/$ID/config.json"
+  [ "$(rt state "$ID" | jq -r .status)" = running ]
+  run rt exec "$ID" echo inline
+  [ "$status" -eq 0 ]
+  [ "$output" = inline ]
+  echo '{"pids":{"limit":77}}' > "$T/res.json"
+  run rt update -r "$T/res.json" "$ID"
+  [ "$status" -eq 0 ]
+  # the update moves the config out of state.json
+  [ "$(jq .linux.resources.pids.limit "$ROOT/$ID/config.json")" = 77 ]
+  [ "$(jq 'has("config")' "$ROOT/$ID/state.json")" = false ]
+  mapfile -t dirs < <(jq -r '.cgroup_dirs[]' "$ROOT/$ID/state.json")
+  run rt delete -f "$ID"
+  [ "$status" -eq 0 ]
+  for d in "${dirs[@]}"; do [ ! -d "$d" ]; done
+  [ ! -e "$ROOT/$ID" ]
+  rmdir /sys/fs/cgroup/*/berth-rt-test 2>/dev/null || true
+}
+
 @test "kill --all signals every process of the container" {
   args sh -c 'sleep 100 & sleep 100'
   rt run -d -b "$B" "$ID" </dev/null >"$T/out" 2>&1
