@@ -183,6 +183,20 @@ rt() { "$R" --root "$ROOT" "$@"; }
   rmdir /sys/fs/cgroup/*/berth-rt-test 2>/dev/null || true
 }
 
+@test "cgroup: create finds the hierarchies by statmount, without reading /proc/self/mountinfo" {
+  command -v strace >/dev/null || skip "needs strace"
+  # statmount's MNT_OPTS: Linux 6.11
+  IFS=. read -r maj min _ <<<"$(uname -r)"
+  [ "$maj" -gt 6 ] || { [ "$maj" -eq 6 ] && [ "$min" -ge 11 ]; } || skip "kernel before 6.11"
+  [ -d /sys/fs/cgroup ] && mountpoint -q /sys/fs/cgroup || skip "/sys/fs/cgroup is not a mount"
+  args true
+  cfg ".linux.cgroupsPath = \"/berth-rt-test/$ID\""
+  strace -f -e trace=openat,open -o "$T/strace" "$R" --root "$ROOT" run -b "$B" "$ID" </dev/null
+  grep -q 'cgroup.procs' "$T/strace"
+  [ "$(grep -c mountinfo "$T/strace")" = 0 ]
+  rmdir /sys/fs/cgroup/*/berth-rt-test 2>/dev/null || true
+}
+
 @test "cgroup: a state without recorded directories (older runtime) still has its cgroup removed" {
   args sleep 100
   cfg ".linux.cgroupsPath = \"/berth-rt-test/$ID\""

@@ -260,3 +260,20 @@ TEST(DefaultDevices, AddsOnlyRulesNotAlreadyInForce) {
 
 }  // namespace
 }  // namespace berth::runtime
+// The statmount reading of the live host's /sys/fs/cgroup gives exactly
+// what parsing its mountinfo gives (skipped where the kernel lacks it).
+TEST(CgroupLayout, StatmountMatchesMountinfoOnThisHost) {
+  auto sm = berth::runtime::detect_cgroup_layout_statmount();
+  if (!sm) GTEST_SKIP() << sm.error().msg;
+  auto text = berth::fs::read_file("/proc/self/mountinfo");
+  ASSERT_TRUE(text);
+  auto mi = berth::runtime::detect_cgroup_layout(*text);
+  ASSERT_TRUE(mi);
+  EXPECT_EQ(static_cast<int>(sm->mode), static_cast<int>(mi->mode));
+  EXPECT_EQ(sm->unified, mi->unified);
+  ASSERT_EQ(sm->v1.size(), mi->v1.size());
+  for (size_t i = 0; i < sm->v1.size(); ++i) {
+    EXPECT_EQ(sm->v1[i].mount_point, mi->v1[i].mount_point);
+    EXPECT_EQ(sm->v1[i].controllers, mi->v1[i].controllers);
+  }
+}
