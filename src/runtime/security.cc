@@ -6,6 +6,8 @@
 #include <sys/capability.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -191,7 +193,36 @@ uint64_t fnv1a64(std::string_view s) {
   return h;
 }
 
-constexpr char kCacheMagic[4] = {'B', 'S', 'C', '1'};
+// v2: a checksum of everything before it ends the file.
+constexpr char kCacheMagic[4] = {'B', 'S', 'C', '2'};
+
+// The cache is trusted only where nobody but us could have written it: the
+// directory and the file owned by our euid and writable by nobody else, the
+// file a regular one reached without following a link. Anything else is a
+// miss (and the cache is not written there either).
+bool trusted_owner(const struct stat& st) {
+  return st.st_uid == ::geteuid() && (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
+}
+bool cache_dir_trusted(const std::string& dir) {
+  struct stat st;
+  return ::lstat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && trusted_owner(st);
+}
+bool read_trusted(const std::string& path, std::string* out) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) return false;
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || !trusted_owner(st) || st.st_size > (1 << 22))
+    return false;
+  out->assign(static_cast<size_t>(st.st_size), '\0');
+  size_t got = 0;
+  while (got < out->size()) {
+    ssize_t n = ::read(fd.get(), out->data() + got, out->size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    got += static_cast<size_t>(n);
+  }
+  return true;
+}
 
 void put_u32(std::string& out, uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); }
 bool get_u32(std::string_view& in, uint32_t* v) {
@@ -213,8 +244,17 @@ Result<SeccompProgram> compile_seccomp_cached(const oci::Seccomp& s, const std::
   char name[32];
   std::snprintf(name, sizeof name, "%016llx", static_cast<unsigned long long>(fnv1a64(key)));
   const std::string path = cache_dir + "/" + name;
-  if (auto text = fs::read_file(path)) {
-    std::string_view in(*text);
+  std::string text;
+  bool have = cache_dir_trusted(cache_dir) && read_trusted(path, &text) && text.size() >= 8;
+  if (have) {
+    // A file whose checksum does not match (torn, bit-flipped) is a miss.
+    uint64_t sum;
+    std::memcpy(&sum, text.data() + text.size() - 8, 8);
+    have = sum == fnv1a64(std::string_view(text).substr(0, text.size() - 8));
+  }
+  if (have) {
+    std::string_view in(text);
+    in.remove_suffix(8);
     uint32_t klen = 0, flags = 0, n = 0;
     if (in.size() >= 4 && std::memcmp(in.data(), kCacheMagic, 4) == 0) {
       in.remove_prefix(4);
@@ -237,7 +277,10 @@ Result<SeccompProgram> compile_seccomp_cached(const oci::Seccomp& s, const std::
   put_u32(out, prog.flags);
   put_u32(out, static_cast<uint32_t>(prog.filter.size()));
   out.append(reinterpret_cast<const char*>(prog.filter.data()), prog.filter.size() * sizeof(sock_filter));
-  if (fs::mkdir_p(cache_dir, 0700)) (void)fs::write_file_atomic(path, out, fs::Durability::none, 0600);
+  uint64_t sum = fnv1a64(out);
+  out.append(reinterpret_cast<const char*>(&sum), 8);
+  if (fs::mkdir_p(cache_dir, 0700) && cache_dir_trusted(cache_dir))
+    (void)fs::write_file_atomic(path, out, fs::Durability::none, 0600);
   return prog;
 }
 

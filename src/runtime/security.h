@@ -38,6 +38,10 @@ Result<SeccompProgram> compile_seccomp(const oci::Seccomp& s);
 // text) that also hold the whole key, so a hash collision is a miss, never a
 // wrong filter. Repeat runs of the same profile skip libseccomp entirely.
 // Cache write failures are ignored (the compiled program is still used).
+// A cache file is used only when it and its directory are owned by the
+// caller's euid and writable by nobody else, it is a regular file (not a
+// link) and its trailing checksum matches: a torn, corrupted or planted file
+// is a miss and the profile is compiled again.
 Result<SeccompProgram> compile_seccomp_cached(const oci::Seccomp& s, const std::string& key,
                                               const std::string& cache_dir);
 
