@@ -514,7 +514,7 @@ Result<pid_t> Runtime::create_impl(const CreateOptions& o, const sigset_t* child
   // While the init mounts and pivots: the stored config (the bytes read
   // from the bundle, not a re-dump) and the init's start time (fixed at
   // clone), so that only the small state.json is left once it is ready.
-  BERTH_TRY_VOID(dir_.save_config_text(o.id, *text));
+  BERTH_TRY_VOID(dir_.create_config_text(o.id, *text));
   {
     auto ps = sys::read_proc_stat(pid);
     if (!ps) return std::move(ps).error().wrap("read init start time");

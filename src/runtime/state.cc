@@ -1,11 +1,13 @@
 #include "runtime/state.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 
 #include "common/fs.h"
+#include "common/unique_fd.h"
 #include "sys/proc.h"
 
 namespace berth::runtime {
@@ -79,6 +81,13 @@ Status StateDir::save(const ContainerState& s) const {
 
 Status StateDir::save_config_text(const std::string& id, std::string_view text) const {
   return fs::write_file_atomic(config_file(id), text, fs::Durability::none, 0600);
+}
+
+Status StateDir::create_config_text(const std::string& id, std::string_view text) const {
+  const std::string path = config_file(id);
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd) return sys_error("create " + path);
+  return fs::write_all(fd.get(), text).transform_error([&](Error e) { return std::move(e).wrap("write " + path); });
 }
 
 Status StateDir::load_config(ContainerState& s) const {

@@ -49,8 +49,14 @@ class StateDir {
   std::string config_file(const std::string& id) const { return dir(id) + "/config.json"; }
   // state.json; and config.json when s.config is set (an update).
   Status save(const ContainerState& s) const;
-  // config.json as the bytes create read from the bundle (no re-dump).
+  // config.json as the bytes create read from the bundle (no re-dump),
+  // atomically (an update replacing it).
   Status save_config_text(const std::string& id, std::string_view text) const;
+  // The same for create, into its fresh state dir: a plain O_EXCL write, no
+  // temp file and rename. Safe because nothing reads config.json before
+  // state.json exists (load_config runs after load), and create writes
+  // state.json after this returns.
+  Status create_config_text(const std::string& id, std::string_view text) const;
   // Fills s.config from config.json unless load() already had it inline.
   Status load_config(ContainerState& s) const;
   // Errc::not_found with "container \"ID\" does not exist" when absent.
