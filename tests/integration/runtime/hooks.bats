@@ -101,7 +101,7 @@ HOOK
   done
   # after create the init has pivoted: the same mount is at /proc
   grep -q " / /proc rw,[a-z,]* - proc " /proc/$pid/mountinfo
-  ! grep -q " $B/rootfs/proc " /proc/$pid/mountinfo
+  [ "$(grep -c " $B/rootfs/proc " /proc/$pid/mountinfo)" = 0 ]
   # a failing createRuntime hook fails create and leaves nothing
   rt delete -f "$ID"
   printf '#!/bin/sh\nexit 4\n' > "$T/createRuntime.sh"
