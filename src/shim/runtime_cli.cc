@@ -137,8 +137,12 @@ Result<RuntimeCli::Outcome> RuntimeCli::run(const std::vector<std::string>& args
 
   UniqueFd sealed;
   int sealed_fd = -1;
-  if (sealed_fd_ >= 0 && runs_sealed(runtime_, args)) {
-    sealed_fd = sealed_fd_;  // berthd's copy: no open+copy+seal per run
+  if (sealed_fd_ >= 0) {
+    // berthd's copy: no open+copy+seal per run. Every command runs from it
+    // (start, kill, delete too, not only the ones that need the copy): the
+    // container is deleted by the same runtime build that created it, even
+    // if the file was replaced meanwhile, and no path lookup is made.
+    sealed_fd = sealed_fd_;
   } else {
     sealed = sealed_runtime_copy(runtime_, args);
     sealed_fd = sealed ? sealed.get() : -1;

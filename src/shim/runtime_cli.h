@@ -49,8 +49,9 @@ class RuntimeCli {
     r.sealed_fd_ = sealed_fd_;
     return r;
   }
-  // Executes berth-runtime's create/run/exec from `fd`, a sealed copy made
-  // by someone else (berthd), instead of making one per run. The fd must
+  // Executes every berth-runtime command (create/run/exec, and also start,
+  // kill, delete…) from `fd`, a sealed copy made by someone else (berthd),
+  // instead of making one per create/run/exec. The fd must
   // stay open for this object's life; it is made close-on-exec. False (and
   // nothing changes) unless it is a memfd carrying the copy's seals.
   bool adopt_sealed_copy(int fd);

@@ -222,9 +222,10 @@ TEST(RuntimeCli, RunsBerthRuntimeCreateFromASealedCopy) {
   (void)fs::remove_all(dir);
 }
 
-// berthd's shared sealed copy (--runtime-fd): create/run/exec execute it,
-// not a fresh copy of the file (replaced here by a script that would say
-// so), and it is not inherited; an unsealed fd is refused.
+// berthd's shared sealed copy (--runtime-fd): every command executes it
+// (create/run/exec, and start/kill/delete/state too), not the file (replaced
+// here by a script that would say so), and it is not inherited; an unsealed
+// fd is refused.
 TEST(RuntimeCli, RunsBerthRuntimeFromAnAdoptedSealedCopy) {
   char tmpl[] = "/tmp/shim-unit-XXXXXX";
   std::string dir = ::mkdtemp(tmpl);
@@ -249,7 +250,17 @@ TEST(RuntimeCli, RunsBerthRuntimeFromAnAdoptedSealedCopy) {
     ASSERT_TRUE(q);
     EXPECT_EQ(q->captured, "sealed memfds=0\n") << cmd;
   }
-  auto d = rt.run({"delete", "x"});
+  for (const char* cmd : {"start", "kill", "delete", "state"}) {
+    auto o = rt.run({cmd, "x"});
+    ASSERT_TRUE(o);
+    EXPECT_EQ(o->captured, "sealed memfds=0\n") << cmd;
+    auto q = rt.with_log("/dev/null").run({cmd, "x"});
+    ASSERT_TRUE(q);
+    EXPECT_EQ(q->captured, "sealed memfds=0\n") << cmd;
+  }
+  // Without an adopted copy, those still run from the file.
+  RuntimeCli own(dir + "/berth-runtime", dir + "/root", dir + "/runtime.log");
+  auto d = own.run({"delete", "x"});
   ASSERT_TRUE(d);
   EXPECT_EQ(d->captured, "from-the-file\n");
   (void)fs::remove_all(dir);
