@@ -674,10 +674,20 @@ Status RecordStore::update_state(const std::string& id, const State& st, int res
   return s.run();
 }
 
-Status RecordStore::remove(const std::string& id) {
-  auto s = BERTH_TRY(db_->prepare("DELETE FROM containers WHERE id=?"));
-  s.bind(1, id);
-  return s.run();
+Status RecordStore::remove(const std::string& id, bool sync) {
+  std::lock_guard g(db_->mutex());
+  if (!sync) BERTH_TRY_VOID(db_->exec("PRAGMA synchronous=NORMAL"));
+  Status st = [&]() -> Status {
+    auto s = BERTH_TRY(db_->prepare("DELETE FROM containers WHERE id=?"));
+    s.bind(1, id);
+    return s.run();
+  }();
+  if (!sync) {
+    // Every other commit stays synchronous=FULL; a failure to switch back
+    // is reported rather than left to weaken them.
+    if (auto back = db_->exec("PRAGMA synchronous=FULL"); !back) return back;
+  }
+  return st;
 }
 
 Result<std::vector<Record>> RecordStore::load_all() {

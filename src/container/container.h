@@ -132,7 +132,13 @@ class RecordStore {
   Status update_record(const Record& r);
   // The state plus RestartCount (kept in the state column: it changes with it).
   Status update_state(const std::string& id, const State& s, int restart_count);
-  Status remove(const std::string& id);
+  // sync=false: the delete is committed without waiting for the disk
+  // (SQLite synchronous=NORMAL for this one transaction). Only for a row
+  // whose durable state already makes the next start remove it (an --rm
+  // container whose row says running): after a power loss the row may come
+  // back, and reconcile removes it again. A later synced commit carries
+  // this one to disk too (the WAL is written in order).
+  Status remove(const std::string& id, bool sync = true);
   Result<std::vector<Record>> load_all();
 
  private:

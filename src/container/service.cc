@@ -1018,7 +1018,11 @@ void ContainerService::on_exit(const std::string& id, Result<Json> answer) {
               {"delay_ms", std::to_string(*restart_delay / 1000000)});
     schedule_restart(e, *restart_delay);
   }
-  if (auto_remove) remove_locked(e, true);
+  // The row's last durable state is running (the exit above was not
+  // written): if this delete is lost to a power cut, the next start finds
+  // no shim, records the exit and removes the container again. So the
+  // delete needs no fdatasync of its own.
+  if (auto_remove) remove_locked(e, true, /*durable_row=*/false);
 }
 
 void ContainerService::schedule_restart(const EntryPtr& e, int64_t delay_ns) {
@@ -1112,7 +1116,7 @@ void ContainerService::start_health(const EntryPtr& e) {
   }
 }
 
-void ContainerService::remove_locked(const EntryPtr& e, bool volumes) {
+void ContainerService::remove_locked(const EntryPtr& e, bool volumes, bool durable_row) {
   const std::string id = e->rec.id;
   std::vector<std::shared_ptr<Waiter>> wake;
   std::vector<std::shared_ptr<PendingAttach>> attaches;
@@ -1125,7 +1129,7 @@ void ContainerService::remove_locked(const EntryPtr& e, bool volumes) {
   (void)unmount_rootfs(rd);
   unmount_ipc_shm(ipc_shm_path(opts_.paths.container_dir(id)));
   if (opts_.networks) opts_.networks->destroy_sandbox(id);
-  if (auto s = records_.remove(id); !s)
+  if (auto s = records_.remove(id, durable_row); !s)
     BERTH_LOG(log_, error, "deleting container row failed", {"id", id}, {"error", s.error().msg});
   (void)fs::remove_all(rd.base);
   (void)fs::remove_all(opts_.paths.container_dir(id));

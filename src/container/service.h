@@ -306,7 +306,10 @@ class ContainerService {
   std::string exec_socket(const std::string& exec_id) const { return opts_.paths.exec_root + "/execs/" + exec_id + ".sock"; }
   std::map<std::string, std::shared_ptr<Exec>> execs_;  // guarded by mu_
   void on_exit(const std::string& id, Result<Json> answer);
-  void remove_locked(const EntryPtr& e, bool volumes = false);  // op_mu held
+  // op_mu held. durable_row=false: the row's delete is not synced (see
+  // RecordStore::remove); only for an --rm container whose durable row
+  // still says running, which reconcile removes if the delete is lost.
+  void remove_locked(const EntryPtr& e, bool volumes = false, bool durable_row = true);
   void monitor_loop();
   void watch(const std::string& id, UniqueFd conn);
 

@@ -115,3 +115,29 @@ assert_no_leftovers() {
     assert_no_leftovers "$id"
   done
 }
+
+# fdatasync calls berthd makes (any thread) while running "$@".
+berthd_syncs_during() {
+  local log=$BATS_TEST_TMPDIR/syncs.$RANDOM k
+  strace -f -qq -e trace=fdatasync,fsync -o "$log" -p "$(berthd_pid)" &
+  local spid=$!
+  # strace attaches to every thread before it writes anything; give it time.
+  sleep 1
+  "$@" >/dev/null
+  sleep 0.3
+  kill "$spid"
+  wait "$spid" || true
+  grep -cE '(fdatasync|fsync)\(' "$log" || true
+}
+
+@test "run --rm syncs the database twice (create, start): the --rm row's removal is not synced" {
+  command -v strace >/dev/null || skip "needs strace"
+  "$BERTH_BIN/berth" run --rm --network none busybox true
+  run berthd_syncs_during "$BERTH_BIN/berth" run --rm --network none busybox true
+  [ "$output" = 2 ]
+  # A container without --rm: its removal is synced (create, start, exit, rm).
+  run berthd_syncs_during "$BERTH_BIN/berth" run --name synced --network none busybox true
+  [ "$output" = 3 ]
+  run berthd_syncs_during "$BERTH_BIN/berth" rm synced
+  [ "$output" = 1 ]
+}
