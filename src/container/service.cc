@@ -1005,7 +1005,10 @@ void ContainerService::on_exit(const std::string& id, Result<Json> answer) {
   (void)unmount_rootfs(rootfs_dirs(opts_.paths.data_root, id));
   unmount_ipc_shm(ipc_shm_path(opts_.paths.container_dir(id)));
   if (opts_.networks) opts_.networks->destroy_sandbox(id);
-  (void)fs::remove_all(opts_.paths.shim_state_dir(id));
+  // The shim may still be running the runtime's delete in there: moved
+  // away now, its files deleted after the waiters are answered.
+  std::vector<std::string> later;
+  discard(opts_.paths.shim_state_dir(id), opts_.paths.exec_root, later);
   ::unlink(opts_.paths.shim_socket(id).c_str());
   BERTH_LOG(log_, debug, "container exited", {"id", id}, {"exit_code", std::to_string(st.exit_code)});
   if (st.oom_killed) publish(id, "oom", attrs);
@@ -1022,7 +1025,8 @@ void ContainerService::on_exit(const std::string& id, Result<Json> answer) {
   // written): if this delete is lost to a power cut, the next start finds
   // no shim, records the exit and removes the container again. So the
   // delete needs no fdatasync of its own.
-  if (auto_remove) remove_locked(e, true, /*durable_row=*/false);
+  if (auto_remove) remove_locked(e, true, /*durable_row=*/false, &later);
+  purge(later);
 }
 
 void ContainerService::schedule_restart(const EntryPtr& e, int64_t delay_ns) {
@@ -1116,7 +1120,33 @@ void ContainerService::start_health(const EntryPtr& e) {
   }
 }
 
-void ContainerService::remove_locked(const EntryPtr& e, bool volumes, bool durable_row) {
+void ContainerService::discard(const std::string& path, const std::string& root,
+                               std::vector<std::string>& later) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return;
+  std::string trash = root + "/trash";
+  if (::mkdir(trash.c_str(), 0700) != 0 && errno != EEXIST) {
+    (void)fs::remove_all(path);
+    return;
+  }
+  std::string dst = trash + "/" + fs::basename(path) + "." + std::to_string(discard_seq_++);
+  if (::rename(path.c_str(), dst.c_str()) == 0) {
+    later.push_back(std::move(dst));
+    return;
+  }
+  (void)fs::remove_all(path);
+}
+
+void ContainerService::purge(std::vector<std::string>& later) {
+  for (const auto& p : later) (void)fs::remove_all(p);
+  later.clear();
+}
+
+void ContainerService::remove_locked(const EntryPtr& e, bool volumes, bool durable_row,
+                                     std::vector<std::string>* later) {
+  std::vector<std::string> own;
+  if (!later) later = &own;
+  auto purge_own = ScopeExit([&] { purge(own); });
   const std::string id = e->rec.id;
   std::vector<std::shared_ptr<Waiter>> wake;
   std::vector<std::shared_ptr<PendingAttach>> attaches;
@@ -1126,14 +1156,20 @@ void ContainerService::remove_locked(const EntryPtr& e, bool volumes, bool durab
     e->rec.state.status = StateStatus::removing;
   }
   RootfsDirs rd = rootfs_dirs(opts_.paths.data_root, id);
-  (void)unmount_rootfs(rd);
+  bool unmounted = static_cast<bool>(unmount_rootfs(rd));
   unmount_ipc_shm(ipc_shm_path(opts_.paths.container_dir(id)));
   if (opts_.networks) opts_.networks->destroy_sandbox(id);
   if (auto s = records_.remove(id, durable_row); !s)
     BERTH_LOG(log_, error, "deleting container row failed", {"id", id}, {"error", s.error().msg});
-  (void)fs::remove_all(rd.base);
-  (void)fs::remove_all(opts_.paths.container_dir(id));
-  (void)fs::remove_all(opts_.paths.shim_state_dir(id));
+  // Out of their places at once (a rename each); their contents are deleted
+  // after the waiters are answered. A rootfs still mounted is deleted in
+  // place (reconcile's orphan scan of overlay/ finds what is left).
+  if (unmounted)
+    discard(rd.base, opts_.paths.data_root, *later);
+  else
+    (void)fs::remove_all(rd.base);
+  discard(opts_.paths.container_dir(id), opts_.paths.data_root, *later);
+  discard(opts_.paths.shim_state_dir(id), opts_.paths.exec_root, *later);
   ::unlink(opts_.paths.shim_socket(id).c_str());
   {
     std::lock_guard g(mu_);
@@ -1836,6 +1872,9 @@ bool ContainerService::reap_leftovers(const std::string& id, const std::vector<r
 }
 
 Status ContainerService::reconcile() {
+  // What a removal moved aside and had not deleted yet (discard).
+  (void)fs::remove_all(opts_.paths.data_root + "/trash");
+  (void)fs::remove_all(opts_.paths.exec_root + "/trash");
   auto recs = BERTH_TRY(records_.load_all());
   // Every shim of this daemon (by its runtime root) still alive, by container.
   auto shims = recovery::find_shims(opts_.paths.runtime_root());

@@ -309,7 +309,18 @@ class ContainerService {
   // op_mu held. durable_row=false: the row's delete is not synced (see
   // RecordStore::remove); only for an --rm container whose durable row
   // still says running, which reconcile removes if the delete is lost.
-  void remove_locked(const EntryPtr& e, bool volumes = false, bool durable_row = true);
+  // `later`: directories moved out of their place (discard) whose contents
+  // the caller deletes with purge() once waiters are answered; nullptr
+  // purges before returning.
+  void remove_locked(const EntryPtr& e, bool volumes = false, bool durable_row = true,
+                     std::vector<std::string>* later = nullptr);
+  // Moves directory `path` (under `root`) into ROOT/trash with one rename,
+  // so that it is gone from its place at once, and adds the new name to
+  // `later`; deletes it in place if the rename fails. purge() deletes what
+  // was moved; reconcile empties both trash directories (a crash between).
+  void discard(const std::string& path, const std::string& root, std::vector<std::string>& later);
+  static void purge(std::vector<std::string>& later);
+  std::atomic<uint64_t> discard_seq_{0};
   void monitor_loop();
   void watch(const std::string& id, UniqueFd conn);
 

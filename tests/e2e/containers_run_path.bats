@@ -141,3 +141,19 @@ berthd_syncs_during() {
   run berthd_syncs_during "$BERTH_BIN/berth" rm synced
   [ "$output" = 1 ]
 }
+
+@test "a removal's directories leave their places at once and the trash is emptied; a crash's leftovers go at the next start" {
+  local k
+  run -0 docker run --rm --network none busybox true
+  for ((k = 0; k < 100; k++)); do
+    [[ -z $(find "$BERTHD_DIR/data/trash" "$BERTHD_DIR/exec/trash" -mindepth 1 2>/dev/null) ]] && break
+    sleep 0.05
+  done
+  [ -z "$(find "$BERTHD_DIR/data/trash" "$BERTHD_DIR/exec/trash" -mindepth 1 2>/dev/null)" ]
+  # What a daemon killed between the move and the delete leaves behind.
+  mkdir -p "$BERTHD_DIR/data/trash/$(printf 'a%.0s' {1..64}).3/diff" "$BERTHD_DIR/exec/trash/$(printf 'b%.0s' {1..64}).4"
+  echo x >"$BERTHD_DIR/data/trash/$(printf 'a%.0s' {1..64}).3/diff/file"
+  kill9_berthd
+  restart_berthd
+  [ -z "$(find "$BERTHD_DIR/data/trash" "$BERTHD_DIR/exec/trash" -mindepth 1 2>/dev/null)" ]
+}
