@@ -12,6 +12,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -461,8 +465,61 @@ void serve_connection(UniqueFd fd, const Router& router, log::Logger& log) {
 
 // ----------------------------------------------------------------- Server
 
+struct ConnPool {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<int> queue;  // accepted, handed to a waiting thread
+  int idle = 0;           // threads waiting for a connection
+  bool stop = false;
+};
+
+namespace {
+
+// At most this many threads wait, each for at most kIdleFor: an idle daemon
+// keeps none for long (its RSS), a burst of runs reuses them.
+constexpr int kMaxIdleThreads = 4;
+constexpr auto kIdleFor = std::chrono::seconds(5);
+
+void connection_thread(std::shared_ptr<ConnPool> pool, int fd, const Router& router, log::Logger& log) {
+  for (;;) {
+    serve_connection(UniqueFd(fd), router, log);
+    std::unique_lock g(pool->mu);
+    if (pool->stop || pool->idle >= kMaxIdleThreads) return;
+    ++pool->idle;
+    pool->cv.wait_for(g, kIdleFor, [&] { return !pool->queue.empty() || pool->stop; });
+    --pool->idle;
+    if (pool->stop || pool->queue.empty()) return;
+    fd = pool->queue.front();
+    pool->queue.pop_front();
+  }
+}
+
+}  // namespace
+
+Server::Server(const Router& router, log::Logger& log)
+    : router_(router), log_(log), pool_(std::make_shared<ConnPool>()) {}
+
 Server::~Server() {
   for (auto& [path, fd] : listeners_) ::unlink(path.c_str());
+  std::lock_guard g(pool_->mu);
+  pool_->stop = true;
+  for (int fd : pool_->queue) ::close(fd);
+  pool_->queue.clear();
+  pool_->cv.notify_all();
+}
+
+void Server::dispatch(int fd) {
+  {
+    // A waiting thread takes it (one per queued connection, so none waits
+    // behind another's).
+    std::lock_guard g(pool_->mu);
+    if (!pool_->stop && pool_->idle > static_cast<int>(pool_->queue.size())) {
+      pool_->queue.push_back(fd);
+      pool_->cv.notify_one();
+      return;
+    }
+  }
+  std::thread(connection_thread, pool_, fd, std::cref(router_), std::ref(log_)).detach();
 }
 
 namespace {
@@ -528,13 +585,18 @@ void Server::serve() {
       if (!(pfds[i].revents & POLLIN)) continue;
       int c = ::accept4(pfds[i].fd, nullptr, nullptr, SOCK_CLOEXEC);
       if (c < 0) continue;
-      std::thread([this, c] { serve_connection(UniqueFd(c), router_, log_); }).detach();
+      dispatch(c);
     }
   }
 }
 
 void Server::shutdown() {
   stop_ = true;
+  {
+    std::lock_guard g(pool_->mu);
+    pool_->stop = true;
+    pool_->cv.notify_all();
+  }
   uint64_t one = 1;
   if (wake_) (void)!::write(wake_.get(), &one, sizeof one);
 }

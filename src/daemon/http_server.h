@@ -167,9 +167,14 @@ class Router {
 // by tests over a socketpair).
 void serve_connection(UniqueFd fd, const Router& router, log::Logger& log);
 
+// Connection threads that finished a connection and wait (a while) for the
+// next one instead of exiting: a `run` opens three connections, and each
+// new thread costs a clone and, at its exit, the release of its stack.
+struct ConnPool;
+
 class Server {
  public:
-  Server(const Router& router, log::Logger& log) : router_(router), log_(log) {}
+  Server(const Router& router, log::Logger& log);
   ~Server();
   // Binds a unix socket: removes a stale socket file, refuses when another
   // daemon answers on it, mode 0660, group `group` when it exists.
@@ -184,6 +189,9 @@ class Server {
   std::vector<std::pair<std::string, UniqueFd>> listeners_;
   UniqueFd wake_;
   std::atomic<bool> stop_{false};
+  // Shared with the connection threads, which may outlive the Server.
+  std::shared_ptr<ConnPool> pool_;
+  void dispatch(int fd);
 };
 
 }  // namespace berth::daemon

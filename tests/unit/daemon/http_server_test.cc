@@ -1,8 +1,12 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
 #include <thread>
+#include <vector>
 
 #include "common/fs.h"
 #include "daemon/http_server.h"
@@ -262,5 +266,62 @@ TEST(UnixServer, RefusesASocketAnotherDaemonAnswersAndReplacesAStaleOne) {
   ASSERT_TRUE(fs::write_file_atomic(sock, "", fs::Durability::none));
   Server c(r, log);
   EXPECT_TRUE(c.listen_unix(sock, ""));
+  (void)fs::remove_all(dir);
+}
+
+namespace {
+
+std::string get_once(const std::string& sock, const std::string& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "";
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::snprintf(a.sun_path, sizeof a.sun_path, "%s", sock.c_str());
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    (void)!::write(fd, req.data(), req.size());
+    char buf[4096];
+    for (;;) {
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n <= 0) break;
+      out.append(buf, static_cast<size_t>(n));
+    }
+  }
+  ::close(fd);
+  auto body = out.find("\r\n\r\n");
+  return body == std::string::npos ? "" : out.substr(body + 4);
+}
+
+}  // namespace
+
+// A thread that finished a connection serves the next one (no new thread
+// per connection); it still serves when several arrive at once.
+TEST(UnixServer, ReusesAConnectionThreadForTheNextConnection) {
+  char t[] = "/tmp/berth-srv-XXXXXX";
+  std::string dir = ::mkdtemp(t);
+  std::string sock = dir + "/s.sock";
+  log::Logger log(log::Level::error);
+  Router r;
+  r.add("GET", "/tid", [](Request&, Response& res) -> Status {
+    return res.send(200, std::to_string(::gettid()), "text/plain");
+  });
+  Server s(r, log);
+  ASSERT_TRUE(s.listen_unix(sock, ""));
+  std::thread loop([&] { s.serve(); });
+  std::string first = get_once(sock, "/tid");
+  ASSERT_FALSE(first.empty());
+  for (int i = 0; i < 3; ++i) {
+    // Time for the thread to finish the previous connection and wait.
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(get_once(sock, "/tid"), first) << i;
+  }
+  std::vector<std::thread> many;
+  std::vector<std::string> got(8);
+  for (int i = 0; i < 8; ++i) many.emplace_back([&, i] { got[i] = get_once(sock, "/tid"); });
+  for (auto& th : many) th.join();
+  for (const auto& g : got) EXPECT_FALSE(g.empty());
+  s.shutdown();
+  loop.join();
   (void)fs::remove_all(dir);
 }
