@@ -10,6 +10,9 @@
 # container. Prints medians (of BENCH_REPEAT rounds) and ratios.
 #   usage: bench/containers_start.sh [N_FOR_RSS]   (default 200; 1000 needs ~1.5 GiB;
 #          0 stops after the start figures, skipping the RSS part)
+#   BENCH_BASE_BIN=DIR (e.g. /work/base-bin) adds a second berthd started from
+#   DIR's binaries, driven by this build's CLI: an A/B of the daemon side in
+#   the same run (its figures are printed as a ratio to this build's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 nrss=${1:-200}
@@ -17,9 +20,14 @@ repeat=${BENCH_REPEAT:-3}
 source tests/helpers/berth.bash
 out=$(mktemp -d /tmp/berth-bench.XXXXXX)
 
-DPID= DDIR=
+DPID= DDIR= BASE_DIR= BASE_PID= BASE_BRIDGE= BASE_NFT=
 finish() {
   set +e
+  if [[ -n $BASE_DIR ]]; then
+    (BERTHD_DIR=$BASE_DIR BERTHD_PID=$BASE_PID BERTHD_SOCK=$BASE_DIR/berth.sock BERTHD_BRIDGE=$BASE_BRIDGE \
+       BERTHD_NFT_TABLE=$BASE_NFT DOCKER_HOST=unix://$BASE_DIR/berth.sock BERTH_HOST=unix://$BASE_DIR/berth.sock
+     stop_one_berthd)
+  fi
   if [[ -n $DDIR ]]; then
     docker -H "unix://$DDIR/docker.sock" ps -aq | xargs -r docker -H "unix://$DDIR/docker.sock" rm -f >/dev/null 2>&1
   fi
@@ -39,6 +47,17 @@ idle=$(rss_kib "$(berthd_pid)")
 
 targets=("berth CLI → berthd|$BERTH_BIN/berth -H unix://$bsock"
          "docker CLI → berthd|docker -H unix://$bsock")
+if [[ -n ${BENCH_BASE_BIN:-} ]]; then
+  (
+    BERTH_BIN=$BENCH_BASE_BIN start_berthd
+    import_busybox busybox:latest >/dev/null
+    echo "$BERTHD_DIR $BERTHD_PID $BERTHD_BRIDGE $BERTHD_NFT_TABLE" >"$out/base.info"
+  )
+  read -r BASE_DIR BASE_PID BASE_BRIDGE BASE_NFT <"$out/base.info"
+  # The helpers' variables point at this build's daemon again.
+  export DOCKER_HOST=unix://$bsock BERTH_HOST=unix://$bsock
+  targets+=("berth CLI → base berthd|$BERTH_BIN/berth -H unix://$BASE_DIR/berth.sock")
+fi
 if command -v dockerd >/dev/null && [[ ${BENCH_DOCKER:-1} == 1 ]]; then
   DDIR=$(mktemp -d /tmp/berth-bench-dockerd.XXXXXX)
   dockerd -H "unix://$DDIR/docker.sock" --data-root "$DDIR/root" --exec-root "$DDIR/exec" \
