@@ -180,10 +180,15 @@ Result<api::ApiVersion> Client::version() {
 }
 
 Result<std::string> Client::target(const Request& req) {
+  if (req.versioned && !version_) (void)BERTH_TRY(version());
+  return target_at(req);
+}
+
+std::string Client::target_at(const Request& req) const {
   std::string t;
   if (req.versioned) {
-    api::ApiVersion v = BERTH_TRY(version());
-    t = "/v" + v.str();
+    t = "/v";
+    t += version_ ? version_->str() : opts_.max_version.str();
   }
   t += req.path;
   if (!req.query.empty()) {
@@ -260,9 +265,38 @@ Result<Response> Client::round_trip(const Request& req, const std::string& targe
   }
 }
 
+static bool version_refused(int status, std::string_view body) {
+  if (status != 400) return false;
+  auto j = parse_json(body);
+  std::string_view msg = body;
+  if (j && j->is_object() && j->contains("message") && (*j)["message"].is_string())
+    msg = (*j)["message"].get_ref<const std::string&>();
+  // dockerd >= 17.07: "client version 1.41 is too new. Maximum supported API
+  // version is 1.40"; older: "client is newer than server (client API
+  // version: 1.41, server API version: 1.24)".
+  return msg.find("is too new") != std::string_view::npos ||
+         msg.find("client is newer than server") != std::string_view::npos;
+}
+
 Result<Response> Client::request(const Request& req) {
-  std::string t = BERTH_TRY(target(req));
-  return round_trip(req, t);
+  if (!req.versioned || version_) {
+    std::string t = target_at(req);
+    return round_trip(req, t);
+  }
+  // No ping first: the request goes out at the highest version this client
+  // speaks, which is what negotiation gives with any daemon at or above it.
+  // A daemon below it refuses the version (400) before running the handler;
+  // only then negotiate and send the request again at the agreed version.
+  std::string t = target_at(req);
+  Response r = BERTH_TRY(round_trip(req, t, /*raw=*/true));
+  if (version_refused(r.status(), r.body)) {
+    trace("API version " + opts_.max_version.str() + " refused: negotiating");
+    t = BERTH_TRY(target(req));
+    return round_trip(req, t);
+  }
+  if (r.status() >= 400) return daemon_error(r.status(), r.body, req.method, t);
+  version_ = opts_.max_version;  // the daemon accepted it
+  return r;
 }
 
 Result<PendingStream> Client::send_stream(const Request& req) {

@@ -1,7 +1,8 @@
 // Docker Engine API client: requests over one kept-alive connection,
 // streamed responses and hijacked (Upgrade: tcp) connections on their own
-// connections, API version negotiation like the docker CLI (HEAD /_ping,
-// then /v<min(server, 1.41)>/...).
+// connections, API version negotiation with the docker CLI's outcome
+// (/v<min(server, 1.41)>/...) but without its HEAD /_ping round trip when
+// the daemon speaks 1.41 or newer (see request()).
 //
 // Errors: a daemon answer with status >= 400 becomes an Error whose kind
 // follows the status (404 not_found, 409 conflict, 400 invalid, 403
@@ -146,7 +147,7 @@ class Client {
   static Result<Client> create(Options opts);
 
   const Host& host() const { return host_; }
-  // Negotiates on first use: HEAD /_ping (GET /_ping when HEAD is not
+  // Negotiates when nothing fixed the version yet: HEAD /_ping (GET /_ping when HEAD is not
   // answered with 200 or 500, as the docker CLI does), then
   // min(server, max_version). A server without an API-Version header is
   // assumed to speak 1.24, as the docker CLI assumes.
@@ -154,7 +155,10 @@ class Client {
   const PingInfo& ping_info() const { return ping_; }
   api::ApiVersion max_version() const { return opts_.max_version; }
 
-  // Sends on the kept-alive connection and reads the whole response.
+  // Sends on the kept-alive connection and reads the whole response. The
+  // first request does not wait for a ping: it goes out at max_version and
+  // negotiates (then sends again) only if the daemon refuses that version
+  // as too new; a success fixes the version at max_version.
   Result<Response> request(const Request& req);
   // Sends a request whose body is streamed from `src` with chunked transfer
   // coding (import, load, build), on its own connection, and returns the
@@ -168,12 +172,15 @@ class Client {
   Result<PendingHijack> send_hijack(const Request& req);
   Result<Hijacked> hijack(const Request& req);
 
-  // The target the request goes to: "/v1.41/containers/json?all=1".
+  // The target the request goes to: "/v1.41/containers/json?all=1"
+  // (negotiating first when the version is not known yet).
   Result<std::string> target(const Request& req);
 
  private:
   Client(Options o, Host h) : opts_(std::move(o)), host_(std::move(h)) {}
   Status ensure_conn();
+  // The target at the known version, or at max_version before one is known.
+  std::string target_at(const Request& req) const;
   std::string encode_head(const Request& req, const std::string& target, bool chunked_body,
                           bool upgrade) const;
   // Error statuses (>= 400) become daemon errors unless raw is set.

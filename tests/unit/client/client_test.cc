@@ -135,9 +135,24 @@ std::string ping_response(std::string_view version) {
   return r + "OSType: linux\r\n\r\n";
 }
 
+// A versioned target above `version` gets dockerd's refusal (400 before
+// any handler runs), as dockerd's version middleware answers.
+bool refuse_too_new(int fd, const Seen& req, std::string_view version) {
+  if (version.empty() || req.target.rfind("/v", 0) != 0) return false;
+  auto split = api::split_target(req.target);
+  auto max = api::split_target("/v" + std::string(version) + "/x");
+  if (!split || !split->version || !max || !(*split->version > *max->version)) return false;
+  std::string body = "{\"message\":\"client version " + split->version->str() +
+                     " is too new. Maximum supported API version is " + std::string(version) + "\"}\n";
+  send_str(fd, "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: " +
+                   std::to_string(body.size()) + "\r\n\r\n" + body);
+  return true;
+}
+
 Handler simple(std::string version) {
   return [version](int fd, const Seen& req, bool*) {
     if (req.target == "/_ping") return send_str(fd, ping_response(version));
+    if (refuse_too_new(fd, req, version)) return;
     if (req.target.find("/containers/nope/json") != std::string::npos)
       return send_str(fd, "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 43\r\n\r\n"
                           "{\"message\":\"No such container: nope\"}\n\n\n\n\n\n");
@@ -153,15 +168,77 @@ Client make(const FakeDaemon& d) {
   return std::move(Client::create(o).value());
 }
 
-TEST(ClientVersion, NegotiatesDownToServer) {
-  FakeDaemon d(simple("1.40"));
+TEST(ClientVersion, NoPingWhenTheDaemonSpeaksTheClientMaximum) {
+  FakeDaemon d(simple("1.41"));
   Client c = make(d);
   ASSERT_TRUE(c.request(Request::get("/containers/json", {{"all", "1"}})));
+  ASSERT_TRUE(c.request(Request::get("/images/json")));
   auto seen = d.seen();
   ASSERT_EQ(seen.size(), 2u);
-  EXPECT_EQ(seen[0].method, "HEAD");
-  EXPECT_EQ(seen[0].target, "/_ping");
-  EXPECT_EQ(seen[1].target, "/v1.40/containers/json?all=1");
+  EXPECT_EQ(seen[0].target, "/v1.41/containers/json?all=1");
+  EXPECT_EQ(seen[1].target, "/v1.41/images/json");
+  // Accepted once: the version is fixed, streams do not ping either.
+  EXPECT_EQ(c.version()->str(), "1.41");
+  EXPECT_EQ(d.seen().size(), 2u);
+}
+
+TEST(ClientVersion, NoPingWithANewerDaemon) {
+  FakeDaemon d(simple("1.50"));
+  Client c = make(d);
+  ASSERT_TRUE(c.request(Request::get("/info")));
+  auto seen = d.seen();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].target, "/v1.41/info");
+}
+
+TEST(ClientVersion, NegotiatesDownToServerWhenRefused) {
+  FakeDaemon d(simple("1.40"));
+  Client c = make(d);
+  auto r = c.request(Request::get("/containers/json", {{"all", "1"}}));
+  ASSERT_TRUE(r) << r.error().msg;
+  EXPECT_EQ(r->body, "[]");
+  auto seen = d.seen();
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0].target, "/v1.41/containers/json?all=1");
+  EXPECT_EQ(seen[1].method, "HEAD");
+  EXPECT_EQ(seen[1].target, "/_ping");
+  EXPECT_EQ(seen[2].target, "/v1.40/containers/json?all=1");
+  ASSERT_TRUE(c.request(Request::get("/images/json")));
+  EXPECT_EQ(d.seen().back().target, "/v1.40/images/json");
+  EXPECT_EQ(d.seen().size(), 4u);
+}
+
+TEST(ClientVersion, OldDaemonsPlainTextRefusal) {
+  // dockerd before 17.07 answered a newer client in plain text.
+  FakeDaemon d([](int fd, const Seen& req, bool*) {
+    if (req.target == "/_ping") return send_str(fd, ping_response("1.24"));
+    if (req.target.rfind("/v1.41/", 0) == 0) {
+      std::string b = "client is newer than server (client API version: 1.41, server API version: 1.24)\n";
+      return send_str(fd, "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: " +
+                              std::to_string(b.size()) + "\r\n\r\n" + b);
+    }
+    send_str(fd, "HTTP/1.1 201 Created\r\nContent-Length: 9\r\n\r\n{\"Id\":\"x\"}");
+  });
+  Client c = make(d);
+  auto r = c.request(Request::post("/containers/create", {}, "{}"));
+  ASSERT_TRUE(r) << r.error().msg;
+  auto seen = d.seen();
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[2].target, "/v1.24/containers/create");
+  EXPECT_EQ(seen[2].body, "{}");
+}
+
+TEST(ClientVersion, OtherErrorsAreNotRetried) {
+  FakeDaemon d([](int fd, const Seen& req, bool*) {
+    if (req.target == "/_ping") return send_str(fd, ping_response("1.41"));
+    std::string b = "{\"message\":\"invalid reference format\"}";
+    send_str(fd, "HTTP/1.1 400 Bad Request\r\nContent-Length: " + std::to_string(b.size()) + "\r\n\r\n" + b);
+  });
+  Client c = make(d);
+  auto r = c.request(Request::post("/containers/create"));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().msg, "Error response from daemon: invalid reference format");
+  EXPECT_EQ(d.seen().size(), 1u);
 }
 
 TEST(ClientVersion, CapsAtClientMaximum) {
@@ -195,7 +272,7 @@ TEST(Client, ReusesOneConnectionForSequentialRequests) {
   Client c = make(d);
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(c.request(Request::get("/images/json")));
   EXPECT_EQ(d.accepts(), 1);
-  EXPECT_EQ(d.seen().size(), 4u);
+  EXPECT_EQ(d.seen().size(), 3u);
 }
 
 TEST(Client, RetriesWhenTheDaemonClosedAnIdleConnection) {
