@@ -4,7 +4,9 @@
 #   build/bin), each with the same containers: 50 running (`busybox sleep`,
 #   --network none), then N (default 1000) in all, the rest *created*
 #   (1,000 running would need ~1,000 shims per daemon on this VM).
-#   One hyperfine run per population measures, side by side:
+#   One interleaved run per population (round robin: A, B, ..., A, B, ...;
+#   load on this shared VM moves within seconds, so running one command's
+#   runs after the other's skews the ratios) measures, side by side:
 #     berth CLI A → berthd A, berth CLI B → berthd B, berth CLI B → berthd A
 #     (the CLI's own share), docker CLI → berthd A and B, and the docker CLI
 #     → a private dockerd with the same population (BENCH_DOCKER=0 skips it);
@@ -59,6 +61,29 @@ populate_created() {
   ((n > have)) || return 0
   seq $((n - have)) | xargs -P 4 -I{} "$@" create --network none -l app=bench -l tier=x busybox sleep 3600 >/dev/null
 }
+
+cat >"$out/ab.py" <<'EOF'
+# ab.py RUNS WARMUP OUT CMD...: run the commands round robin (output to
+# /dev/null), write the median wall time (ms) of each, one per line, to OUT.
+import os, shlex, statistics, sys, time
+runs, warm, outp = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+cmds = [shlex.split(c) for c in sys.argv[4:]]
+null = os.open("/dev/null", os.O_WRONLY)
+fa = [(os.POSIX_SPAWN_DUP2, null, 1)]
+ts = [[] for _ in cmds]
+for i in range(warm + runs):
+    for k, c in enumerate(cmds):
+        t = time.perf_counter()
+        pid = os.posix_spawnp(c[0], c, os.environ, file_actions=fa)
+        _, st = os.waitpid(pid, 0)
+        if st != 0:
+            sys.exit("%s: exit status %d" % (" ".join(c), st))
+        if i >= warm:
+            ts[k].append((time.perf_counter() - t) * 1000)
+with open(outp, "w") as f:
+    for t in ts:
+        f.write("%.2f\n" % statistics.median(t))
+EOF
 
 cat >"$out/raw.py" <<'EOF'
 # Median latency of GET PATH on one keep-alive unix-socket connection.
@@ -122,8 +147,8 @@ if command -v dockerd >/dev/null && [[ ${BENCH_DOCKER:-1} == 1 ]]; then
 fi
 
 declare -A med
-# measure TAG QUERY ARGS...: one hyperfine run of `CLI ARGS` over every CLI/daemon
-# pair, then the raw answer to GET /containers/json?QUERY of each daemon.
+# measure TAG QUERY ARGS...: one interleaved run of `CLI ARGS` over every
+# CLI/daemon pair, then the raw answer to GET /containers/json?QUERY of each daemon.
 measure() {
   local tag=$1 q=$2 i
   shift 2
@@ -133,9 +158,11 @@ measure() {
     cmds+=("${dk[*]} $*")
     names+=("docker → dockerd")
   fi
-  hyperfine -N --style none --warmup 3 --runs "$runs" --export-json "$out/h.json" "${cmds[@]}" >/dev/null 2>&1
+  python3 "$out/ab.py" "$runs" 3 "$out/med" "${cmds[@]}"
+  local meds
+  mapfile -t meds <"$out/med"
   for i in "${!names[@]}"; do
-    med[$tag,${names[$i]}]=$(python3 -c 'import json,sys; print("%.2f" % (json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]["median"] * 1000))' "$out/h.json" "$i")
+    med[$tag,${names[$i]}]=${meds[$i]}
   done
   local cols=("${names[@]}" "raw A" "raw B")
   med[$tag,raw A]=$(python3 "$out/raw.py" "$A_SOCK" "/v1.41/containers/json$q" "$raw_runs")
