@@ -20,7 +20,7 @@ teardown_file() {
 }
 
 no_leftovers() {
-  ! ls "$BERTHD_DIR/data/overlay" | grep -q '^\.tmp-layer-'
+  ! ls "$BERTHD_DIR/data/overlay" | grep -q '^\.tmp-layer-' || false
 }
 
 @test "docker save writes Docker's archive and the OCI layout" {

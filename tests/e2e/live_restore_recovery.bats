@@ -52,14 +52,14 @@ cgroups_of() { ls -d /sys/fs/cgroup/*/berth/"$1" /sys/fs/cgroup/berth/"$1" 2>/de
   kill -0 "$shim"            # without the daemon, the blocked shim lives on
   restart_berthd --add-runtime "stall=$STALL_DIR/stall-runtime"
 
-  ! kill -0 "$shim" 2>/dev/null
-  ! kill -0 "$init" 2>/dev/null
+  ! kill -0 "$shim" 2>/dev/null || false
+  ! kill -0 "$init" 2>/dev/null || false
   run leftover_procs
   echo "leftover: $output"
   [ -z "$output" ]
   run cgroups_of "$id"
   [ -z "$output" ]
-  ! grep -q "$BERTHD_DIR/data/overlay/$id" /proc/self/mountinfo
+  ! grep -q "$BERTHD_DIR/data/overlay/$id" /proc/self/mountinfo || false
   [ ! -e "$BERTHD_DIR/exec/shims/$id" ]
   [ ! -e "$BERTHD_DIR/exec/runtime/$id" ]
   run docker inspect -f '{{.State.Status}} {{.State.Running}} {{.State.ExitCode}}' stuck
@@ -88,13 +88,13 @@ cgroups_of() { ls -d /sys/fs/cgroup/*/berth/"$1" /sys/fs/cgroup/berth/"$1" 2>/de
   # The row goes as if the crash had come before its commit.
   sqlite3 "$BERTHD_DIR/data/berth.db" "DELETE FROM containers WHERE id = '$id'"
   restart_berthd --add-runtime "stall=$STALL_DIR/stall-runtime"
-  ! kill -0 "$shim" 2>/dev/null
+  ! kill -0 "$shim" 2>/dev/null || false
   run leftover_procs
   echo "leftover: $output"
   [ -z "$output" ]
   run cgroups_of "$id"
   [ -z "$output" ]
-  ! grep -q "$BERTHD_DIR/data/overlay/$id" /proc/self/mountinfo
+  ! grep -q "$BERTHD_DIR/data/overlay/$id" /proc/self/mountinfo || false
   [ ! -e "$BERTHD_DIR/data/containers/$id" ]
   [ ! -e "$BERTHD_DIR/exec/shims/$id" ]
   run docker ps -aq --filter name=stuck2
