@@ -50,7 +50,7 @@ restart_idle() {
   pid=$(berthd_pid)
   kill "$pid"
   for ((i = 0; i < 200; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-  ! kill -0 "$pid" 2>/dev/null || false
+  proc_gone "$pid"
   restart_berthd --live-restore
   grep -q 'berthd started' "$BERTHD_DIR/berthd.log"
   sleep 1   # let the threads started at start-up park

@@ -70,7 +70,7 @@ cgroups_of() { ls -d /sys/fs/cgroup/*/berth/"$1" /sys/fs/cgroup/berth/"$1" 2>/de
   for n in 1 2 3; do
     run docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' lr$n
     [ "$output" = "exited 137" ]
-    ! kill -0 "${pid[$n]}" 2>/dev/null || false
+    proc_gone "${pid[$n]}"
     # Every line from before, during and after the daemon's absence, once.
     docker logs lr$n > "$BATS_TEST_TMPDIR/lr$n.log"
     run check_sequence 50 < "$BATS_TEST_TMPDIR/lr$n.log"

@@ -52,8 +52,8 @@ cgroups_of() { ls -d /sys/fs/cgroup/*/berth/"$1" /sys/fs/cgroup/berth/"$1" 2>/de
   kill -0 "$shim"            # without the daemon, the blocked shim lives on
   restart_berthd --add-runtime "stall=$STALL_DIR/stall-runtime"
 
-  ! kill -0 "$shim" 2>/dev/null || false
-  ! kill -0 "$init" 2>/dev/null || false
+  proc_gone "$shim"
+  proc_gone "$init"
   run leftover_procs
   echo "leftover: $output"
   [ -z "$output" ]
@@ -88,7 +88,7 @@ cgroups_of() { ls -d /sys/fs/cgroup/*/berth/"$1" /sys/fs/cgroup/berth/"$1" 2>/de
   # The row goes as if the crash had come before its commit.
   sqlite3 "$BERTHD_DIR/data/berth.db" "DELETE FROM containers WHERE id = '$id'"
   restart_berthd --add-runtime "stall=$STALL_DIR/stall-runtime"
-  ! kill -0 "$shim" 2>/dev/null || false
+  proc_gone "$shim"
   run leftover_procs
   echo "leftover: $output"
   [ -z "$output" ]

@@ -36,8 +36,8 @@ teardown_file() {
   rm -f "$BERTHD_DIR"/exec/shims/*/shim.pid
   root=$BERTHD_DIR
   stop_one_berthd
-  ! kill -0 "$shim" 2>/dev/null || false
-  ! kill -0 "$init" 2>/dev/null || false
+  proc_gone "$shim"
+  proc_gone "$init"
   left=
   for d in /proc/[0-9]*; do
     [[ ${d#/proc/} == $$ || ${d#/proc/} == $BASHPID ]] && continue

@@ -120,7 +120,7 @@ wait_status() {  # name status [tries]
   pid=$(berthd_pid)
   kill -TERM "$pid"
   for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  ! kill -0 "$pid" 2>/dev/null || false
+  proc_gone "$pid"
   restart_berthd
   run docker ps --format '{{.Names}}'
   [[ $output == *d-always* ]]

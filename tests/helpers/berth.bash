@@ -267,3 +267,12 @@ SH
   chmod +x "$STALL_DIR/stall-runtime"
   export STALL_DIR
 }
+
+# proc_gone PID: the process has exited. A zombie counts as gone: a
+# daemonized shim's parent is this machine's PID 1, which may reap it
+# late, and `kill -0` succeeds on a zombie.
+proc_gone() {
+  local st
+  st=$(awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null) || return 0
+  [[ -z $st || $st == Z ]]
+}

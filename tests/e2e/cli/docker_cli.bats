@@ -149,7 +149,7 @@ teardown_file() {
   [ "$output" = "web" ]
   run docker ps -a -q --no-trunc
   [[ $output != *"$id"* ]]
-  ! kill -0 "$pid" 2>/dev/null || false
+  proc_gone "$pid"
 }
 
 @test "ps -a shows exited containers with their exit code" {

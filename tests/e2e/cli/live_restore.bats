@@ -26,7 +26,7 @@ teardown_file() {
   [ "$output" = before ]
   run docker rm -f survivor
   [ "$status" -eq 0 ]
-  ! kill -0 "$pid" 2>/dev/null || false
+  proc_gone "$pid"
 }
 
 @test "a container that exits while berthd is down is reported exited with its code" {
