@@ -754,6 +754,10 @@ Status ContainerService::start_entry(const EntryPtr& e, std::string_view ref, bo
       dc = log_driver_config(e->rec, opts_.paths.log_path(id));
       if (dc.type == "local") dc.path = opts_.paths.local_log_path(id);
     }
+    // Names in syslog/gelf addresses are resolved here, not in the shim:
+    // getaddrinfo (NSS, static dlopen) would be resident text in every shim.
+    if (auto st = logging::resolve_driver_addrs(dc); !st)
+      return fail(make_error(Errc::internal, "failed to initialize logging driver: " + st.error().msg), false);
     so.log_config = opts_.paths.container_dir(id) + "/log-config.json";
     if (auto st = fs::write_file_atomic(so.log_config, logging::driver_config_to_json(dc).dump(),
                                         fs::Durability::none);

@@ -277,7 +277,9 @@ class SyslogDriver final : public LogDriver {
       d->fd_ = BERTH_TRY(dial_unix(a.addr, d->stream_ ? SOCK_STREAM : SOCK_DGRAM));
     } else {
       d->stream_ = a.proto == "tcp" || a.proto == "tcp+tls";
-      if (a.proto != "tcp+tls") d->fd_ = BERTH_TRY(net::dial(a.addr, d->stream_ ? SOCK_STREAM : SOCK_DGRAM));
+      // Numeric addresses only: berthd resolved the name (resolve_driver_addrs).
+      if (a.proto != "tcp+tls")
+        d->fd_ = BERTH_TRY(net::dial_numeric(a.addr, c.dial_addrs, d->stream_ ? SOCK_STREAM : SOCK_DGRAM));
       if (a.proto == "tcp+tls") {
         // Docker: the tls options, skip-verify by its mere presence; rfc5424
         // formats are framed by their length (RFC 5425) on this transport.
@@ -327,7 +329,8 @@ class GelfDriver final : public LogDriver {
     GelfAddr a = BERTH_TRY(parse_gelf_address(opt(c.opts, "gelf-address")));
     d->tcp_ = a.proto == "tcp";
     d->hostport_ = a.hostport;
-    auto fd = net::dial(a.hostport, d->tcp_ ? SOCK_STREAM : SOCK_DGRAM);
+    d->addrs_ = c.dial_addrs;  // resolved by berthd: reconnects dial these
+    auto fd = net::dial_numeric(a.hostport, d->addrs_, d->tcp_ ? SOCK_STREAM : SOCK_DGRAM);
     if (!fd)
       return make_error(Errc::unavailable,
                         "gelf: cannot connect to GELF endpoint: " + a.hostport + " " + fd.error().msg);
@@ -393,7 +396,7 @@ class GelfDriver final : public LogDriver {
       fd_.reset();
       if (i == max_reconnect_) break;
       if (reconnect_delay_s_ > 0) ::sleep(static_cast<unsigned>(reconnect_delay_s_));
-      auto fd = net::dial(hostport_, SOCK_STREAM);
+      auto fd = net::dial_numeric(hostport_, addrs_, SOCK_STREAM);
       if (fd) fd_ = std::move(*fd);
     }
     // "Maximum reconnection attempts was reached; giving up": the message is dropped.
@@ -401,6 +404,7 @@ class GelfDriver final : public LogDriver {
   UniqueFd fd_;
   bool tcp_ = false;
   std::string hostport_;
+  std::vector<std::string> addrs_;
   int max_reconnect_ = 3;
   int reconnect_delay_s_ = 1;
   std::string ctype_;
@@ -612,8 +616,25 @@ Status validate_log_config(std::string_view type, const LogOpts& all) {
 bool driver_readable(std::string_view type) { return type == "json-file" || type == "local"; }
 
 Json driver_config_to_json(const DriverConfig& c) {
-  return Json{{"type", c.type}, {"path", c.path}, {"opts", c.opts}, {"tag", c.tag}, {"attrs", c.attrs},
-              {"info", c.info}};
+  Json j{{"type", c.type}, {"path", c.path}, {"opts", c.opts}, {"tag", c.tag}, {"attrs", c.attrs},
+         {"info", c.info}};
+  if (!c.dial_addrs.empty()) j["dial_addrs"] = c.dial_addrs;
+  return j;
+}
+
+Result<std::optional<DialTarget>> driver_dial_target(const DriverConfig& c) {
+  if (c.type == "syslog") {
+    SyslogAddr a = BERTH_TRY(parse_syslog_address(opt(c.opts, "syslog-address")));
+    // unix sockets need no lookup; tcp+tls is dialed by berth-log-tls (a
+    // dynamic binary that resolves, and verifies the certificate by name).
+    if (a.proto != "udp" && a.proto != "tcp") return std::optional<DialTarget>();
+    return std::optional<DialTarget>(DialTarget{a.addr, a.proto == "tcp" ? SOCK_STREAM : SOCK_DGRAM, false});
+  }
+  if (c.type == "gelf") {
+    GelfAddr a = BERTH_TRY(parse_gelf_address(opt(c.opts, "gelf-address")));
+    return std::optional<DialTarget>(DialTarget{a.hostport, a.proto == "tcp" ? SOCK_STREAM : SOCK_DGRAM, true});
+  }
+  return std::optional<DialTarget>();
 }
 
 Result<DriverConfig> driver_config_from_json(const Json& j) {
@@ -625,6 +646,7 @@ Result<DriverConfig> driver_config_from_json(const Json& j) {
     c.tag = j.value("tag", std::string());
     c.attrs = j.value("attrs", std::map<std::string, std::string>{});
     c.info = j.value("info", std::map<std::string, std::string>{});
+    c.dial_addrs = j.value("dial_addrs", std::vector<std::string>{});
   } catch (const std::exception& e) {
     return invalid(std::string("bad log config: ") + e.what());
   }

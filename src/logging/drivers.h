@@ -7,8 +7,10 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/json.h"
 #include "common/result.h"
@@ -36,9 +38,26 @@ struct DriverConfig {
   std::string tag;                             // rendered tag (syslog, gelf, json-file attrs)
   std::map<std::string, std::string> attrs;    // labels/env options' extra attributes
   std::map<std::string, std::string> info;     // container_id, container_name, image_id, image_name, command, created
+  // syslog (udp, tcp) and gelf: the address's numeric "IP:PORT" forms,
+  // resolved by berthd (resolve_driver_addrs); the shim dials only these
+  // (no getaddrinfo in the static shim). Empty: the address must be numeric.
+  std::vector<std::string> dial_addrs;
 };
 Json driver_config_to_json(const DriverConfig& c);
 Result<DriverConfig> driver_config_from_json(const Json& j);
+// The host:port the syslog (udp, tcp) or gelf driver dials and its socket
+// type; none for other drivers and transports.
+struct DialTarget {
+  std::string hostport;
+  int type;   // SOCK_STREAM, SOCK_DGRAM
+  bool gelf;  // errors read "gelf: cannot connect to GELF endpoint: …"
+};
+Result<std::optional<DialTarget>> driver_dial_target(const DriverConfig& c);
+// (resolve_addrs.cc, apart: the shim never links getaddrinfo.)
+// Fills c.dial_addrs from the syslog/gelf address (getaddrinfo, in berthd at
+// each start, as dockerd's drivers dial at start); errors as the drivers'
+// own dial errors ("gelf: cannot connect to GELF endpoint: …").
+Status resolve_driver_addrs(DriverConfig& c);
 
 // Container facts a tag template may use ({{.ID}}, {{.FullID}}, {{.Name}},
 // {{.ImageID}}, {{.ImageFullID}}, {{.ImageName}}, {{.DaemonName}}).

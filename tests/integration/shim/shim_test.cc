@@ -503,3 +503,19 @@ TEST_F(ShimTest, SlowClientIsDroppedButLogIsComplete) {
 
 }  // namespace
 }  // namespace berth::shim
+
+// The static shim links no name lookup: berthd resolves the log drivers'
+// addresses. getaddrinfo would pull glibc's NSS and static dlopen into the
+// shim's text, which is resident once per container (DESIGN.md: <= 1 MiB).
+TEST(ShimBinary, LinksNoGetaddrinfoNorNss) {
+  FILE* p = ::popen(("nm " + berth::shim::shim_bin() + " 2>/dev/null").c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string syms;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) syms.append(buf, n);
+  int st = ::pclose(p);
+  if (syms.empty() || WEXITSTATUS(st) != 0) GTEST_SKIP() << "nm unavailable or the shim is stripped";
+  for (const char* sym : {" getaddrinfo\n", " __nss_database_get\n", " _nss_dns_gethostbyname4_r\n"})
+    EXPECT_EQ(syms.find(sym), std::string::npos) << "berth-shim links" << sym;
+}

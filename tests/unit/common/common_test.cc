@@ -1,10 +1,12 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "common/fs.h"
 #include "common/id.h"
 #include "common/json.h"
+#include "common/net.h"
 #include "common/result.h"
 #include "common/strings.h"
 #include "common/time.h"
@@ -103,4 +105,20 @@ TEST(Json, ParseErrorsAreInvalid) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().kind, Errc::invalid);
   EXPECT_EQ((*parse_json("{\"a\":1}"))["a"], 1);
+}
+
+TEST(Net, ResolveGivesNumericAddressesAndDialNumericRefusesNames) {
+  auto r = net::resolve("localhost:514", SOCK_DGRAM);
+  ASSERT_TRUE(r) << r.error().msg;
+  ASSERT_FALSE(r->empty());
+  for (const auto& a : *r) EXPECT_TRUE(a == "127.0.0.1:514" || a == "[::1]:514") << a;
+  auto bad = net::dial_numeric("localhost:514", {}, SOCK_DGRAM);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().msg, "dial udp localhost:514: localhost:514 is not a numeric address");
+  // A numeric hostport dials itself; every listed address must be numeric.
+  EXPECT_TRUE(net::dial_numeric("127.0.0.1:514", {}, SOCK_DGRAM));
+  EXPECT_FALSE(net::dial_numeric("x:1", {"x:514"}, SOCK_DGRAM));
+  auto refused = net::dial_numeric("name:1", {"127.0.0.1:1"}, SOCK_STREAM);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().msg, "dial tcp name:1: connect: Connection refused");
 }

@@ -250,3 +250,57 @@ TEST(NonBlocking, DeliversInOrderAndDropsOldestWhenFull) {
   std::string cmd = "rm -rf " + dir;
   ASSERT_EQ(std::system(cmd.c_str()), 0);
 }
+
+// Names in syslog/gelf addresses are resolved by berthd (resolve_driver_addrs)
+// and handed to the shim as numeric addresses in the driver config: the
+// drivers themselves never look a name up (no getaddrinfo in the shim).
+TEST(DriverAddrs, NamesAreResolvedBeforeTheDriverAndTravelInTheConfig) {
+  Listener l(SOCK_DGRAM);
+  DriverConfig c;
+  c.type = "gelf";
+  c.opts = {{"gelf-address", "udp://localhost:" + std::to_string(l.port)}, {"gelf-compression-type", "none"}};
+  // Unresolved: the driver refuses the name instead of looking it up.
+  auto bad = make_driver(c);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().msg.find("is not a numeric address"), std::string::npos) << bad.error().msg;
+  ASSERT_TRUE(resolve_driver_addrs(c));
+  ASSERT_EQ(c.dial_addrs, std::vector<std::string>{"127.0.0.1:" + std::to_string(l.port)});
+  // The shim reads the config back from JSON: the addresses survive it.
+  auto back = driver_config_from_json(driver_config_to_json(c));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->dial_addrs, c.dial_addrs);
+  auto d = make_driver(*back);
+  ASSERT_TRUE(d) << d.error().msg;
+  ASSERT_TRUE((*d)->write(Stream::out, "by-name\n", 1700000000000000000));
+  EXPECT_NE(l.recv_dgram().find("\"short_message\":\"by-name\""), std::string::npos);
+}
+
+TEST(DriverAddrs, SyslogByNameAndErrorsOfAnUnknownName) {
+  Listener l(SOCK_DGRAM);
+  DriverConfig c;
+  c.type = "syslog";
+  c.tag = "t";
+  c.opts = {{"syslog-address", "udp://localhost:" + std::to_string(l.port)}};
+  ASSERT_TRUE(resolve_driver_addrs(c));
+  auto d = make_driver(c);
+  ASSERT_TRUE(d) << d.error().msg;
+  ASSERT_TRUE((*d)->write(Stream::out, "sys-by-name\n", 1700000000000000000));
+  EXPECT_NE(l.recv_dgram().find("sys-by-name"), std::string::npos);
+
+  DriverConfig g;
+  g.type = "gelf";
+  g.opts = {{"gelf-address", "udp://no-such-host.invalid:12201"}};
+  auto st = resolve_driver_addrs(g);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().msg.rfind("gelf: cannot connect to GELF endpoint: no-such-host.invalid:12201 dial udp "
+                                 "no-such-host.invalid:12201: ",
+                                 0),
+            0u)
+      << st.error().msg;
+  // Unix sockets and tcp+tls (dialed by berth-log-tls) are left alone.
+  DriverConfig u;
+  u.type = "syslog";
+  u.opts = {{"syslog-address", "tcp+tls://localhost:6514"}};
+  ASSERT_TRUE(resolve_driver_addrs(u));
+  EXPECT_TRUE(u.dial_addrs.empty());
+}
