@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -432,7 +433,28 @@ Result<std::unique_ptr<JsonFileWriter>> JsonFileWriter::open(const std::string& 
   ro.compress = opts.compress;
   ro.mode = opts.mode;
   auto f = BERTH_TRY(RotatingFile::open(path, ro));
-  return std::unique_ptr<JsonFileWriter>(new JsonFileWriter(std::move(f), std::move(opts)));
+  // Room for flush_threshold bytes plus the largest entry append_line makes
+  // (a kMaxLineBytes payload, every byte escaped as \uXXXX).
+  size_t cap = opts.flush_threshold + 6 * kMaxLineBytes + 2 + opts.attrs_json.size() + 128;
+  cap = (cap + 4095) & ~size_t{4095};
+  void* m = ::mmap(nullptr, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) return sys_error("mmap log buffer");
+  auto w = std::unique_ptr<JsonFileWriter>(new JsonFileWriter(std::move(f), std::move(opts)));
+  w->out_ = static_cast<char*>(m);
+  w->out_cap_ = cap;
+  return w;
+}
+
+JsonFileWriter::~JsonFileWriter() {
+  if (out_) ::munmap(out_, out_cap_);
+}
+
+size_t JsonFileWriter::resident_bytes() const {
+  std::vector<unsigned char> v(out_cap_ / 4096);
+  if (::mincore(out_, out_cap_, v.data()) != 0) return 0;
+  size_t n = 0;
+  for (unsigned char b : v) n += (b & 1) ? 4096 : 0;
+  return n;
 }
 
 void JsonFileWriter::append_line(Stream s, std::string_view payload, int64_t time_ns) {
@@ -467,8 +489,10 @@ void JsonFileWriter::append_line(Stream s, std::string_view payload, int64_t tim
     cached_time_ns_ = time_ns;
   }
   size_t need = 6 * payload.size() + 96 + opts_.attrs_json.size() + 10;
-  if (out_len_ + need > out_.size()) out_.resize(std::max(out_.size() * 2, out_len_ + need));
-  char* d = out_.data() + out_len_;
+  // Payloads are at most kMaxLineBytes (write() cuts them): one entry fits
+  // the capacity once the buffer is written out.
+  if (out_len_ + need > out_cap_) (void)write_out();
+  char* d = out_ + out_len_;
   std::memcpy(d, "{\"log\":", 7);
   d = encode_json_string(d + 7, payload);
   std::string_view mid = s == Stream::err  ? std::string_view(",\"stream\":\"stderr\",\"time\":\"")
@@ -493,7 +517,8 @@ void JsonFileWriter::append_line(Stream s, std::string_view payload, int64_t tim
   d += cached_time_len_;
   std::memcpy(d, "\"}\n", 3);
   d += 3;
-  out_len_ = static_cast<size_t>(d - out_.data());
+  out_len_ = static_cast<size_t>(d - out_);
+  if (out_len_ > high_water_) high_water_ = out_len_;
 }
 
 Status JsonFileWriter::write(Stream s, std::string_view data, int64_t now_ns) {
@@ -530,26 +555,41 @@ Status JsonFileWriter::write(Stream s, std::string_view data, int64_t now_ns) {
     data.remove_prefix(seg + 1);
     // The buffer never holds much more than flush_threshold, however many
     // chunks the caller hands over between flushes (the shim's RSS budget).
-    if (out_len_ >= opts_.flush_threshold) BERTH_TRY_VOID(flush());
+    if (out_len_ >= opts_.flush_threshold) BERTH_TRY_VOID(write_out());
   }
   return maybe_flush();
 }
 
 Status JsonFileWriter::maybe_flush() {
-  if (out_len_ >= opts_.flush_threshold) return flush();
+  if (out_len_ >= opts_.flush_threshold) return write_out();
   // With rotation, write as soon as the file would reach max-size so files
   // stay close to it (Docker rotates before the write that follows).
-  if (opts_.max_size > 0 && file_.size() + static_cast<int64_t>(out_len_) >= opts_.max_size) return flush();
+  if (opts_.max_size > 0 && file_.size() + static_cast<int64_t>(out_len_) >= opts_.max_size) return write_out();
   return ok();
 }
 
+// The caller's flush (the shim's timer, 2 ms after an entry, or idle): the
+// entries go out and the buffer's pages past kKeepResident go back to the
+// kernel. While output streams, write() writes at the threshold without
+// releasing; a release costs re-faulting at most high_water_ bytes once per
+// timer flush (<= 500/s).
 Status JsonFileWriter::flush() {
+  Status st = write_out();
+  if (high_water_ > kKeepResident) {
+    size_t hw = (high_water_ + 4095) & ~size_t{4095};
+    (void)::madvise(out_ + kKeepResident, hw - kKeepResident, MADV_DONTNEED);
+    high_water_ = std::min(out_len_, kKeepResident);
+  }
+  return st;
+}
+
+Status JsonFileWriter::write_out() {
   if (out_len_ == 0) return ok();
   Status st = ok();
   if (opts_.max_size > 0) {
     // Whole entries per file: cut the batch at line ends, rotating when the
     // current file has reached max-size.
-    std::string_view rest(out_.data(), out_len_);
+    std::string_view rest(out_, out_len_);
     while (!rest.empty() && st) {
       if (file_.due()) {
         st = file_.rotate(cached_time_ns_);
@@ -566,15 +606,9 @@ Status JsonFileWriter::flush() {
       rest.remove_prefix(cut);
     }
   } else {
-    st = file_.append(std::string_view(out_.data(), out_len_));
+    st = file_.append(std::string_view(out_, out_len_));
   }
   out_len_ = 0;
-  // Keep the buffer between flushes (re-allocating a large buffer costs
-  // page faults on every chunk); only give back an outsized one.
-  if (out_.size() > 8 * opts_.flush_threshold) {
-    out_.clear();
-    out_.shrink_to_fit();
-  }
   if (!st) return std::move(st).error().wrap("write log");
   return ok();
 }

@@ -80,22 +80,38 @@ class JsonFileWriter final : public LogDriver {
     return open(path, Options{});
   }
 
+  ~JsonFileWriter() override;
+  JsonFileWriter(const JsonFileWriter&) = delete;
+  JsonFileWriter& operator=(const JsonFileWriter&) = delete;
   Status write(Stream s, std::string_view data, int64_t now_ns) override;
   Status flush() override;
   Status close(int64_t now_ns) override;
   size_t pending_bytes() const { return out_len_; }
-  // The encode buffer's size (resident memory): bounded by flush_threshold
-  // plus one encoded line, whatever the size of the chunks written.
-  size_t buffer_bytes() const { return out_.size(); }
+  // The encode buffer's high-water mark since its pages were last given
+  // back: bounded by flush_threshold plus one encoded line, whatever the
+  // size of the chunks written.
+  size_t buffer_bytes() const { return high_water_; }
+  // The encode buffer's pages resident now (mincore).
+  size_t resident_bytes() const;
+  // What flush() keeps resident of the buffer; the rest is given back.
+  static constexpr size_t kKeepResident = 16 * 1024;
 
  private:
   JsonFileWriter(RotatingFile file, Options o) : file_(std::move(file)), opts_(std::move(o)) {}
   Status maybe_flush();
+  Status write_out();  // the buffered entries to the file (flush() without the page release)
   void append_line(Stream s, std::string_view payload, int64_t time_ns);
   RotatingFile file_;
   Options opts_;
-  std::string out_;         // storage; [0, out_len_) holds encoded entries not yet written
-  size_t out_len_ = 0;
+  // Encode buffer: one anonymous mapping of a fixed capacity (the flush
+  // threshold plus the largest encoded line), so it never grows through a
+  // series of reallocations that leave freed heap resident; flush() gives
+  // its pages back (MADV_DONTNEED) past kKeepResident: after a burst the
+  // shim's RSS returns to its idle size (DESIGN.md: <= 1 MiB per container).
+  char* out_ = nullptr;
+  size_t out_cap_ = 0;
+  size_t out_len_ = 0;       // [0, out_len_) holds encoded entries not yet written
+  size_t high_water_ = 0;
   int64_t cached_time_ns_ = 0;
   int64_t cached_sec_ = 0;  // the second whose "YYYY-MM-DDTHH:MM:SS" is in cached_time_
   size_t cached_time_len_ = 0;
