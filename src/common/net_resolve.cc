@@ -16,6 +16,10 @@ Result<std::vector<std::string>> resolve(const std::string& hostport, int type) 
   addrinfo* res = nullptr;
   int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &res);
   const std::string what = type == SOCK_STREAM ? "dial tcp " : "dial udp ";
+  // Go's wording for a name that does not exist ("dial udp: lookup HOST on
+  // SERVER: no such host", without the server, which glibc does not tell).
+  if (rc == EAI_NONAME)
+    return make_error(Errc::unavailable, what.substr(0, what.size() - 1) + ": lookup " + host + ": no such host");
   if (rc != 0) return make_error(Errc::unavailable, what + hostport + ": " + ::gai_strerror(rc));
   std::vector<std::string> out;
   for (addrinfo* ai = res; ai; ai = ai->ai_next) {

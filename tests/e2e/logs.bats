@@ -135,6 +135,33 @@ print(m["version"], m["short_message"], m["level"], m["_container_name"], m["_co
   [ "$output" = "1.1 hello-gelf 6 /gl $id ${id:0:12} busybox" ]
 }
 
+@test "logs: syslog and gelf by host name: berthd resolves it, the shim dials the address" {
+  udp_listen "$BATS_TEST_TMPDIR/port" "$BATS_TEST_TMPDIR/msgs"
+  port=$(cat "$BATS_TEST_TMPDIR/port")
+  docker run --name sn --log-driver syslog --log-opt syslog-address=udp://localhost:$port \
+    --log-opt syslog-format=rfc5424 --log-opt tag=named busybox echo by-name
+  docker run --name gn --log-driver gelf --log-opt gelf-address=udp://localhost:$port \
+    --log-opt gelf-compression-type=none busybox echo gelf-by-name
+  sleep 0.5
+  kill "$LISTENER" 2>/dev/null || true
+  run python3 -c '
+import sys
+b = open(sys.argv[1], "rb").read(); i = 0
+while i < len(b):
+    n = int.from_bytes(b[i:i+4], "big"); print(b[i+4:i+4+n].decode(errors="replace").rstrip("\n")); i += 4 + n' "$BATS_TEST_TMPDIR/msgs"
+  [[ ${lines[0]} == *" named - by-name" ]]
+  [[ ${lines[1]} == *'"short_message":"gelf-by-name"'* ]]
+  id=$(docker inspect -f '{{.Id}}' gn)
+  grep -q '"dial_addrs":\["127.0.0.1:'"$port"'"\]' "$BERTHD_DIR"/*/containers/$id/log-config.json
+}
+
+@test "logs: a log address whose name does not resolve fails the start with dockerd's words" {
+  run -125 docker run --name gx --log-driver gelf --log-opt gelf-address=udp://no-such-host.invalid:12201 busybox true
+  [[ $output == *"failed to initialize logging driver: gelf: cannot connect to GELF endpoint: no-such-host.invalid:12201 dial udp: lookup no-such-host.invalid"*"no such host"* ]]
+  run -125 docker run --name sx --log-driver syslog --log-opt syslog-address=tcp://no-such-host.invalid:514 busybox true
+  [[ $output == *"failed to initialize logging driver: dial tcp: lookup no-such-host.invalid"*"no such host"* ]]
+}
+
 @test "logs: mode=non-blocking keeps every line when the driver keeps up" {
   docker run --name nb --log-opt mode=non-blocking --log-opt max-buffer-size=4m busybox \
     sh -c 'i=0; while [ $i -lt 2000 ]; do echo n-$i; i=$((i+1)); done'
