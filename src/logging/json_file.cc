@@ -89,9 +89,48 @@ void append_utf8(std::string& out, uint32_t cp) {
 }
 
 // Minimal JSON scanner for one json-file line.
+// The seconds of the last "YYYY-MM-DDTHH:MM:SS" a reader parsed: the
+// entries of one second share it, so most stamps parse only their fraction.
+struct TimeCache {
+  char prefix[19];
+  int64_t sec_ns = 0;
+  bool valid = false;
+};
+
+// parse_rfc3339_to for the writer's form ("…SS[.fffffffff]Z"), its date and
+// time of day looked up in `c`; any other form goes to the full parser.
+bool parse_time_cached(std::string_view v, TimeCache* c, int64_t* out) {
+  if (!c || v.size() < 20 || v.size() > 30 || v.back() != 'Z' || (v[19] != '.' && v[19] != 'Z'))
+    return timeutil::parse_rfc3339_to(v, out);
+  int64_t frac = 0;
+  if (v[19] == '.') {
+    size_t nd = v.size() - 21;  // digits between '.' and 'Z'
+    if (nd == 0 || nd > 9) return timeutil::parse_rfc3339_to(v, out);
+    for (size_t k = 20; k < v.size() - 1; ++k) {
+      if (v[k] < '0' || v[k] > '9') return timeutil::parse_rfc3339_to(v, out);
+      frac = frac * 10 + (v[k] - '0');
+    }
+    for (size_t k = nd; k < 9; ++k) frac *= 10;
+  } else if (v.size() != 20) {
+    return timeutil::parse_rfc3339_to(v, out);
+  }
+  if (!c->valid || std::memcmp(c->prefix, v.data(), 19) != 0) {
+    char whole[20];
+    std::memcpy(whole, v.data(), 19);
+    whole[19] = 'Z';
+    int64_t sec = 0;
+    if (!timeutil::parse_rfc3339_to(std::string_view(whole, 20), &sec)) return false;
+    std::memcpy(c->prefix, v.data(), 19);
+    c->sec_ns = sec;
+    c->valid = true;
+  }
+  *out = c->sec_ns + frac;
+  return true;
+}
+
 class LineParser {
  public:
-  explicit LineParser(std::string_view s) : s_(s) {}
+  explicit LineParser(std::string_view s, TimeCache* tc = nullptr) : s_(s), tc_(tc) {}
 
   bool parse(LogEntry* e) {
     bool have_stream = false, have_time = false;
@@ -111,8 +150,15 @@ class LineParser {
         e->payload.clear();
         if (!string_value(&e->payload)) return false;
       } else if (key == "stream") {
-        std::string v;
-        if (!string_value(&v)) return false;
+        // Plain (no escapes) in what writers produce: no copy; else decoded.
+        std::string_view v;
+        std::string decoded;
+        size_t at = i_;
+        if (!raw_string(&v)) {
+          i_ = at;
+          if (!string_value(&decoded)) return false;
+          v = decoded;
+        }
         if (v == "stdout") {
           e->stream = Stream::out;
         } else if (v == "stderr") {
@@ -124,8 +170,15 @@ class LineParser {
         }
         have_stream = true;
       } else if (key == "time") {
-        std::string v;
-        if (!string_value(&v) || !timeutil::parse_rfc3339_to(v, &e->time_ns)) return false;
+        std::string_view v;
+        std::string decoded;
+        size_t at = i_;
+        if (!raw_string(&v)) {
+          i_ = at;
+          if (!string_value(&decoded)) return false;
+          v = decoded;
+        }
+        if (!parse_time_cached(v, tc_, &e->time_ns)) return false;
         have_time = true;
       } else if (key == "attrs") {
         e->attrs.clear();
@@ -207,6 +260,21 @@ class LineParser {
     if (!eat('"')) return false;
     for (;;) {
       size_t start = i_;
+#if defined(__SSE2__)
+      // 16 bytes at a time up to the first '"' or '\\'.
+      {
+        const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+        while (i_ + 16 <= s_.size()) {
+          __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s_.data() + i_));
+          int mask = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)));
+          if (mask != 0) {
+            i_ += static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+            break;
+          }
+          i_ += 16;
+        }
+      }
+#endif
       while (i_ < s_.size() && s_[i_] != '"' && s_[i_] != '\\') ++i_;
       out->append(s_.data() + start, i_ - start);
       if (i_ >= s_.size()) return false;
@@ -290,6 +358,7 @@ class LineParser {
 
   std::string_view s_;
   size_t i_ = 0;
+  TimeCache* tc_ = nullptr;
 };
 
 Result<int64_t> file_size(int fd) {
@@ -743,6 +812,7 @@ Result<bool> JsonFileReader::emit_from(int64_t start, const ReadOptions& opts,
   int64_t pos = start;
   offset_ = start;
   LogEntry e;
+  TimeCache tc;
   while (pos < end) {
     size_t want = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(buf.size()), end - pos));
     ssize_t n = ::pread(fd_.get(), buf.data(), want, pos);
@@ -773,7 +843,7 @@ Result<bool> JsonFileReader::emit_from(int64_t start, const ReadOptions& opts,
       bool keep = true;
       if (!line.empty()) {
         e.payload.clear();
-        LineParser p(line);
+        LineParser p(line, &tc);
         if (p.parse(&e)) {
           if (opts.until_ns != 0 && e.time_ns > opts.until_ns) return true;
           bool wanted = (e.stream == Stream::err) ? opts.want_stderr : opts.want_stdout;

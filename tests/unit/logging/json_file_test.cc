@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/fs.h"
+#include "common/strings.h"
 #include "common/json.h"
 
 namespace berth::logging {
@@ -478,6 +479,48 @@ TEST(JsonFileWriter, Throughput) {
   secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("json-file read: %.0f MB/s of payload\n", static_cast<double>(bytes) / secs / 1e6);
   EXPECT_EQ(bytes, total);
+}
+
+// The reader parses a second's date and time of day once and then only the
+// fraction of each stamp: every form gives what the full parser gives.
+TEST(JsonFileReader, CachedStampsMatchTheFullParser) {
+  TempDir d;
+  const std::vector<std::string> times = {
+      "2023-11-14T22:13:20.5Z",         "2023-11-14T22:13:20.123456789Z", "2023-11-14T22:13:20Z",
+      "2023-11-14T22:13:20.000000001Z", "2023-11-14T22:13:21.25Z",        "2023-11-14T22:13:20.75Z",
+      "2023-11-14T23:13:20.5+01:00",    "2023-11-14T22:13:2\\u0030.9Z",   "2024-02-29T00:00:00.1Z",
+      "2024-02-29T00:00:00.1234567890Z"};
+  std::string text;
+  for (size_t i = 0; i < times.size(); ++i)
+    text += "{\"log\":\"l" + std::to_string(i) + "\\n\",\"stream\":\"stdout\",\"time\":\"" + times[i] + "\"}\n";
+  ASSERT_TRUE(fs::write_file_atomic(d.file("log.json"), text));
+  std::vector<int64_t> want;
+  for (const auto& line : str::split(text, '\n')) {
+    if (line.empty()) continue;
+    auto e = parse_json_log_line(line);
+    want.push_back(e ? e->time_ns : -1);
+  }
+  auto r = JsonFileReader::open(d.file("log.json"));
+  ASSERT_TRUE(r);
+  std::vector<int64_t> got;
+  std::vector<std::string> payloads;
+  ASSERT_TRUE(r->read_existing({}, [&](const LogEntry& e) {
+    got.push_back(e.time_ns);
+    payloads.push_back(e.payload);
+    return true;
+  }));
+  // Every line the full parser accepts is read with the same time.
+  std::vector<int64_t> accepted;
+  for (auto t : want)
+    if (t != -1) accepted.push_back(t);
+  EXPECT_EQ(got, accepted);
+  ASSERT_GE(got.size(), 9u);
+  EXPECT_EQ(got[0], 1700000000500000000);
+  EXPECT_EQ(got[1], 1700000000123456789);
+  EXPECT_EQ(got[2], 1700000000000000000);
+  EXPECT_EQ(got[4], 1700000001250000000);
+  EXPECT_EQ(got[6], 1700000000500000000);  // +01:00
+  EXPECT_EQ(got[7], 1700000000900000000);  // escaped digit
 }
 
 }  // namespace
