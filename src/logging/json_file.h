@@ -53,6 +53,9 @@ class LogDriver {
   virtual Status flush() = 0;
   // Emit pending partial lines as entries (at container exit), then flush.
   virtual Status close(int64_t now_ns) = 0;
+  // Give buffer memory back to the kernel (the shim calls it once output
+  // has been quiet for a while; never while it streams).
+  virtual void trim() {}
 };
 
 // Writes the json-file format. Complete entries are accumulated in memory
@@ -86,6 +89,7 @@ class JsonFileWriter final : public LogDriver {
   Status write(Stream s, std::string_view data, int64_t now_ns) override;
   Status flush() override;
   Status close(int64_t now_ns) override;
+  void trim() override;
   size_t pending_bytes() const { return out_len_; }
   // The encode buffer's high-water mark since its pages were last given
   // back: bounded by flush_threshold plus one encoded line, whatever the
@@ -93,7 +97,7 @@ class JsonFileWriter final : public LogDriver {
   size_t buffer_bytes() const { return high_water_; }
   // The encode buffer's pages resident now (mincore).
   size_t resident_bytes() const;
-  // What flush() keeps resident of the buffer; the rest is given back.
+  // What trim() keeps resident of the buffer; the rest is given back.
   static constexpr size_t kKeepResident = 16 * 1024;
 
  private:
@@ -105,7 +109,7 @@ class JsonFileWriter final : public LogDriver {
   Options opts_;
   // Encode buffer: one anonymous mapping of a fixed capacity (the flush
   // threshold plus the largest encoded line), so it never grows through a
-  // series of reallocations that leave freed heap resident; flush() gives
+  // series of reallocations that leave freed heap resident; trim() gives
   // its pages back (MADV_DONTNEED) past kKeepResident: after a burst the
   // shim's RSS returns to its idle size (DESIGN.md: <= 1 MiB per container).
   char* out_ = nullptr;

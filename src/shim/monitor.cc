@@ -36,6 +36,10 @@ constexpr size_t kMaxRequestLine = 64 * 1024;
 constexpr int64_t kDrainGraceNs = 2'000'000'000;  // output EOF wait after init exit
 constexpr int kFinalFlushMs = 2000;               // attach delivery at exit
 constexpr int64_t kLogFlushDelayNs = 2'000'000;   // bound on a log line's wait in memory
+// Quiet time after the last log flush before the driver gives its buffer
+// pages back (LogDriver::trim): never while output streams (re-faulting the
+// buffer every 2 ms tripled the shim's CPU per MB), soon after it stops.
+constexpr int64_t kLogTrimDelayNs = 500'000'000;
 
 int64_t now_ns() { return timeutil::now_unix_nano(); }
 
@@ -128,8 +132,9 @@ int Monitor::run() {
       int64_t left = drain_deadline_ns_ - now_ns();
       timeout = left <= 0 ? 0 : static_cast<int>(left / 1000000) + 1;
     }
-    if (log_dirty_since_ns_ != 0) {
-      int64_t left = log_dirty_since_ns_ + kLogFlushDelayNs - now_ns();
+    if (log_dirty_since_ns_ != 0 || log_trim_at_ns_ != 0) {
+      int64_t left = log_dirty_since_ns_ != 0 ? log_dirty_since_ns_ + kLogFlushDelayNs - now_ns()
+                                              : log_trim_at_ns_ - now_ns();
       int ms = left <= 0 ? 0 : static_cast<int>((left + 999999) / 1000000);
       if (timeout < 0 || ms < timeout) timeout = ms;
     }
@@ -144,6 +149,10 @@ int Monitor::run() {
     if (log_dirty_since_ns_ != 0 && now_ns() - log_dirty_since_ns_ >= kLogFlushDelayNs) {
       if (log_) (void)log_->flush();
       log_dirty_since_ns_ = 0;
+      log_trim_at_ns_ = now_ns() + kLogTrimDelayNs;
+    } else if (log_trim_at_ns_ != 0 && log_dirty_since_ns_ == 0 && now_ns() >= log_trim_at_ns_) {
+      if (log_) log_->trim();
+      log_trim_at_ns_ = 0;
     }
     if (exiting_ && ((!fds_.out && !fds_.err) || now_ns() >= drain_deadline_ns_)) finish();
   }

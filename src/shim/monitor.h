@@ -113,6 +113,7 @@ class Monitor {
   // a busy container costs one write(2) per many reads and `logs -f` still
   // sees an idle container's line within a few ms.
   int64_t log_dirty_since_ns_ = 0;
+  int64_t log_trim_at_ns_ = 0;  // when the driver's buffers go back if no output came since
   // Exec mode: output and the exit are held until the first `start`.
   bool gate_open_ = true;
   bool deferred_exit_ = false;
