@@ -167,7 +167,7 @@ one() {
   life[$t,$key]+="$(echo "$mb / ($(secs "${st#* }") - $(secs "${st% *}"))" | bc -l) "
   if [[ $drv != none ]]; then
     first=$(curl -sS --unix-socket "${sock[$t]}" \
-      "http://localhost/v1.41/containers/lt/logs?stdout=1&timestamps=1" | head -c 48 | tail -c +9 | cut -d' ' -f1 | head -1) || true
+      "http://localhost/v1.41/containers/lt/logs?stdout=1&timestamps=1" 2>/dev/null | head -c 48 | tail -c +9 | cut -d' ' -f1 | head -1) || true
     last=$($c logs -t --tail 1 lt | cut -d' ' -f1)
     stream[$t,$key]+="$(echo "$mb / ($(secs "$last") - $(secs "$first"))" | bc -l) "
     [[ $drv == json-file && $len == "${lens[0]}" ]] && readback "$t"
