@@ -1939,6 +1939,9 @@ Status ContainerService::reconcile() {
     // in the runtime's create). Nothing of it may survive.
     if (reap_leftovers(id, shims_of(id), runtime_for(e->rec), false) && st != StateStatus::exited)
       interrupted_starts.push_back(e);
+    // A start cut short after its rootfs mount and before the shim leaves
+    // nothing reap_leftovers looks for: the mount alone must go too.
+    (void)unmount_rootfs(rootfs_dirs(opts_.paths.data_root, id));
     unmount_ipc_shm(ipc_shm_path(opts_.paths.container_dir(id)));
   }
   for (auto& e : dead_shims) {

@@ -100,3 +100,21 @@ cgroups_of() { ls -d /sys/fs/cgroup/*/berth/"$1" /sys/fs/cgroup/berth/"$1" 2>/de
   run docker ps -aq --filter name=stuck2
   [ -z "$output" ]
 }
+
+@test "kill -9 after a start mounted the rootfs but before its shim: the next berthd unmounts it" {
+  docker create --name mounted busybox true >/dev/null
+  id=$(docker inspect -f '{{.Id}}' mounted)
+  merged=$BERTHD_DIR/data/overlay/$id/merged
+  kill9_berthd
+  # The crash's leftover: only the rootfs mount (no shim, runtime state or cgroup).
+  mkdir -p "$merged"
+  mount -t tmpfs -o size=1m berth-test-rootfs "$merged"
+  grep -q " $merged " /proc/self/mountinfo
+  restart_berthd --add-runtime "stall=$STALL_DIR/stall-runtime"
+  run grep -c " $merged " /proc/self/mountinfo
+  [ "$output" = 0 ] || { umount "$merged"; false; }
+  [ "$(docker inspect -f '{{.State.Status}}' mounted)" = created ]
+  run docker start -a mounted
+  [ "$status" -eq 0 ]
+  docker rm mounted >/dev/null
+}
