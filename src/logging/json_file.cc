@@ -153,12 +153,7 @@ class LineParser {
         // Plain (no escapes) in what writers produce: no copy; else decoded.
         std::string_view v;
         std::string decoded;
-        size_t at = i_;
-        if (!raw_string(&v)) {
-          i_ = at;
-          if (!string_value(&decoded)) return false;
-          v = decoded;
-        }
+        if (!string_view_value(&v, &decoded)) return false;
         if (v == "stdout") {
           e->stream = Stream::out;
         } else if (v == "stderr") {
@@ -172,12 +167,7 @@ class LineParser {
       } else if (key == "time") {
         std::string_view v;
         std::string decoded;
-        size_t at = i_;
-        if (!raw_string(&v)) {
-          i_ = at;
-          if (!string_value(&decoded)) return false;
-          v = decoded;
-        }
+        if (!string_view_value(&v, &decoded)) return false;
         if (!parse_time_cached(v, tc_, &e->time_ns)) return false;
         have_time = true;
       } else if (key == "attrs") {
@@ -254,6 +244,16 @@ class LineParser {
     }
     i_ += 4;
     *v = r;
+    return true;
+  }
+  // A string value without a copy when it has no escapes (what writers
+  // produce); else decoded into *scratch, which *out then views.
+  bool string_view_value(std::string_view* out, std::string* scratch) {
+    size_t at = i_;
+    if (raw_string(out)) return true;
+    i_ = at;
+    if (!string_value(scratch)) return false;
+    *out = *scratch;
     return true;
   }
   bool string_value(std::string* out) {
