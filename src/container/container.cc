@@ -648,10 +648,9 @@ Result<RecordStore> RecordStore::open(store::Db& db) {
   return RecordStore(db);
 }
 
-Status RecordStore::insert(const Record& r) {
-  auto s = BERTH_TRY(db_->prepare("INSERT INTO containers(id, name, record, state) VALUES(?,?,?,?)"));
-  s.bind(1, r.id).bind(2, r.name).bind(3, record_to_json(r).dump()).bind(4, state_to_json(r.state).dump());
-  return s.run();
+Status RecordStore::insert(const Record& r, bool sync) {
+  return run_one("INSERT INTO containers(id, name, record, state) VALUES(?,?,?,?)",
+                 {r.id, r.name, record_to_json(r).dump(), state_to_json(r.state).dump()}, sync);
 }
 
 Status RecordStore::update_state(const std::string& id, const State& st) {
@@ -675,11 +674,15 @@ Status RecordStore::update_state(const std::string& id, const State& st, int res
 }
 
 Status RecordStore::remove(const std::string& id, bool sync) {
+  return run_one("DELETE FROM containers WHERE id=?", {id}, sync);
+}
+
+Status RecordStore::run_one(const std::string& sql, const std::vector<std::string>& args, bool sync) {
   std::lock_guard g(db_->mutex());
   if (!sync) BERTH_TRY_VOID(db_->exec("PRAGMA synchronous=NORMAL"));
   Status st = [&]() -> Status {
-    auto s = BERTH_TRY(db_->prepare("DELETE FROM containers WHERE id=?"));
-    s.bind(1, id);
+    auto s = BERTH_TRY(db_->prepare(sql));
+    for (size_t i = 0; i < args.size(); ++i) s.bind(static_cast<int>(i + 1), args[i]);
     return s.run();
   }();
   if (!sync) {

@@ -126,7 +126,12 @@ Status validate_list_filters(
 class RecordStore {
  public:
   static Result<RecordStore> open(store::Db& db);
-  Status insert(const Record& r);
+  // sync=false: committed without waiting for the disk (see remove()). Only
+  // for an --rm container's row: the start that follows commits with a sync
+  // and carries this row to disk with it (the WAL is written in order); if
+  // power is lost before that, the container had not started and its
+  // directories are orphans that reconcile removes.
+  Status insert(const Record& r, bool sync = true);
   Status update_state(const std::string& id, const State& s);
   // Rewrites what create fixed (network connect, update, rename): record and name.
   Status update_record(const Record& r);
@@ -143,6 +148,8 @@ class RecordStore {
 
  private:
   explicit RecordStore(store::Db& db) : db_(&db) {}
+  // Runs one statement; sync=false commits it with synchronous=NORMAL.
+  Status run_one(const std::string& sql, const std::vector<std::string>& args, bool sync);
   store::Db* db_;
 };
 

@@ -490,7 +490,10 @@ Result<std::string> ContainerService::create(std::string_view name, const Json& 
       for (const auto& l : links) stored.push_back(canonical_link(l.child, full_name, l.alias));
       r.host_config["Links"] = std::move(stored);
     }
-    BERTH_TRY_VOID(records_.insert(r));
+    // An --rm container's row is not synced on its own: its start syncs
+    // (carrying this row), and one lost to a power cut before that leaves
+    // orphan directories, which reconcile removes (RecordStore::insert).
+    BERTH_TRY_VOID(records_.insert(r, /*sync=*/!r.host_config.value("AutoRemove", false)));
     e->rec = std::move(r);
     by_name_[e->rec.name] = e->rec.id;
     by_id_[e->rec.id] = e;
