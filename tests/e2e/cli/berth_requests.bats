@@ -105,3 +105,23 @@ PY
   [ "${lines[2]}" = "GET /v1.40/containers/json?all=1" ]
   [ "${#lines[@]}" -eq 3 ]
 }
+
+# hg_mappings PID: how many of PID's mappings are madvise(MADV_HUGEPAGE)d.
+hg_mappings() { grep -c '^VmFlags:.* hg' "/proc/$1/smaps" || true; }
+
+@test "the berth CLI allocates from huge-page-advised memory (src/hugeheap)" {
+  [[ -r /sys/kernel/mm/transparent_hugepage/enabled ]] || skip "kernel without transparent huge pages"
+  id=$(berth run -d --network none busybox sleep 100)
+  "$BERTH_BIN/berth" wait "$id" >/dev/null &
+  local wpid=$! k
+  for ((k = 0; k < 100; k++)); do
+    [[ $(readlink "/proc/$wpid/exe" 2>/dev/null) == */berth ]] && break
+    sleep 0.05
+  done
+  sleep 0.2  # past start-up: it has allocated and sent its request
+  n=$(hg_mappings "$wpid")
+  kill "$wpid"
+  wait "$wpid" || true
+  berth rm -f "$id" >/dev/null
+  [ "$n" -ge 1 ]
+}

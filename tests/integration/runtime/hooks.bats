@@ -110,3 +110,14 @@ HOOK
   [[ "$output" == "berth-runtime: hooks.createRuntime[0]: $T/createRuntime.sh exited with status 4"* ]]
   [ ! -e "$ROOT/$ID" ]
 }
+
+@test "berth-runtime allocates from huge-page-advised memory (src/hugeheap)" {
+  [[ -r /sys/kernel/mm/transparent_hugepage/enabled ]] || skip "kernel without transparent huge pages"
+  # A createRuntime hook is the runtime's child: it reads the runtime's maps.
+  printf '#!/bin/sh\ngrep -c "^VmFlags:.* hg" /proc/$PPID/smaps > %s\n' "$T/hg" > "$T/hg.sh"
+  chmod +x "$T/hg.sh"
+  cfg ".hooks = {\"createRuntime\": [{\"path\": \"$T/hg.sh\"}]}"
+  args true
+  rt create -b "$B" "$ID" </dev/null >/dev/null 2>&1
+  [ "$(cat "$T/hg")" -ge 1 ]
+}
