@@ -312,6 +312,10 @@ Result<pid_t> Runtime::create_impl(const CreateOptions& o, const sigset_t* child
                                              : compile_seccomp_cached(*lx.seccomp, key, dir_.root() + "/.seccomp"),
                                  "config.json");
   }
+  // The parsed tree has served (spec, seccomp cache key): free it now. Freed
+  // after the clone, every page of it the init still shares would be copied
+  // for the frees' writes, one fault each.
+  *cfg_json = Json();
   plan.terminal = proc.terminal;
   if (proc.console_size) {
     plan.rows = static_cast<unsigned short>(proc.console_size->height);
