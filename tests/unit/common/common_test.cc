@@ -122,3 +122,26 @@ TEST(Net, ResolveGivesNumericAddressesAndDialNumericRefusesNames) {
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().msg, "dial tcp name:1: connect: Connection refused");
 }
+
+TEST(Fs, ReadFileReadsRegularProcAndEmptyFilesWhole) {
+  char tmpl[] = "/tmp/berth-readfile-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  std::string root = tmpl;
+  std::string big(200000, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 26);
+  ASSERT_TRUE(fs::write_file_atomic(root + "/big", big, fs::Durability::none));
+  ASSERT_TRUE(fs::write_file_atomic(root + "/empty", "", fs::Durability::none));
+  EXPECT_EQ(*fs::read_file(root + "/big"), big);
+  EXPECT_EQ(*fs::read_file(root + "/empty"), "");
+  // /proc files report size 0: read until EOF all the same.
+  auto status = fs::read_file("/proc/self/status");
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->rfind("Name:", 0), 0u);
+  EXPECT_NE(status->find("VmRSS:"), std::string::npos);
+  auto smaps = fs::read_file("/proc/self/smaps");  // several 4 KiB steps
+  ASSERT_TRUE(smaps);
+  EXPECT_GT(smaps->size(), 8192u);
+  EXPECT_EQ(smaps->back(), '\n');
+  EXPECT_FALSE(fs::read_file(root + "/missing"));
+  (void)fs::remove_all(root);
+}
