@@ -205,6 +205,10 @@ Result<std::unique_ptr<ContainerService>> ContainerService::open(store::Db& db, 
   ev.data.fd = s->monitor_wake_.get();
   if (::epoll_ctl(s->epoll_.get(), EPOLL_CTL_ADD, s->monitor_wake_.get(), &ev) != 0)
     return sys_error("epoll_ctl");
+  s->shim_reaper_ = BERTH_TRY(ShimReaper::create());
+  ev.data.fd = s->shim_reaper_->fd();
+  if (::epoll_ctl(s->epoll_.get(), EPOLL_CTL_ADD, s->shim_reaper_->fd(), &ev) != 0)
+    return sys_error("epoll_ctl");
   s->monitor_ = std::thread([p = s.get()] { p->monitor_loop(); });
   BERTH_TRY_VOID(s->reconcile());
   s->restart_on_boot();
@@ -777,7 +781,7 @@ Status ContainerService::start_entry(const EntryPtr& e, std::string_view ref, bo
   so.run_now = true;
   auto sealed_rt = sealed_runtimes_.get(so.runtime);
   if (sealed_rt) so.runtime_fd = sealed_rt->get();
-  auto spawned = spawn_shim(so);
+  auto spawned = spawn_shim(so, *shim_reaper_);
   if (!spawned) {
     Error err = std::move(spawned).error();
     Errc kind = exit_code_for_start_error(err.msg) == 128 ? Errc::internal : Errc::invalid;
@@ -892,6 +896,10 @@ void ContainerService::monitor_loop() {
       if (fd == monitor_wake_.get()) {
         uint64_t v;
         (void)!::read(fd, &v, sizeof v);
+        continue;
+      }
+      if (fd == shim_reaper_->fd()) {
+        shim_reaper_->reap();
         continue;
       }
       std::string id;

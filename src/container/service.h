@@ -342,6 +342,8 @@ class ContainerService {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> shutting_down_{false};  // stop_all: exits do not restart
   std::thread monitor_;
+  // Reaps the shims berthd spawned (its children); watched by monitor_loop.
+  std::unique_ptr<ShimReaper> shim_reaper_;
 };
 
 }  // namespace berth::container

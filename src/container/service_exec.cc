@@ -183,7 +183,7 @@ Result<std::shared_ptr<ExecSession>> ContainerService::exec_start(std::string_vi
   so.exec_process = pfile;
   auto sealed_rt = sealed_runtimes_.get(so.runtime);
   if (sealed_rt) so.runtime_fd = sealed_rt->get();
-  auto spawned = spawn_shim(so);
+  auto spawned = spawn_shim(so, *shim_reaper_);
   if (!spawned) {
     std::string msg = spawned.error().msg;
     int code = (msg.find("executable file not found") != std::string::npos ||

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -47,10 +48,67 @@ std::vector<std::string> shim_argv(const ShimSpawnOptions& o) {
     a.push_back("--exec-process");
     a.push_back(o.exec_process);
   }
+  a.push_back("--report-fd");
+  a.push_back(std::to_string(shim_report_fd(o)));  // spawn_shim puts the pipe there
   return a;
 }
 
-Result<UniqueFd> spawn_shim(const ShimSpawnOptions& o) {
+Result<std::unique_ptr<ShimReaper>> ShimReaper::create() {
+  std::unique_ptr<ShimReaper> r(new ShimReaper());
+  r->epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
+  if (!r->epoll_) return sys_error("epoll_create1");
+  sigemptyset(&r->ignored_);
+  sigaddset(&r->ignored_, SIGPIPE);
+  for (int sig = 1; sig <= SIGRTMAX; ++sig) {
+    struct sigaction sa {};
+    // glibc's own signals (32, 33) fail here and in sigaddset: skipped.
+    if (::sigaction(sig, nullptr, &sa) == 0 && sa.sa_handler == SIG_IGN) sigaddset(&r->ignored_, sig);
+  }
+  return r;
+}
+
+Status ShimReaper::adopt(UniqueFd pidfd) {
+  if (!pidfd) return make_error(Errc::invalid, "no pidfd to reap");
+  std::lock_guard g(mu_);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = pidfd.get();
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, pidfd.get(), &ev) != 0) return sys_error("epoll_ctl pidfd");
+  int fd = pidfd.get();
+  pidfds_[fd] = std::move(pidfd);
+  return ok();
+}
+
+size_t ShimReaper::reap() {
+  std::lock_guard g(mu_);
+  epoll_event evs[32];
+  size_t reaped = 0;
+  for (;;) {
+    int n = ::epoll_wait(epoll_.get(), evs, 32, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    for (int i = 0; i < n; ++i) {
+      int fd = evs[i].data.fd;
+      siginfo_t si{};
+      int r = ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(fd), &si, WEXITED | WNOHANG);
+      // Not exited after all (si_pid 0): stays. Reaped, or no longer
+      // ours to wait for (ECHILD): dropped, or it would stay readable.
+      if (r == 0 && si.si_pid == 0) continue;
+      ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+      pidfds_.erase(fd);
+      ++reaped;
+    }
+    if (n < 32) break;
+  }
+  return reaped;
+}
+
+size_t ShimReaper::pending() {
+  std::lock_guard g(mu_);
+  return pidfds_.size();
+}
+
+Result<UniqueFd> spawn_shim(const ShimSpawnOptions& o, ShimReaper& reaper) {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return sys_error("pipe");
   UniqueFd rd(p[0]), wr(p[1]);
@@ -58,11 +116,14 @@ Result<UniqueFd> spawn_shim(const ShimSpawnOptions& o) {
   std::vector<char*> argv;
   for (auto& s : argv_s) argv.push_back(s.data());
   argv.push_back(nullptr);
+  const int report_fd = shim_report_fd(o);
 
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
+  posix_spawn_file_actions_adddup2(&fa, 0, 1);
+  // The report pipe is the shim's stderr too until it points that at
+  // /dev/null, so that a usage error still reaches us.
   posix_spawn_file_actions_adddup2(&fa, wr.get(), 2);
   // The shared sealed runtime copy becomes the shim's fd 3 (from a fresh
   // close-on-exec duplicate, so dup2 never meets the same fd number).
@@ -73,16 +134,21 @@ Result<UniqueFd> spawn_shim(const ShimSpawnOptions& o) {
     return sys_error("dup runtime fd");
   }
   if (rt_fd) posix_spawn_file_actions_adddup2(&fa, rt_fd.get(), 3);
-  posix_spawn_file_actions_addclosefrom_np(&fa, rt_fd ? 4 : 3);
+  // From fd 2, placed already: wr's own number may have been taken by 3.
+  posix_spawn_file_actions_adddup2(&fa, 2, report_fd);
+  posix_spawn_file_actions_addclosefrom_np(&fa, report_fd + 1);
   posix_spawnattr_t at;
   posix_spawnattr_init(&at);
   sigset_t none;
   sigemptyset(&none);
   posix_spawnattr_setsigmask(&at, &none);
-  sigset_t all;
-  sigfillset(&all);
-  posix_spawnattr_setsigdefault(&at, &all);
-  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  // Handled signals are reset by the exec; only what berthd ignores would
+  // be inherited. Naming just those spares glibc's child a reset of every
+  // signal (it only looks at the others).
+  posix_spawnattr_setsigdefault(&at, &reaper.ignored_signals());
+  // Its own session, as a daemon: berthd's signals to its process group
+  // and terminal do not reach it.
+  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
   pid_t pid = 0;
   int rc = ::posix_spawn(&pid, o.shim_binary.c_str(), &fa, &at, argv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
@@ -90,36 +156,39 @@ Result<UniqueFd> spawn_shim(const ShimSpawnOptions& o) {
   if (rc != 0) return sys_error("spawn " + o.shim_binary, rc);
   wr.reset();
   rt_fd.reset();
-  // Wait for the shim's first process, then collect what it printed. (Not
-  // read-until-EOF: a descendant that kept the pipe would hang us.)
+  // The verdict: "ok", or "E<msg>\n" once the shim has cleaned up, or EOF
+  // (it died, or failed before it could report; its stderr text then).
+  // Stop at a complete verdict rather than wait for EOF.
+  std::string msg;
+  char buf[4096];
+  for (;;) {
+    if (msg == "ok" || (!msg.empty() && msg[0] == 'E' && msg.back() == '\n')) break;
+    ssize_t n = ::read(rd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    if (msg.size() < 65536) msg.append(buf, static_cast<size_t>(n));
+  }
+  if (msg == "ok") {
+    // Our child, not yet waited for: its pid cannot be reused before
+    // pidfd_open. Without a pidfd (EMFILE) the shim runs on, as before, but
+    // is left a zombie when it exits.
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    if (pidfd) (void)reaper.adopt(UniqueFd(::fcntl(pidfd.get(), F_DUPFD_CLOEXEC, 3)));
+    return pidfd;
+  }
   int st = 0;
   while (::waitpid(pid, &st, 0) < 0) {
     if (errno != EINTR) return sys_error("waitpid shim");
   }
   std::string err;
-  if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
-    ::fcntl(rd.get(), F_SETFL, O_NONBLOCK);
-    char buf[4096];
-    for (;;) {
-      ssize_t n = ::read(rd.get(), buf, sizeof buf);
-      if (n > 0) {
-        if (err.size() < 65536) err.append(buf, static_cast<size_t>(n));
-        continue;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      break;
-    }
+  if (!msg.empty() && msg[0] == 'E') {
+    err = msg.substr(1);
+    while (!err.empty() && (err.back() == '\n' || err.back() == '\r')) err.pop_back();
+  } else {
+    err = std::move(msg);
+    while (!err.empty() && (err.back() == '\n' || err.back() == '\r')) err.pop_back();
+    if (auto nl = err.rfind('\n'); nl != std::string::npos) err = err.substr(nl + 1);
   }
-  if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
-    UniqueFd pidfd;
-    auto text = fs::read_file(fs::join(o.state_dir, "shim.pid"));
-    auto shim_pid = text ? str::parse_int(str::trim(*text)) : std::nullopt;
-    if (shim_pid && *shim_pid > 0)
-      pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, static_cast<pid_t>(*shim_pid), 0)));
-    return pidfd;
-  }
-  while (!err.empty() && (err.back() == '\n' || err.back() == '\r')) err.pop_back();
-  if (auto nl = err.rfind('\n'); nl != std::string::npos) err = err.substr(nl + 1);
   if (err.empty())
     err = WIFSIGNALED(st) ? "berth-shim killed by signal " + std::to_string(WTERMSIG(st))
                           : "berth-shim exited with status " + std::to_string(WEXITSTATUS(st));

@@ -2,6 +2,8 @@
 // to its control socket (one JSON line each way per connection).
 #pragma once
 
+#include <signal.h>
+
 #include <map>
 #include <memory>
 #include <mutex>
@@ -36,6 +38,10 @@ struct ShimSpawnOptions {
   int runtime_fd = -1;
 };
 
+// The fd number the shim's report pipe gets (`--report-fd`): after the
+// runtime copy's 3 when there is one.
+inline int shim_report_fd(const ShimSpawnOptions& o) { return o.runtime_fd >= 0 ? 4 : 3; }
+
 // berthd's sealed memfd copies of berth-runtime (common/sealed_copy.h), one
 // per runtime path, made once and handed to every shim instead of each
 // shim copying and sealing the ~2 MB runtime before its create. A copy is
@@ -60,13 +66,44 @@ class SealedRuntimeCache {
 // argv for the shim (pure; tested).
 std::vector<std::string> shim_argv(const ShimSpawnOptions& o);
 
-// Runs the shim and waits for its first process to exit. On success,
-// returns a pidfd of the long-lived shim (from STATE_DIR/shim.pid; invalid
-// if it could not be opened): after answering `wait` the shim still runs the
-// runtime's `delete`, and a new shim for the same container must not start
-// before that ends. On failure the Error's msg is the shim's stderr line
-// (the runtime's message).
-Result<UniqueFd> spawn_shim(const ShimSpawnOptions& o);
+// Holds pidfds of berthd's spawned shims (berthd is their parent: no
+// daemonizing fork) and reaps each one once it has exited, so that no
+// `berth-shim` zombie is left. Only the adopted pids are waited for
+// (waitid P_PIDFD), never any other child. fd() is an epoll fd that polls
+// readable while an adopted shim has exited and is not yet reaped; the
+// owner watches it and calls reap().
+class ShimReaper {
+ public:
+  static Result<std::unique_ptr<ShimReaper>> create();
+  int fd() const { return epoll_.get(); }
+  // Takes a pidfd of a child of this process.
+  Status adopt(UniqueFd pidfd);
+  // Reaps every adopted child that has exited; returns how many.
+  size_t reap();
+  // How many adopted children are not reaped yet.
+  size_t pending();
+  // The signals to reset to SIG_DFL in a spawned shim: those this process
+  // ignored when the reaper was made (SIGPIPE; SIGINT and SIGQUIT too when
+  // a shell started berthd in the background), as ignored ones survive
+  // exec. Handled ones are reset by the exec itself.
+  const sigset_t& ignored_signals() const { return ignored_; }
+
+ private:
+  ShimReaper() = default;
+  sigset_t ignored_{};
+  UniqueFd epoll_;
+  std::mutex mu_;
+  std::map<int, UniqueFd> pidfds_;  // fd number → pidfd
+};
+
+// Spawns the shim as the monitor itself (docs/shim-protocol.md, "Starting
+// a shim": POSIX_SPAWN_SETSID, `--report-fd`) and reads its verdict. On
+// success, returns a pidfd of the shim (invalid if it could not be opened)
+// and hands a duplicate to `reaper`: after answering `wait` the shim still
+// runs the runtime's `delete`, and a new shim for the same container must
+// not start before that ends. On failure the shim has been reaped and the
+// Error's msg is its message (the runtime's).
+Result<UniqueFd> spawn_shim(const ShimSpawnOptions& o, ShimReaper& reaper);
 
 // Blocks until the process behind `pidfd` has exited (at most timeout_ms);
 // an invalid fd returns at once.

@@ -35,6 +35,7 @@ const char* usage() {
          "                  --socket PATH --state-dir DIR\n"
          "                  [--log-driver json-file|none] [--log-path FILE] [--log-config FILE]\n"
          "                  [--tty] [--stdin] [--stdin-once] [--run] [--runtime-fd N]\n"
+         "                  [--report-fd N]\n"
          "                  [--exec-process FILE]\n";
 }
 
@@ -103,6 +104,12 @@ Result<Options> parse_options(int argc, const char* const* argv) {
       auto n = str::parse_int(v);
       if (!n || *n < 3 || *n > 1 << 20) return bad("invalid --runtime-fd \"" + v + "\"");
       o.runtime_fd = static_cast<int>(*n);
+    } else if (name == "--report-fd") {
+      std::string v;
+      BERTH_TRY_VOID(take(&v));
+      auto n = str::parse_int(v);
+      if (!n || *n < 3 || *n > 1 << 20) return bad("invalid --report-fd \"" + v + "\"");
+      o.report_fd = static_cast<int>(*n);
     } else if (name == "--exec-process") {
       BERTH_TRY_VOID(take(&o.exec_process));
     } else {
@@ -123,6 +130,7 @@ Result<Options> parse_options(int argc, const char* const* argv) {
     return bad("--log-path is required with --log-driver json-file");
   if (o.stdin_once && !o.stdin_open) return bad("--stdin-once requires --stdin");
   if (o.run_now && !o.exec_process.empty()) return bad("--run and --exec-process exclude each other");
+  if (o.report_fd >= 0 && o.report_fd == o.runtime_fd) return bad("--report-fd and --runtime-fd are the same fd");
   o.bundle = absolute(o.bundle);
   o.runtime_root = absolute(o.runtime_root);
   o.socket = absolute(o.socket);

@@ -38,6 +38,11 @@ struct Options {
   // shim executes `create`/`run`/`exec` from it instead of copying the
   // runtime itself. Ignored (the shim copies) unless it carries the seals.
   int runtime_fd = -1;
+  // --report-fd N: the spawner (berthd) made this process a session leader
+  // (POSIX_SPAWN_SETSID) and reads the verdict ("ok" / "E<msg>\n") from
+  // fd N: the process it started is the monitor itself, no daemonizing
+  // fork. Without it the shim forks and its first process reports.
+  int report_fd = -1;
 };
 
 // Parses argv (argv[0] is skipped). Accepts "--flag value" and "--flag=value".

@@ -209,45 +209,10 @@ int Bootstrap::monitor() {
   return m.run();
 }
 
-}  // namespace
-
-int run_shim(const Options& opts) {
-  int rp[2];
-  if (::pipe2(rp, O_CLOEXEC) != 0) {
-    std::fprintf(stderr, "berth-shim: pipe: %s\n", std::strerror(errno));
-    return 1;
-  }
-  UniqueFd report_r(rp[0]), report_w(rp[1]);
-  std::fflush(nullptr);
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    std::fprintf(stderr, "berth-shim: fork: %s\n", std::strerror(errno));
-    return 1;
-  }
-  if (pid > 0) {
-    // The process berthd started: wait for the verdict.
-    report_w.reset();
-    std::string msg;
-    char buf[4096];
-    for (;;) {
-      ssize_t n = ::read(report_r.get(), buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      msg.append(buf, static_cast<size_t>(n));
-    }
-    if (msg == "ok") return 0;
-    int st = 0;
-    ::waitpid(pid, &st, 0);  // the failed monitor has cleaned up and exits
-    if (msg.empty() || msg[0] != 'E') msg = "Eberth-shim: monitor process died during startup";
-    std::string line = msg.substr(1);
-    while (!line.empty() && line.back() == '\n') line.pop_back();
-    std::fprintf(stderr, "%s\n", line.c_str());
-    return 1;
-  }
-
-  // The monitor process.
-  report_r.reset();
-  ::setsid();
+// The monitor process from its start to its exit: bootstrap, the verdict on
+// `report` ("ok", or "E<msg>\n" after cleaning up), then the monitor loop.
+// The caller made it a session leader.
+int run_monitor(const Options& opts, UniqueFd report) {
   ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   ::signal(SIGPIPE, SIG_IGN);
   if (::chdir("/") != 0) {
@@ -268,12 +233,64 @@ int run_shim(const Options& opts) {
       if (ch == '\n') ch = ' ';
     b.undo();
     std::string m = "E" + line + "\n";
-    (void)fs::write_all(report_w.get(), m);
+    (void)fs::write_all(report.get(), m);
     return 1;
   }
-  (void)fs::write_all(report_w.get(), "ok");
-  report_w.reset();
+  (void)fs::write_all(report.get(), "ok");
+  report.reset();
   return b.monitor();
+}
+
+}  // namespace
+
+int run_shim(const Options& opts) {
+  if (opts.report_fd >= 0) {
+    // berthd spawned this process as the monitor, in its own session, with
+    // the report pipe on report_fd (and on stderr until run_monitor points
+    // that at /dev/null). Neither the runtime nor the container may
+    // inherit the pipe: berthd reads it to EOF.
+    if (::fcntl(opts.report_fd, F_SETFD, FD_CLOEXEC) != 0) {
+      std::fprintf(stderr, "berth-shim: --report-fd %d: %s\n", opts.report_fd, std::strerror(errno));
+      return 1;
+    }
+    return run_monitor(opts, UniqueFd(opts.report_fd));
+  }
+  // Run by hand: daemonize. The first process waits for the monitor's
+  // verdict and exits with it.
+  int rp[2];
+  if (::pipe2(rp, O_CLOEXEC) != 0) {
+    std::fprintf(stderr, "berth-shim: pipe: %s\n", std::strerror(errno));
+    return 1;
+  }
+  UniqueFd report_r(rp[0]), report_w(rp[1]);
+  std::fflush(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    std::fprintf(stderr, "berth-shim: fork: %s\n", std::strerror(errno));
+    return 1;
+  }
+  if (pid > 0) {
+    report_w.reset();
+    std::string msg;
+    char buf[4096];
+    for (;;) {
+      ssize_t n = ::read(report_r.get(), buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      msg.append(buf, static_cast<size_t>(n));
+    }
+    if (msg == "ok") return 0;
+    int st = 0;
+    ::waitpid(pid, &st, 0);  // the failed monitor has cleaned up and exits
+    if (msg.empty() || msg[0] != 'E') msg = "Eberth-shim: monitor process died during startup";
+    std::string line = msg.substr(1);
+    while (!line.empty() && line.back() == '\n') line.pop_back();
+    std::fprintf(stderr, "%s\n", line.c_str());
+    return 1;
+  }
+  report_r.reset();
+  ::setsid();
+  return run_monitor(opts, std::move(report_w));
 }
 
 }  // namespace berth::shim

@@ -1,4 +1,7 @@
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -288,19 +291,122 @@ TEST(Container, ShimArgv) {
   EXPECT_EQ(a, (std::vector<std::string>{"/bin/berth-shim", "--id", "ID", "--bundle", "/b", "--runtime",
                                          "/bin/rt", "--runtime-root", "/rr", "--socket", "/s.sock",
                                          "--state-dir", "/st", "--log-driver", "json-file",
-                                         "--log-path", "/l.log", "--tty", "--stdin"}));
+                                         "--log-path", "/l.log", "--tty", "--stdin", "--report-fd",
+                                         "3"}));
   o.log_driver = "none";
   o.tty = o.stdin_open = false;
-  EXPECT_EQ(shim_argv(o).size(), 15u);
+  EXPECT_EQ(shim_argv(o).size(), 17u);
   o.run_now = true;
   a = shim_argv(o);
-  ASSERT_EQ(a.size(), 16u);
-  EXPECT_EQ(a.back(), "--run");
-  o.runtime_fd = 17;  // spawn_shim moves it to fd 3
-  a = shim_argv(o);
   ASSERT_EQ(a.size(), 18u);
+  EXPECT_EQ(a[15], "--run");
+  o.runtime_fd = 17;  // spawn_shim moves it to fd 3, the report pipe to 4
+  a = shim_argv(o);
+  ASSERT_EQ(a.size(), 20u);
   EXPECT_EQ(a[16], "--runtime-fd");
   EXPECT_EQ(a[17], "3");
+  EXPECT_EQ(a[18], "--report-fd");
+  EXPECT_EQ(a[19], "4");
+}
+
+// spawn_shim's side of the protocol, with a script in the shim's place: the
+// process berthd spawns is the monitor itself (berthd's child, its own
+// session), its verdict comes on --report-fd, and the reaper leaves no
+// zombie behind.
+class SpawnShim : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/spawn-shim-XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    auto r = ShimReaper::create();
+    ASSERT_TRUE(r) << r.error().msg;
+    reaper_ = std::move(*r);
+  }
+  void TearDown() override { (void)fs::remove_all(dir_); }
+  ShimSpawnOptions opts(const std::string& script) {
+    std::string path = dir_ + "/shim.sh";
+    EXPECT_TRUE(fs::write_file_atomic(path, "#!/bin/sh\n" + script, fs::Durability::none));
+    ::chmod(path.c_str(), 0755);
+    ShimSpawnOptions o;
+    o.shim_binary = path;
+    o.id = "ID";
+    o.bundle = o.runtime = o.runtime_root = o.socket = o.state_dir = dir_;
+    o.log_driver = "none";
+    return o;
+  }
+  static std::string status_field(pid_t pid, const std::string& key) {
+    auto text = fs::read_file("/proc/" + std::to_string(pid) + "/status");
+    if (!text) return "";
+    auto at = text->find("\n" + key + ":\t");
+    if (at == std::string::npos) return "";
+    auto end = text->find('\n', at + 1);
+    return text->substr(at + key.size() + 3, end - at - key.size() - 3);
+  }
+  std::string dir_;
+  std::unique_ptr<ShimReaper> reaper_;
+};
+
+TEST_F(SpawnShim, OkIsTheMonitorItselfAndIsReaped) {
+  // Reports on fd 3 as the last argument says, then lives on.
+  auto o = opts("[ \"$(eval echo \\${$#})\" = 3 ] || exit 9\n"
+                "echo $$ > \"$0.pid\"\n"
+                "printf ok >&3; exec 3>&- 2>/dev/null; exec sleep 30\n");
+  // berthd ignores SIGPIPE (and SIGQUIT when a shell started it in the
+  // background); the shim must not inherit either.
+  auto old_pipe = ::signal(SIGPIPE, SIG_IGN);
+  auto old_quit = ::signal(SIGQUIT, SIG_IGN);
+  auto r = ShimReaper::create();
+  ASSERT_TRUE(r);
+  reaper_ = std::move(*r);
+  auto pidfd = spawn_shim(o, *reaper_);
+  ::signal(SIGPIPE, old_pipe);
+  ::signal(SIGQUIT, old_quit);
+  ASSERT_TRUE(pidfd) << pidfd.error().msg;
+  ASSERT_TRUE(*pidfd);
+  auto pid_text = fs::read_file(dir_ + "/shim.sh.pid");
+  ASSERT_TRUE(pid_text);
+  pid_t pid = static_cast<pid_t>(std::stoi(*pid_text));
+  EXPECT_EQ(status_field(pid, "PPid"), std::to_string(::getpid()));  // no daemonizing fork
+  EXPECT_EQ(::getsid(pid), pid);                                      // its own session
+  // SIGPIPE, SIGQUIT not inherited; glibc's posix_spawn leaves only its
+  // own two internal signals (32, 33) ignored, as it always did.
+  EXPECT_EQ(std::stoull(status_field(pid, "SigIgn"), nullptr, 16) & ~0x180000000ull, 0u)
+      << status_field(pid, "SigIgn");
+  EXPECT_EQ(status_field(pid, "SigBlk"), "0000000000000000");
+  EXPECT_EQ(reaper_->pending(), 1u);
+  EXPECT_EQ(reaper_->reap(), 0u);  // still running
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  pollfd p{reaper_->fd(), POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 5000), 1);
+  EXPECT_EQ(reaper_->reap(), 1u);
+  EXPECT_EQ(reaper_->pending(), 0u);
+  // Reaped: not a zombie, gone (and the caller's pidfd still says exited).
+  EXPECT_EQ(::kill(pid, 0), -1);
+  p = pollfd{pidfd->get(), POLLIN, 0};
+  EXPECT_EQ(::poll(&p, 1, 0), 1);
+}
+
+TEST_F(SpawnShim, ErrorVerdictIsTheMessageAndTheShimIsWaitedFor) {
+  auto o = opts("echo $$ > \"$0.pid\"; printf 'Eexec: \"nope\": executable file not found\\n' >&3; exit 1\n");
+  auto r = spawn_shim(o, *reaper_);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().msg, "exec: \"nope\": executable file not found");
+  auto pid_text = fs::read_file(dir_ + "/shim.sh.pid");
+  ASSERT_TRUE(pid_text);
+  EXPECT_EQ(::kill(std::stoi(*pid_text), 0), -1);  // reaped already
+  EXPECT_EQ(reaper_->pending(), 0u);
+}
+
+TEST_F(SpawnShim, EarlyDeathReportsStderrOrStatus) {
+  auto r = spawn_shim(opts("echo 'berth-shim: unknown argument' >&2; echo 'usage: x' >&2; exit 2\n"), *reaper_);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().msg, "usage: x");
+  r = spawn_shim(opts("exit 3\n"), *reaper_);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().msg, "berth-shim exited with status 3");
+  r = spawn_shim(opts("kill -9 $$\n"), *reaper_);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().msg, "berth-shim killed by signal 9");
 }
 
 // One sealed copy per berth-runtime path, made again when the file
