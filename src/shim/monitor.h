@@ -114,6 +114,7 @@ class Monitor {
   // sees an idle container's line within a few ms.
   int64_t log_dirty_since_ns_ = 0;
   int64_t log_trim_at_ns_ = 0;  // when the driver's buffers go back if no output came since
+  bool code_dropped_ = false;   // the startup code's pages left our RSS (first quiet trim)
   // Exec mode: output and the exit are held until the first `start`.
   bool gate_open_ = true;
   bool deferred_exit_ = false;

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <spawn.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -470,6 +471,68 @@ TEST_F(ShimTest, BadFlagsFailClearly) {
   r = run(shim_argv({"--log-driver", "syslog"}));
   EXPECT_EQ(WEXITSTATUS(r.status), 2);
   EXPECT_NE(r.err.find("unsupported log driver"), std::string::npos) << r.err;
+}
+
+// berthd's way (docs/shim-protocol.md): posix_spawn in a new session with
+// --report-fd. The process spawned is the monitor itself (no fork): it
+// writes shim.pid with its own pid, stays our child, says "ok" on the
+// report fd and closes it (no runtime or container keeps it: EOF comes
+// while the container runs). Once quiet it gives its startup code's pages
+// back, so its RSS is what a forked monitor's was, or less.
+TEST_F(ShimTest, SpawnedWithReportFdIsTheMonitorAndShedsItsStartupCode) {
+  configure({"sleep", "1000"}, false);
+  int p[2];
+  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  UniqueFd rd(p[0]), wr(p[1]);
+  auto args = shim_argv({"--log-driver", "none", "--run", "--report-fd", "3"});
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
+  posix_spawn_file_actions_adddup2(&fa, 0, 1);
+  posix_spawn_file_actions_adddup2(&fa, wr.get(), 2);
+  posix_spawn_file_actions_adddup2(&fa, 2, 3);
+  posix_spawnattr_t at;
+  posix_spawnattr_init(&at);
+  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID);
+  pid_t pid = 0;
+  ASSERT_EQ(::posix_spawn(&pid, argv[0], &fa, &at, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&at);
+  wr.reset();
+  auto t0 = std::chrono::steady_clock::now();
+  std::string verdict = read_all(rd.get(), 10000);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5)) << "the report fd leaked";
+  ASSERT_EQ(verdict, "ok");
+  EXPECT_EQ(str::trim(*fs::read_file(state_ + "/shim.pid")), std::to_string(pid));
+  EXPECT_EQ(::getsid(pid), pid);
+  ASSERT_TRUE(request(sock_, R"({"op":"start"})")["ok"].get<bool>());
+  auto rss = [&] {
+    auto status = fs::read_file("/proc/" + std::to_string(pid) + "/status");
+    auto pos = status ? status->find("VmRSS:") : std::string::npos;
+    return pos == std::string::npos ? -1L : std::strtol(status->c_str() + pos + 6, nullptr, 10);
+  };
+  long started = rss();
+  std::this_thread::sleep_for(std::chrono::milliseconds(900));
+  EXPECT_EQ(request(sock_, R"({"op":"state"})")["status"], "running");
+  long quiet = rss();
+  std::printf("berth-shim spawned with --report-fd: RSS %ld KiB at start, %ld KiB once quiet\n", started, quiet);
+#if !defined(__SANITIZE_ADDRESS__)
+  EXPECT_LE(quiet, 1024) << "DESIGN.md budget: <= 1 MiB per running container";
+  EXPECT_LE(quiet, started - 128);
+#endif
+  UniqueFd waiter = connect_to(sock_);
+  ASSERT_TRUE(fs::write_all(waiter.get(), "{\"op\":\"wait\"}\n"));
+  EXPECT_TRUE(request(sock_, R"({"op":"kill","signal":9})")["ok"].get<bool>());
+  auto w = parse_json(read_line(waiter.get()));
+  ASSERT_TRUE(w);
+  EXPECT_EQ((*w)["exit_code"], 137);
+  // Our child: we reap it (it exits after the runtime's delete).
+  int st = 0;
+  ASSERT_EQ(::waitpid(pid, &st, 0), pid);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
 }
 
 TEST_F(ShimTest, SurvivesItsSpawnerAndReportsRss) {
