@@ -116,6 +116,70 @@ assert_no_leftovers() {
   done
 }
 
+# Zombie children of berthd (after giving its reaper a moment).
+berthd_zombies() {
+  local k n
+  for ((k = 0; k < 40; k++)); do
+    n=$(ps -o stat= --ppid "$(berthd_pid)" | grep -c '^Z' || true)
+    [[ $n == 0 ]] && break
+    sleep 0.05
+  done
+  echo "$n"
+}
+
+@test "the shim is berthd's own child in its own session, and is reaped: no berth-shim zombie is left" {
+  local k id sp bpid
+  bpid=$(berthd_pid)
+  for ((k = 0; k < 10; k++)); do "$BERTH_BIN/berth" run --rm --network none busybox true; done
+  run berthd_zombies
+  [ "$output" = 0 ]
+  id=$(docker run -d --network none busybox sleep 30)
+  sp=$(cat "$BERTHD_DIR/exec/shims/$id/shim.pid")
+  # No daemonizing fork: the pid berthd spawned is the monitor.
+  [ "$(awk '/^PPid:/ {print $2}' "/proc/$sp/status")" = "$bpid" ]
+  [ "$(ps -o sid= -p "$sp" | tr -d ' ')" = "$sp" ]
+  run -0 docker exec "$id" echo inside
+  [ "$output" = inside ]
+  run -3 docker exec "$id" sh -c 'exit 3'
+  docker rm -f "$id" >/dev/null
+  run -127 docker run --rm --network none busybox nope
+  run berthd_zombies
+  [ "$output" = 0 ]
+  run -0 docker ps -aq
+  [ -z "$output" ]
+  run ps -o pid= --ppid "$bpid"
+  [ -z "$output" ]
+}
+
+@test "berth-shim never forks: berthd spawns the monitor itself and the shim posix_spawns every runtime call" {
+  command -v strace >/dev/null || skip "needs strace"
+  local dir=$BATS_TEST_TMPDIR/forks f child n=0
+  mkdir -p "$dir"
+  "$BERTH_BIN/berth" run --rm --network none busybox true
+  strace -ff -qq -e trace=clone,clone3,fork,vfork,execve -o "$dir/log" -p "$(berthd_pid)" &
+  local spid=$!
+  sleep 1
+  "$BERTH_BIN/berth" run --rm --network none busybox true
+  sleep 0.5
+  kill "$spid"
+  wait "$spid" || true
+  local shims
+  shims=$(grep -l '^execve("[^"]*berth-shim"' "$dir"/log.* || true)
+  [ -n "$shims" ]
+  for f in $shims; do
+    # Every process it made shares its memory until it execs (CLONE_VM|
+    # CLONE_VFORK: posix_spawn), and execs at once.
+    ! grep -E '^(fork|vfork)\(' "$f" || false
+    ! grep -E '^clone3?\(' "$f" | grep -v CLONE_VM || false
+    for child in $(grep -E '^clone3?\(' "$f" | grep -oE '= [0-9]+$' | grep -oE '[0-9]+'); do
+      head -1 "$dir/log.$child" | grep -q '^execve(' || { echo "child $child of $f did not exec"; false; }
+      n=$((n + 1))
+    done
+  done
+  # At least the runtime's `run --detach` and `delete`.
+  [ "$n" -ge 2 ]
+}
+
 # fdatasync calls berthd makes (any thread) while running "$@".
 berthd_syncs_during() {
   local log=$BATS_TEST_TMPDIR/syncs.$RANDOM k
