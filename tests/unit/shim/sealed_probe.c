@@ -1,7 +1,8 @@
 /* A stand-in OCI runtime for tests/unit/shim: prints "sealed" when it runs
  * from a sealed memfd copy (F_SEAL_SEAL|SHRINK|GROW|WRITE on /proc/self/exe),
  * else "plain", then " memfds=N" with N the count of open memfd fds (the
- * copy the shim executes must not be inherited). */
+ * copy the shim executes must not be inherited); with SEALED_PROBE_COMM set,
+ * then " comm=NAME". */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
@@ -31,6 +32,19 @@ int main(void) {
     }
     closedir(d);
   }
-  printf("%s memfds=%d\n", seals >= 0 && (seals & want) == want ? "sealed" : "plain", extra);
+  printf("%s memfds=%d", seals >= 0 && (seals & want) == want ? "sealed" : "plain", extra);
+  if (getenv("SEALED_PROBE_COMM")) {
+    /* Its name as ps shows it: the exec's basename (execveat of the copy:
+     * the memfd's name). */
+    char comm[32] = "";
+    FILE* f = fopen("/proc/self/comm", "r");
+    if (f) {
+      if (!fgets(comm, sizeof comm, f)) comm[0] = 0;
+      fclose(f);
+    }
+    comm[strcspn(comm, "\n")] = 0;
+    printf(" comm=%s", comm);
+  }
+  printf("\n");
   return 0;
 }

@@ -201,8 +201,8 @@ TEST(RuntimeCli, RunsABinaryAndCapturesItsFailure) {
   (void)fs::remove_all(dir);
 }
 
-// The runtime is spawned without fork() (posix_spawn: the child shares our
-// memory until it execs), so running it causes no copy-on-write faults in
+// The runtime is spawned without fork() (clone CLONE_VM|CLONE_VFORK: the
+// child shares our memory until it execs), so running it causes no copy-on-write faults in
 // the shim; with fork every page the shim then writes faults (~15 us each
 // on a VM). Its stdio, signal state and cwd are what they were with fork.
 TEST(RuntimeCli, SpawnsWithoutForkAndWithCleanSignals) {
@@ -225,11 +225,8 @@ TEST(RuntimeCli, SpawnsWithoutForkAndWithCleanSignals) {
   ASSERT_TRUE(o);
   char cwd[4096];
   ASSERT_TRUE(::getcwd(cwd, sizeof cwd));
-  // glibc's posix_spawn leaves its two internal signals (32, 33) ignored.
-  // The shim, spawned by berthd's posix_spawn, always had them ignored and
-  // passed that on through fork+exec: the runtime and the container's init
-  // see what they saw before (0x180000000).
-  EXPECT_EQ(o->captured, "SigBlk: 0000000000000000 SigIgn: 0000000180000000 " + std::string(cwd) + "\n");
+  // Nothing ignored or blocked: SIGPIPE is back to default, the mask empty.
+  EXPECT_EQ(o->captured, "SigBlk: 0000000000000000 SigIgn: 0000000000000000 " + std::string(cwd) + "\n");
   // Warm up, then count our own minor faults over 20 runs.
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(rt.run({"state", "x"}));
   rusage before{}, after{};
@@ -300,6 +297,13 @@ TEST(RuntimeCli, RunsBerthRuntimeFromAnAdoptedSealedCopy) {
     ASSERT_TRUE(q);
     EXPECT_EQ(q->captured, "sealed memfds=0\n") << cmd;
   }
+  // The runtime's comm is the copy's name (execveat of the fd, not an exec
+  // of /proc/self/fd/N, which would name it "N").
+  ::setenv("SEALED_PROBE_COMM", "1", 1);
+  auto named = rt.run({"state", "x"});
+  ::unsetenv("SEALED_PROBE_COMM");
+  ASSERT_TRUE(named);
+  EXPECT_EQ(named->captured, "sealed memfds=0 comm=memfd:berth-run\n");
   // Without an adopted copy, those still run from the file.
   RuntimeCli own(dir + "/berth-runtime", dir + "/root", dir + "/runtime.log");
   auto d = own.run({"delete", "x"});
