@@ -151,12 +151,12 @@ berthd_zombies() {
   [ -z "$output" ]
 }
 
-@test "berth-shim never forks: berthd spawns the monitor itself and the shim posix_spawns every runtime call" {
+@test "berth-shim never forks: berthd spawns the monitor itself and the shim starts every runtime call from a vfork-style clone" {
   command -v strace >/dev/null || skip "needs strace"
   local dir=$BATS_TEST_TMPDIR/forks f child n=0
   mkdir -p "$dir"
   "$BERTH_BIN/berth" run --rm --network none busybox true
-  strace -ff -qq -e trace=clone,clone3,fork,vfork,execve -o "$dir/log" -p "$(berthd_pid)" &
+  strace -ff -qq -e trace=clone,clone3,fork,vfork,execve,execveat -o "$dir/log" -p "$(berthd_pid)" &
   local spid=$!
   sleep 1
   "$BERTH_BIN/berth" run --rm --network none busybox true
@@ -168,11 +168,11 @@ berthd_zombies() {
   [ -n "$shims" ]
   for f in $shims; do
     # Every process it made shares its memory until it execs (CLONE_VM|
-    # CLONE_VFORK: posix_spawn), and execs at once.
+    # CLONE_VFORK), and execs at once.
     ! grep -E '^(fork|vfork)\(' "$f" || false
     ! grep -E '^clone3?\(' "$f" | grep -v CLONE_VM || false
     for child in $(grep -E '^clone3?\(' "$f" | grep -oE '= [0-9]+$' | grep -oE '[0-9]+'); do
-      head -1 "$dir/log.$child" | grep -q '^execve(' || { echo "child $child of $f did not exec"; false; }
+      head -1 "$dir/log.$child" | grep -qE '^execve(at)?\(' || { echo "child $child of $f did not exec"; false; }
       n=$((n + 1))
     done
   done
