@@ -408,6 +408,29 @@ void apply_sched(const InitPlan& p) {
   if (p.has_sched && ::syscall(SYS_sched_setattr, 0, &p.sched, 0) != 0) fail(p, InitStep::scheduler);
 }
 
+// Signals this process inherited as ignored stay ignored across execve.
+// The container's process starts with every disposition at its default, as
+// under dockerd: nothing of the caller's (glibc's posix_spawn ignores its
+// internal signals 32 and 33 in every child of a threaded parent, and a
+// shell's background job ignores SIGINT and SIGQUIT). The raw system call:
+// glibc's sigaction refuses 32 and 33.
+void reset_ignored_signals() {
+  struct KernelSigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)();
+    uint64_t mask;
+  };
+  for (int sig = 1; sig <= 64; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    KernelSigaction old{};
+    if (::syscall(SYS_rt_sigaction, sig, nullptr, &old, sizeof old.mask) != 0 || old.handler != SIG_IGN) continue;
+    KernelSigaction dfl{};
+    dfl.handler = SIG_DFL;
+    (void)::syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof dfl.mask);
+  }
+}
+
 void apply_identity(const InitPlan& p) {
   if (p.io_priority >= 0 && ::syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, p.io_priority) != 0)
     fail(p, InitStep::io_priority);
@@ -550,6 +573,7 @@ void apply_identity(const InitPlan& p) {
     late_seccomp = false;
   }
   ::umask(p.umask);
+  reset_ignored_signals();
   if (p.restore_sigmask) ::sigprocmask(SIG_SETMASK, &p.sigmask, nullptr);
 
   // 4. Report readiness, then block on the exec fifo until `start`.
@@ -632,6 +656,7 @@ void apply_identity(const InitPlan& p) {
   }
   apply_identity(p);
   ::umask(p.umask);
+  reset_ignored_signals();
   if (p.restore_sigmask) ::sigprocmask(SIG_SETMASK, &p.sigmask, nullptr);
   ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
   for (int fd = 3; fd < 3 + p.preserve_fds; ++fd) ::fcntl(fd, F_SETFD, 0);

@@ -195,3 +195,13 @@ JSON
   [ "$status" -eq 125 ]
   [[ $output == *"Unknown runtime specified nope"* ]]
 }
+
+@test "a container's processes start with no signal ignored or blocked (init and exec), as under dockerd" {
+  # berthd's threads and glibc's posix_spawn would otherwise hand down 32/33.
+  run -0 docker run --rm --network none busybox grep -E '^Sig(Ign|Blk)' /proc/self/status
+  [ "$output" = $'SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000' ]
+  id=$(docker run -d --network none busybox sleep 100)
+  run -0 docker exec "$id" grep -E '^Sig(Ign|Blk)' /proc/self/status
+  docker rm -f "$id" >/dev/null
+  [ "$output" = $'SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000' ]
+}

@@ -127,3 +127,17 @@ teardown() {
   run rt create -b "$B" "$ID"
   [ "$output" = 'berth-runtime: config.json: linux.personality.flags: unknown flag "ADDR_NO_RANDOMIZE" (the OCI spec defines no personality flags)' ]
 }
+
+@test "the program starts with no signal ignored, whatever the runtime inherited (init and exec)" {
+  # The runtime runs with SIGINT, SIGQUIT and SIGRTMIN+0 ignored, as a shell's
+  # background job (and glibc's posix_spawn children, for 32 and 33) would.
+  args grep SigIgn /proc/self/status
+  run bash -c "trap '' INT QUIT RTMIN; exec \"$R\" --root \"$ROOT\" run -b \"$B\" \"$ID\""
+  [ "$status" -eq 0 ]
+  [ "$output" = "SigIgn:	0000000000000000" ]
+  args sleep 100
+  rt run -d -b "$B" "$ID" </dev/null >/dev/null 2>&1
+  run bash -c "trap '' INT QUIT RTMIN; exec \"$R\" --root \"$ROOT\" exec \"$ID\" grep SigIgn /proc/self/status"
+  [ "$status" -eq 0 ]
+  [ "$output" = "SigIgn:	0000000000000000" ]
+}
