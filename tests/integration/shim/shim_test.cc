@@ -129,6 +129,23 @@ std::vector<std::pair<int, std::string>> demux(const std::string& s) {
 
 bool timeutil_ok(const std::string& t) { return t.size() >= 20 && t.back() == 'Z' && t[4] == '-'; }
 
+// SIGKILLs the container through the shim at SOCK; a waiter sees 137.
+void kill_and_expect_137(const std::string& sock) {
+  UniqueFd waiter = connect_to(sock);
+  ASSERT_TRUE(fs::write_all(waiter.get(), "{\"op\":\"wait\"}\n"));
+  EXPECT_TRUE(request(sock, R"({"op":"kill","signal":9})")["ok"].get<bool>());
+  auto w = parse_json(read_line(waiter.get()));
+  ASSERT_TRUE(w);
+  EXPECT_EQ((*w)["exit_code"], 137);
+}
+
+// VmRSS of PID in KiB (-1 if it cannot be read).
+long vm_rss_kib(pid_t pid) {
+  auto status = fs::read_file("/proc/" + std::to_string(pid) + "/status");
+  auto pos = status ? status->find("VmRSS:") : std::string::npos;
+  return pos == std::string::npos ? -1L : std::strtol(status->c_str() + pos + 6, nullptr, 10);
+}
+
 bool wait_gone(const std::string& path, int ms = 5000) {
   for (int i = 0; i < ms / 10; ++i) {
     if (!fs::exists(path)) return true;
@@ -509,11 +526,7 @@ TEST_F(ShimTest, SpawnedWithReportFdIsTheMonitorAndShedsItsStartupCode) {
   EXPECT_EQ(str::trim(*fs::read_file(state_ + "/shim.pid")), std::to_string(pid));
   EXPECT_EQ(::getsid(pid), pid);
   ASSERT_TRUE(request(sock_, R"({"op":"start"})")["ok"].get<bool>());
-  auto rss = [&] {
-    auto status = fs::read_file("/proc/" + std::to_string(pid) + "/status");
-    auto pos = status ? status->find("VmRSS:") : std::string::npos;
-    return pos == std::string::npos ? -1L : std::strtol(status->c_str() + pos + 6, nullptr, 10);
-  };
+  auto rss = [&] { return vm_rss_kib(pid); };
   long started = rss();
   std::this_thread::sleep_for(std::chrono::milliseconds(900));
   EXPECT_EQ(request(sock_, R"({"op":"state"})")["status"], "running");
@@ -523,12 +536,7 @@ TEST_F(ShimTest, SpawnedWithReportFdIsTheMonitorAndShedsItsStartupCode) {
   EXPECT_LE(quiet, 1024) << "DESIGN.md budget: <= 1 MiB per running container";
   EXPECT_LE(quiet, started - 128);
 #endif
-  UniqueFd waiter = connect_to(sock_);
-  ASSERT_TRUE(fs::write_all(waiter.get(), "{\"op\":\"wait\"}\n"));
-  EXPECT_TRUE(request(sock_, R"({"op":"kill","signal":9})")["ok"].get<bool>());
-  auto w = parse_json(read_line(waiter.get()));
-  ASSERT_TRUE(w);
-  EXPECT_EQ((*w)["exit_code"], 137);
+  kill_and_expect_137(sock_);
   // Our child: we reap it (it exits after the runtime's delete).
   int st = 0;
   ASSERT_EQ(::waitpid(pid, &st, 0), pid);
@@ -558,13 +566,10 @@ TEST_F(ShimTest, SurvivesItsSpawnerAndReportsRss) {
   auto s = request(sock_, R"({"op":"state"})");
   EXPECT_EQ(s["status"], "running") << s.dump();
 
-  const std::string shim_pid_text = *fs::read_file(state_ + "/shim.pid");
-  auto shim_pid = str::trim(shim_pid_text);
-  auto status = fs::read_file("/proc/" + std::string(shim_pid) + "/status");
-  ASSERT_TRUE(status);
-  auto pos = status->find("VmRSS:");
-  ASSERT_NE(pos, std::string::npos);
-  long rss_kb = std::strtol(status->c_str() + pos + 6, nullptr, 10);
+  auto shim_pid = str::parse_int(str::trim(*fs::read_file(state_ + "/shim.pid")));
+  ASSERT_TRUE(shim_pid);
+  long rss_kb = vm_rss_kib(static_cast<pid_t>(*shim_pid));
+  ASSERT_GT(rss_kb, 0);
   std::printf("berth-shim RSS with a running container: %ld KiB\n", rss_kb);
 #if !defined(__SANITIZE_ADDRESS__)
   // (Under ASan the shadow memory alone is many MiB: the budget applies to
@@ -573,12 +578,7 @@ TEST_F(ShimTest, SurvivesItsSpawnerAndReportsRss) {
 #endif
 
   // kill(2) fast path; PID 1 ignores SIGTERM without a handler, SIGKILL works.
-  UniqueFd waiter = connect_to(sock_);
-  ASSERT_TRUE(fs::write_all(waiter.get(), "{\"op\":\"wait\"}\n"));
-  EXPECT_TRUE(request(sock_, R"({"op":"kill","signal":9})")["ok"].get<bool>());
-  auto w = parse_json(read_line(waiter.get()));
-  ASSERT_TRUE(w);
-  EXPECT_EQ((*w)["exit_code"], 137);
+  kill_and_expect_137(sock_);
   EXPECT_TRUE(wait_gone(sock_));
 }
 
