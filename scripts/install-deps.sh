@@ -11,6 +11,7 @@ PACKAGES=(
   libcurl4-openssl-dev zlib1g-dev libzstd-dev libisal-dev libmnl-dev libnftables-dev nftables
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev bats hyperfine curl jq socat iproute2 procps tzdata
+  linux-perf  # bench/page_faults.sh
   # fixtures: busybox image, debootstrap'd Debian image, the reference registry
   busybox-static debootstrap docker-registry tar gzip xz-utils
   # runtime interoperability smoke test (containerd 1.6 + ctr), loop-device filesystems
