@@ -124,6 +124,9 @@ PY
     docker run -d --name "fr-$drv" --log-driver "$drv" --log-opt max-size=2k --log-opt max-file=5 busybox \
       sh -c 'sleep 1; i=0; while [ $i -lt 120 ]; do echo f-$i; i=$((i+1)); done; sleep 1'
     run timeout 60 docker logs -f "fr-$drv"
+    # (shown only if an assertion below fails: which driver, what arrived, what is on disk)
+    echo "driver $drv: status $status, ${#lines[@]} lines, first ${lines[0]:-}, last ${lines[-1]:-}"
+    ls -l "$(cdir "fr-$drv")" "$(cdir "fr-$drv")/local-logs" 2>/dev/null || true
     [ "$status" -eq 0 ]
     [ "${#lines[@]}" -eq 120 ]
     [ "${lines[0]}" = f-0 ]
