@@ -31,6 +31,10 @@ cleanup() {
   # containerd leaves its overlay snapshots mounted only while running.
   grep -o "$W[^ ]*" /proc/self/mountinfo 2>/dev/null | sort -r | xargs -r -n1 umount -l 2>/dev/null
   rm -rf "$W"
+  # The namespace's cgroup parent (/$NS/smoke: the runtime removes the leaf,
+  # the parent is containerd's to remove, and a killed containerd leaves it).
+  find /sys/fs/cgroup -maxdepth 2 -type d -name "$NS" 2>/dev/null |
+    while read -r d; do find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null; done
 }
 trap cleanup EXIT
 fail() { echo "containerd_smoke: FAIL: $*" >&2; [[ -f $W/containerd.log ]] && tail -20 "$W/containerd.log" >&2; exit 1; }
