@@ -98,18 +98,13 @@ Result<Options> parse_options(int argc, const char* const* argv) {
       BERTH_TRY_VOID(flag(&o.stdin_once));
     } else if (name == "--run") {
       BERTH_TRY_VOID(flag(&o.run_now));
-    } else if (name == "--runtime-fd") {
+    } else if (name == "--runtime-fd" || name == "--report-fd") {
+      // An inherited fd above stdio.
       std::string v;
       BERTH_TRY_VOID(take(&v));
       auto n = str::parse_int(v);
-      if (!n || *n < 3 || *n > 1 << 20) return bad("invalid --runtime-fd \"" + v + "\"");
-      o.runtime_fd = static_cast<int>(*n);
-    } else if (name == "--report-fd") {
-      std::string v;
-      BERTH_TRY_VOID(take(&v));
-      auto n = str::parse_int(v);
-      if (!n || *n < 3 || *n > 1 << 20) return bad("invalid --report-fd \"" + v + "\"");
-      o.report_fd = static_cast<int>(*n);
+      if (!n || *n < 3 || *n > 1 << 20) return bad("invalid " + std::string(name) + " \"" + v + "\"");
+      (name == "--runtime-fd" ? o.runtime_fd : o.report_fd) = static_cast<int>(*n);
     } else if (name == "--exec-process") {
       BERTH_TRY_VOID(take(&o.exec_process));
     } else {
